@@ -1,0 +1,413 @@
+package frames
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/asticode/go-astiav"
+	"github.com/vrlaif/vrlaif/internal/av"
+)
+
+// source is one opened video stream with its decoder.
+type source struct {
+	fc  *astiav.FormatContext
+	st  *astiav.Stream
+	cc  *astiav.CodecContext
+	pkt *astiav.Packet
+	frm *astiav.Frame
+	log *av.Log
+
+	info      Info
+	tb        astiav.Rational
+	startPts  int64
+	frameDur  float64 // one frame, in time-base units
+	keyframes []int64 // keyframe timestamps from the container's index, ascending
+	gop       int64   // median keyframe interval, time-base units
+
+	eofSent bool
+	decoded int64
+	seeks   int
+	badPkts int
+}
+
+// Info is what probing a file tells.
+type Info struct {
+	Codec       string
+	PixelFormat string
+	Width       int
+	Height      int
+	FPS         float64
+	Duration    float64 // seconds
+	FrameCount  int64   // from the container, or estimated from duration × fps
+	Rotation    int     // clockwise degrees to apply for display: 0, 90, 180 or 270
+	Keyframes   int     // entries in the keyframe index (0: no index, no seeking)
+}
+
+// openSource opens path and its best video stream's decoder.
+func openSource(path string, p Params, log *av.Log) (s *source, err error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, failf(ErrUnreadable, "%v", err)
+	}
+	if st.Size() == 0 {
+		return nil, failf(ErrNotVideo, "empty file")
+	}
+	s = &source{log: log}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	s.fc = astiav.AllocFormatContext()
+	av.Attach(s.fc, log)
+	opts := astiav.NewDictionary()
+	defer opts.Free()
+	_ = opts.Set("protocol_whitelist", "file", astiav.NewDictionaryFlags()) // no network fetches from playlists
+	abs, _ := filepath.Abs(path)
+	if err := s.fc.OpenInput("file:"+abs, nil, opts); err != nil {
+		av.Detach(s.fc)
+		s.fc = nil // avformat_open_input freed it
+		if looksLikeContainer(path) {
+			return nil, failf(ErrCorrupt, "container header found but it cannot be opened: %v", err)
+		}
+		return nil, failf(ErrNotVideo, "%v", err)
+	}
+	if err := s.fc.FindStreamInfo(nil); err != nil {
+		return nil, failf(ErrCorrupt, "reading stream info: %v", err)
+	}
+	for _, cand := range s.fc.Streams() {
+		if cand.CodecParameters().MediaType() == astiav.MediaTypeVideo && !av.IsAttachedPicture(cand) {
+			s.st = cand
+			break
+		}
+	}
+	if s.st == nil {
+		return nil, failf(ErrNoVideoStream, "%d streams, none is video", s.fc.NbStreams())
+	}
+	cp := s.st.CodecParameters()
+	codec := astiav.FindDecoder(cp.CodecID())
+	if codec == nil {
+		return nil, failf(ErrUnsupportedCodec, "no decoder for codec %q in this FFmpeg", cp.CodecID().Name())
+	}
+	s.info = Info{Codec: cp.CodecID().Name(), Width: cp.Width(), Height: cp.Height()}
+	if cp.Width() <= 0 || cp.Height() <= 0 {
+		return nil, failf(ErrCorrupt, "video stream has no size (%dx%d)", cp.Width(), cp.Height())
+	}
+	if px := int64(cp.Width()) * int64(cp.Height()); px > p.Limits.MaxPixels {
+		return nil, failf(ErrOverLimit, "%dx%d is %d pixels, limit %d", cp.Width(), cp.Height(), px, p.Limits.MaxPixels)
+	}
+	if s.cc = astiav.AllocCodecContext(codec); s.cc == nil {
+		return nil, failf(ErrInternal, "allocating decoder")
+	}
+	av.Attach(s.cc, log)
+	if err := cp.ToCodecContext(s.cc); err != nil {
+		return nil, failf(ErrCorrupt, "codec parameters: %v", err)
+	}
+	s.cc.SetThreadCount(p.DecodeThreads)
+	if err := s.cc.Open(codec, nil); err != nil {
+		return nil, failf(ErrUnsupportedCodec, "opening %s decoder: %v", codec.Name(), err)
+	}
+	s.info.PixelFormat = s.cc.PixelFormat().Name()
+	s.probeTiming()
+	if s.info.Duration > p.Limits.MaxDuration.Seconds() {
+		return nil, failf(ErrOverLimit, "duration %.0f s, limit %s", s.info.Duration, p.Limits.MaxDuration)
+	}
+	if b := s.st.SideData(astiav.PacketSideDataTypeDisplaymatrix); len(b) >= 36 {
+		if m, err := astiav.NewDisplayMatrixFromBytes(b); err == nil {
+			s.info.Rotation = displayRotation(m.Rotation())
+		}
+	}
+	s.keyframes = av.KeyframeIndex(s.st)
+	slices.Sort(s.keyframes)
+	s.info.Keyframes = len(s.keyframes)
+	s.gop = medianGap(s.keyframes)
+	s.pkt, s.frm = astiav.AllocPacket(), astiav.AllocFrame()
+	return s, nil
+}
+
+func (s *source) probeTiming() {
+	s.tb = s.st.TimeBase()
+	fps := s.st.AvgFrameRate().Float64()
+	if !(fps > 0 && fps < 1000) {
+		fps = s.st.RFrameRate().Float64()
+	}
+	if !(fps > 0 && fps < 1000) {
+		fps = 25
+	}
+	s.info.FPS = fps
+	s.startPts = s.st.StartTime()
+	if s.startPts == av.NoPTS {
+		s.startPts = 0
+	}
+	tb := s.tb.Float64()
+	switch {
+	case s.st.Duration() > 0:
+		s.info.Duration = float64(s.st.Duration()) * tb
+	case s.fc.Duration() > 0:
+		s.info.Duration = float64(s.fc.Duration()) / 1e6
+	}
+	s.info.FrameCount = s.st.NbFrames()
+	if s.info.FrameCount <= 0 {
+		s.info.FrameCount = int64(math.Round(s.info.Duration * fps))
+	}
+	s.frameDur = 1 / (fps * tb)
+}
+
+// displayRotation turns the display matrix's counter-clockwise angle into the clockwise
+// rotation to apply, snapped to a multiple of 90.
+func displayRotation(ccw float64) int {
+	r := int(math.Round(-ccw/90)) * 90
+	return ((r % 360) + 360) % 360
+}
+
+func medianGap(ts []int64) int64 {
+	if len(ts) < 2 {
+		return 0
+	}
+	gaps := make([]int64, len(ts)-1)
+	for i := 1; i < len(ts); i++ {
+		gaps[i-1] = ts[i] - ts[i-1]
+	}
+	slices.Sort(gaps)
+	return gaps[len(gaps)/2]
+}
+
+// containerMagic are file-start signatures of media containers. A file that starts with one but
+// cannot be opened is corrupt or truncated rather than "not a video".
+var containerMagic = []struct {
+	off   int
+	magic []byte
+}{
+	{4, []byte("ftyp")},                 // MP4, MOV, 3GP
+	{0, []byte{0x1a, 0x45, 0xdf, 0xa3}}, // Matroska, WebM
+	{0, []byte("RIFF")},                 // AVI
+	{0, []byte{0x00, 0x00, 0x01, 0xba}}, // MPEG-PS
+	{0, []byte{0x47}},                   // MPEG-TS sync byte (checked again at 188)
+	{0, []byte("FLV")},                  // FLV
+	{0, []byte{0x30, 0x26, 0xb2, 0x75}}, // ASF/WMV
+}
+
+func looksLikeContainer(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 189)
+	n, _ := io.ReadFull(f, head)
+	head = head[:n]
+	for _, m := range containerMagic {
+		if len(head) >= m.off+len(m.magic) && bytes.Equal(head[m.off:m.off+len(m.magic)], m.magic) {
+			if m.magic[0] == 0x47 && len(m.magic) == 1 && (len(head) < 189 || head[188] != 0x47) {
+				continue
+			}
+			return true
+		}
+	}
+	return false
+}
+
+func (s *source) close() {
+	if s.frm != nil {
+		s.frm.Free()
+	}
+	if s.pkt != nil {
+		s.pkt.Free()
+	}
+	if s.cc != nil {
+		av.Detach(s.cc)
+		s.cc.Free()
+	}
+	if s.fc != nil {
+		av.Detach(s.fc)
+		s.fc.CloseInput()
+		s.fc.Free()
+	}
+}
+
+// nextFrame decodes the next frame into s.frm. It returns io.EOF at the end of the stream.
+func (s *source) nextFrame(strict bool) error {
+	for {
+		s.frm.Unref()
+		err := s.cc.ReceiveFrame(s.frm)
+		if err == nil {
+			s.decoded++
+			return nil
+		}
+		if errors.Is(err, astiav.ErrEof) {
+			return io.EOF
+		}
+		if !errors.Is(err, astiav.ErrEagain) {
+			if strict {
+				return failf(ErrCorrupt, "decoding: %v", err)
+			}
+			continue
+		}
+		if s.eofSent {
+			return io.EOF
+		}
+		if err := s.feed(strict); err != nil {
+			return err
+		}
+	}
+}
+
+// feed sends the next packet of the stream to the decoder (or the end-of-stream flush).
+func (s *source) feed(strict bool) error {
+	for {
+		s.pkt.Unref()
+		err := s.fc.ReadFrame(s.pkt)
+		if err != nil {
+			if !errors.Is(err, astiav.ErrEof) && strict {
+				return failf(ErrCorrupt, "reading packets: %v", err)
+			}
+			s.eofSent = true
+			if err := s.cc.SendPacket(nil); err != nil && !errors.Is(err, astiav.ErrEof) {
+				return failf(ErrCorrupt, "flushing decoder: %v", err)
+			}
+			return nil
+		}
+		if s.pkt.StreamIndex() != s.st.Index() {
+			continue
+		}
+		if err := s.cc.SendPacket(s.pkt); err != nil && !errors.Is(err, astiav.ErrEagain) {
+			s.badPkts++
+			if strict {
+				return failf(ErrCorrupt, "decoder rejected a packet at pts %d: %v", s.pkt.Pts(), err)
+			}
+			continue
+		}
+		return nil
+	}
+}
+
+// seekTo jumps to the keyframe at ts (stream time base) and flushes the decoder.
+func (s *source) seekTo(ts int64) error {
+	if err := s.fc.SeekFrame(s.st.Index(), ts, astiav.NewSeekFlags(astiav.SeekFlagBackward)); err != nil {
+		return failf(ErrCorrupt, "seeking to %d: %v", ts, err)
+	}
+	av.FlushDecoder(s.cc)
+	s.eofSent = false
+	s.seeks++
+	return nil
+}
+
+// keyframeAtOrBefore returns the last indexed keyframe ≤ ts, or false.
+func (s *source) keyframeAtOrBefore(ts int64) (int64, bool) {
+	i := sort.Search(len(s.keyframes), func(i int) bool { return s.keyframes[i] > ts })
+	if i == 0 {
+		return 0, false
+	}
+	return s.keyframes[i-1], true
+}
+
+// sampled is one frame taken for the plan.
+type sampled struct {
+	planIdx int
+	seconds float64 // actual presentation time relative to the stream start
+}
+
+// sample walks the stream and calls take for every plan entry, with s.frm holding the chosen
+// frame. Plan entries must be sorted by time.
+func (s *source) sample(ctx context.Context, plan Plan, p Params, deadline time.Time, take func(sampled) error) error {
+	tb := s.tb.Float64()
+	targets := make([]int64, len(plan.Seconds))
+	for i, sec := range plan.Seconds {
+		targets[i] = s.startPts + int64(math.Round(sec/tb))
+	}
+	tol := int64(s.frameDur / 2)
+	strict := !p.AllowDecodeErrors
+	canSeek := p.Seek == SeekAuto && len(s.keyframes) > 1 && s.gop > 0
+	last := s.startPts - 1 // pts of the last frame decoded
+	seekedTo := last       // never seek back to (or before) a keyframe already sought
+	lastSec := math.Inf(-1)
+	var held *astiav.Frame // a reference to the last decoded frame, for samples past the end
+	defer func() {
+		if held != nil {
+			held.Free()
+		}
+	}()
+	ti := 0
+	for ti < len(targets) {
+		if err := ctx.Err(); err != nil {
+			return errors.Join(errCanceled, err)
+		}
+		if time.Now().After(deadline) {
+			return failf(ErrOverLimit, "decoding took longer than %s (%d frames decoded)", p.Limits.MaxDecodeTime, s.decoded)
+		}
+		if canSeek {
+			kf, ok := s.keyframeAtOrBefore(targets[ti])
+			if ok && kf > last && kf > seekedTo && targets[ti]-last > s.gop {
+				if err := s.seekTo(kf); err != nil {
+					return err
+				}
+				last, seekedTo = kf, kf
+			}
+		}
+		err := s.nextFrame(strict)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		pts := av.BestEffortTimestamp(s.frm)
+		if pts == av.NoPTS {
+			pts = last + int64(math.Max(1, s.frameDur))
+		}
+		last = pts
+		if pts < targets[ti]-tol {
+			continue // before the next sample: decode on
+		}
+		if strict && av.FrameDamaged(s.frm) {
+			return failf(ErrCorrupt, "the decoder flagged the frame at %.3f s as damaged", float64(pts-s.startPts)*tb)
+		}
+		lastSec = roundMicro(float64(pts-s.startPts) * tb)
+		for ti < len(targets) && pts >= targets[ti]-tol {
+			if err := take(sampled{planIdx: ti, seconds: lastSec}); err != nil {
+				return err
+			}
+			ti++
+		}
+		if held == nil {
+			held = astiav.AllocFrame()
+		}
+		held.Unref()
+		if err := held.Ref(s.frm); err != nil {
+			return failf(ErrInternal, "keeping a frame: %v", err)
+		}
+	}
+	if ti == len(targets) {
+		return nil
+	}
+	// The stream ended before the remaining samples. Within two frames of the end this is the
+	// usual rounding of a frame count estimated from the duration: reuse the last frame.
+	if held != nil && plan.Seconds[len(plan.Seconds)-1]-lastSec <= 2.0/s.info.FPS {
+		s.frm.Unref()
+		if err := s.frm.Ref(held); err != nil {
+			return failf(ErrInternal, "reusing a frame: %v", err)
+		}
+		for ; ti < len(targets); ti++ {
+			if err := take(sampled{planIdx: ti, seconds: lastSec}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if held == nil {
+		return failf(ErrCorrupt, "no frame could be decoded")
+	}
+	return failf(ErrCorrupt, "truncated: the stream ends at %.2f s but the container says %.2f s (%d of %d samples taken)",
+		lastSec, s.info.Duration, ti, len(targets))
+}
+
+// roundMicro rounds seconds to whole microseconds, dropping float noise from time-base products.
+func roundMicro(sec float64) float64 { return math.Round(sec*1e6) / 1e6 }
