@@ -17,6 +17,9 @@ type EncoderParams struct {
 	GOP     int                // keyframe interval in frames; 0 means the encoder's default
 	PixFmt  astiav.PixelFormat // encoder pixel format; PixelFormatNone means yuv420p
 	Options map[string]string  // private encoder options, e.g. {"preset": "veryfast"}
+	// Rotation asks players to rotate the picture clockwise by this many degrees for display
+	// (a display matrix in the stream's side data, as phones write).
+	Rotation int
 }
 
 // Encoder writes RGB24 images as a video file through FFmpeg.
@@ -89,6 +92,13 @@ func NewEncoder(path string, p EncoderParams) (e *Encoder, err error) {
 		return nil, fmt.Errorf("av: codec parameters: %w", err)
 	}
 	e.st.SetTimeBase(e.cc.TimeBase())
+	if p.Rotation != 0 {
+		// av_display_rotation_set takes a clockwise angle; the FFmpeg CLI then autorotates clockwise.
+		m := astiav.NewDisplayMatrixFromRotation(float64(p.Rotation))
+		if err = e.st.AddSideData(astiav.PacketSideDataTypeDisplaymatrix, m.Bytes()); err != nil {
+			return nil, fmt.Errorf("av: rotation side data: %w", err)
+		}
+	}
 	if !e.fc.OutputFormat().Flags().Has(astiav.IOFormatFlagNofile) {
 		if e.io, err = astiav.OpenIOContext(path, astiav.NewIOContextFlags(astiav.IOContextFlagWrite)); err != nil {
 			return nil, fmt.Errorf("av: opening %s: %w", path, err)

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/asticode/go-astiav"
@@ -52,7 +53,7 @@ type Info struct {
 }
 
 // openSource opens path and its best video stream's decoder.
-func openSource(path string, p Params, log *av.Log) (s *source, err error) {
+func openSource(path string, p Params, log *av.Log) (_ *source, err error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, failf(ErrUnreadable, "%v", err)
@@ -60,7 +61,7 @@ func openSource(path string, p Params, log *av.Log) (s *source, err error) {
 	if st.Size() == 0 {
 		return nil, failf(ErrNotVideo, "empty file")
 	}
-	s = &source{log: log}
+	s := &source{log: log}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -117,6 +118,17 @@ func openSource(path string, p Params, log *av.Log) (s *source, err error) {
 	}
 	s.info.PixelFormat = s.cc.PixelFormat().Name()
 	s.probeTiming()
+	if s.st.NbFrames() <= 0 {
+		// The container does not say how many frames it holds (MPEG-PS/TS, WebM, raw streams);
+		// count the packets in a demux-only pass, which is cheap next to decoding.
+		n, err := countPackets(path, s.st.Index(), time.Now().Add(p.Limits.MaxDecodeTime))
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			s.info.FrameCount = n
+		}
+	}
 	if s.info.Duration > p.Limits.MaxDuration.Seconds() {
 		return nil, failf(ErrOverLimit, "duration %.0f s, limit %s", s.info.Duration, p.Limits.MaxDuration)
 	}
@@ -125,7 +137,12 @@ func openSource(path string, p Params, log *av.Log) (s *source, err error) {
 			s.info.Rotation = displayRotation(m.Rotation())
 		}
 	}
-	s.keyframes = av.KeyframeIndex(s.st)
+	// Seek only where the container carries a complete index: MP4/MOV and AVI (which state the
+	// frame count) and Matroska/WebM (cues). MPEG-PS/TS indexes are built while reading.
+	fmtName := s.fc.InputFormat().Name()
+	if s.st.NbFrames() > 0 || strings.Contains(fmtName, "matroska") {
+		s.keyframes = av.KeyframeIndex(s.st)
+	}
 	slices.Sort(s.keyframes)
 	s.info.Keyframes = len(s.keyframes)
 	s.gop = medianGap(s.keyframes)
@@ -161,10 +178,43 @@ func (s *source) probeTiming() {
 	s.frameDur = 1 / (fps * tb)
 }
 
-// displayRotation turns the display matrix's counter-clockwise angle into the clockwise
-// rotation to apply, snapped to a multiple of 90.
-func displayRotation(ccw float64) int {
-	r := int(math.Round(-ccw/90)) * 90
+// countPackets counts the packets of one stream in a demux-only pass.
+func countPackets(path string, stream int, deadline time.Time) (int64, error) {
+	fc := astiav.AllocFormatContext()
+	defer fc.Free()
+	var log av.Log
+	av.Attach(fc, &log)
+	defer av.Detach(fc)
+	opts := astiav.NewDictionary()
+	defer opts.Free()
+	_ = opts.Set("protocol_whitelist", "file", astiav.NewDictionaryFlags())
+	abs, _ := filepath.Abs(path)
+	if err := fc.OpenInput("file:"+abs, nil, opts); err != nil {
+		return 0, failf(ErrCorrupt, "reopening to count frames: %v", err)
+	}
+	defer fc.CloseInput()
+	pkt := astiav.AllocPacket()
+	defer pkt.Free()
+	var n int64
+	for {
+		if err := fc.ReadFrame(pkt); err != nil {
+			return n, nil // end of file, or damage that decoding will report
+		}
+		if pkt.StreamIndex() == stream {
+			n++
+		}
+		pkt.Unref()
+		if n%4096 == 0 && time.Now().After(deadline) {
+			return 0, failf(ErrOverLimit, "counting frames took too long")
+		}
+	}
+}
+
+// displayRotation snaps the clockwise angle of a display matrix (go-astiav's Rotation, which
+// is FFmpeg's -av_display_rotation_get, the angle the ffmpeg CLI autorotates by) to 0, 90, 180
+// or 270.
+func displayRotation(cw float64) int {
+	r := int(math.Round(cw/90)) * 90
 	return ((r % 360) + 360) % 360
 }
 
@@ -316,19 +366,19 @@ type sampled struct {
 }
 
 // sample walks the stream and calls take for every plan entry, with s.frm holding the chosen
-// frame. Plan entries must be sorted by time.
+// frame. Frames are chosen by index, as the seed does (the k-th decoded frame): in a sequential
+// pass the index is a count; after a seek it is recovered from the keyframe's timestamp, which is
+// why seeking needs a constant frame rate and an index. Plan indices must be ascending.
 func (s *source) sample(ctx context.Context, plan Plan, p Params, deadline time.Time, take func(sampled) error) error {
 	tb := s.tb.Float64()
-	targets := make([]int64, len(plan.Seconds))
-	for i, sec := range plan.Seconds {
-		targets[i] = s.startPts + int64(math.Round(sec/tb))
-	}
-	tol := int64(s.frameDur / 2)
 	strict := !p.AllowDecodeErrors
-	canSeek := p.Seek == SeekAuto && len(s.keyframes) > 1 && s.gop > 0
-	last := s.startPts - 1 // pts of the last frame decoded
-	seekedTo := last       // never seek back to (or before) a keyframe already sought
-	lastSec := math.Inf(-1)
+	gopFrames := int64(math.Round(float64(s.gop) / s.frameDur))
+	canSeek := p.Seek == SeekAuto && len(s.keyframes) > 1 && gopFrames > 0
+	toIndex := func(ts int64) int64 { return int64(math.Round(float64(ts-s.startPts) / s.frameDur)) }
+	cur := int64(-1)      // index of the frame in s.frm
+	seekedTo := int64(-1) // never seek back to (or before) a keyframe already sought
+	resync := false       // after a seek: take the index from the next frame's timestamp
+	lastSec := 0.0
 	var held *astiav.Frame // a reference to the last decoded frame, for samples past the end
 	defer func() {
 		if held != nil {
@@ -336,20 +386,21 @@ func (s *source) sample(ctx context.Context, plan Plan, p Params, deadline time.
 		}
 	}()
 	ti := 0
-	for ti < len(targets) {
+	for ti < len(plan.Indices) {
 		if err := ctx.Err(); err != nil {
 			return errors.Join(errCanceled, err)
 		}
 		if time.Now().After(deadline) {
 			return failf(ErrOverLimit, "decoding took longer than %s (%d frames decoded)", p.Limits.MaxDecodeTime, s.decoded)
 		}
-		if canSeek {
-			kf, ok := s.keyframeAtOrBefore(targets[ti])
-			if ok && kf > last && kf > seekedTo && targets[ti]-last > s.gop {
+		target := plan.Indices[ti]
+		if canSeek && target-cur > gopFrames {
+			kfTarget := s.startPts + int64(math.Round(float64(target)*s.frameDur))
+			if kf, ok := s.keyframeAtOrBefore(kfTarget); ok && toIndex(kf) > cur+1 && toIndex(kf) > seekedTo {
 				if err := s.seekTo(kf); err != nil {
 					return err
 				}
-				last, seekedTo = kf, kf
+				seekedTo, resync = toIndex(kf), true
 			}
 		}
 		err := s.nextFrame(strict)
@@ -360,18 +411,26 @@ func (s *source) sample(ctx context.Context, plan Plan, p Params, deadline time.
 			return err
 		}
 		pts := av.BestEffortTimestamp(s.frm)
-		if pts == av.NoPTS {
-			pts = last + int64(math.Max(1, s.frameDur))
+		switch {
+		case resync && pts == av.NoPTS:
+			return failf(ErrCorrupt, "no timestamp on the first frame after a seek (rerun with seek=never)")
+		case resync:
+			cur, resync = toIndex(pts), false
+		default:
+			cur++
 		}
-		last = pts
-		if pts < targets[ti]-tol {
+		if cur < target {
 			continue // before the next sample: decode on
 		}
 		if strict && av.FrameDamaged(s.frm) {
-			return failf(ErrCorrupt, "the decoder flagged the frame at %.3f s as damaged", float64(pts-s.startPts)*tb)
+			return failf(ErrCorrupt, "the decoder flagged frame %d as damaged", cur)
 		}
-		lastSec = roundMicro(float64(pts-s.startPts) * tb)
-		for ti < len(targets) && pts >= targets[ti]-tol {
+		if pts != av.NoPTS {
+			lastSec = roundMicro(float64(pts-s.startPts) * tb)
+		} else {
+			lastSec = roundMicro(float64(cur) * s.frameDur * tb)
+		}
+		for ti < len(plan.Indices) && plan.Indices[ti] <= cur {
 			if err := take(sampled{planIdx: ti, seconds: lastSec}); err != nil {
 				return err
 			}
@@ -385,17 +444,17 @@ func (s *source) sample(ctx context.Context, plan Plan, p Params, deadline time.
 			return failf(ErrInternal, "keeping a frame: %v", err)
 		}
 	}
-	if ti == len(targets) {
+	if ti == len(plan.Indices) {
 		return nil
 	}
 	// The stream ended before the remaining samples. Within two frames of the end this is the
 	// usual rounding of a frame count estimated from the duration: reuse the last frame.
-	if held != nil && plan.Seconds[len(plan.Seconds)-1]-lastSec <= 2.0/s.info.FPS {
+	if held != nil && plan.Indices[len(plan.Indices)-1]-cur <= 2 {
 		s.frm.Unref()
 		if err := s.frm.Ref(held); err != nil {
 			return failf(ErrInternal, "reusing a frame: %v", err)
 		}
-		for ; ti < len(targets); ti++ {
+		for ; ti < len(plan.Indices); ti++ {
 			if err := take(sampled{planIdx: ti, seconds: lastSec}); err != nil {
 				return err
 			}
@@ -405,8 +464,8 @@ func (s *source) sample(ctx context.Context, plan Plan, p Params, deadline time.
 	if held == nil {
 		return failf(ErrCorrupt, "no frame could be decoded")
 	}
-	return failf(ErrCorrupt, "truncated: the stream ends at %.2f s but the container says %.2f s (%d of %d samples taken)",
-		lastSec, s.info.Duration, ti, len(targets))
+	return failf(ErrCorrupt, "truncated: the stream ends at frame %d (%.2f s) but the container says %d frames (%.2f s); %d of %d samples taken",
+		cur, lastSec, s.info.FrameCount, s.info.Duration, ti, len(plan.Indices))
 }
 
 // roundMicro rounds seconds to whole microseconds, dropping float noise from time-base products.

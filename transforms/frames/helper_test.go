@@ -13,32 +13,39 @@ import (
 
 // fixture describes a generated test video.
 type fixture struct {
-	name   string
-	codec  string
-	format string // container; "" guesses from the name
-	w, h   int
-	fps    int
-	n      int // frames
-	gop    int
-	pixfmt astiav.PixelFormat
-	opts   map[string]string
+	name     string
+	codec    string
+	format   string // container; "" guesses from the name
+	w, h     int
+	fps      int
+	n        int // frames
+	gop      int
+	pixfmt   astiav.PixelFormat
+	opts     map[string]string
+	rotation int
 }
 
-// stripes draws frame i: a colour that encodes the frame index in its red channel (steps of 8,
-// so it survives lossy coding), left half, and a fixed blue right half.
+// stripes draws frame i: the left half encodes the frame index (red = 8·(i mod 32),
+// green = 8·(i div 32), steps large enough to survive lossy coding), the right half is blue.
 func stripes(w, h, i int) []byte {
 	b := make([]byte, w*h*3)
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
 			o := (y*w + x) * 3
 			if x < w/2 {
-				b[o], b[o+1], b[o+2] = byte((i*8)%256), 128, 64
+				b[o], b[o+1], b[o+2] = byte(8*(i%32)), byte(8*(i/32)), 64
 			} else {
 				b[o], b[o+1], b[o+2] = 20, 40, 220
 			}
 		}
 	}
 	return b
+}
+
+// frameIndexAt reads back the frame index that stripes drew, from a pixel of the left half.
+func frameIndexAt(img image.Image, x, y int) int {
+	r, g, _ := rgbAt(img, x, y)
+	return (r+4)/8 + 32*((g+4)/8)
 }
 
 // writeFixture encodes f into dir and returns its path.
@@ -50,7 +57,7 @@ func writeFixture(t testing.TB, dir string, f fixture, draw func(w, h, i int) []
 		opts = map[string]string{"preset": "ultrafast"}
 	}
 	e, err := av.NewEncoder(path, av.EncoderParams{Codec: f.codec, Format: f.format, Width: f.w, Height: f.h,
-		FPS: f.fps, GOP: f.gop, PixFmt: f.pixfmt, Options: opts})
+		FPS: f.fps, GOP: f.gop, PixFmt: f.pixfmt, Options: opts, Rotation: f.rotation})
 	if err != nil {
 		t.Fatalf("encoder %s: %v", f.codec, err)
 	}

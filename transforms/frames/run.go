@@ -1,0 +1,181 @@
+package frames
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/vrlaif/vrlaif/internal/dataset"
+	"github.com/vrlaif/vrlaif/schemas"
+)
+
+// Stage is the stage name frame extraction uses in dead letters and summaries.
+const Stage = "frames"
+
+// RunOptions control a batch run.
+type RunOptions struct {
+	Workers     int                         // files decoded at once; 0 means one per CPU
+	ShardRows   int                         // clips per Parquet shard; 0 means 256
+	RetryFailed bool                        // re-attempt inputs that already have a dead letter
+	Progress    func(uri string, err error) // called after each input, from one goroutine
+}
+
+// RunStats count what a batch run did.
+type RunStats struct {
+	In, Out, DeadLetter, Skipped int
+	ErrorKinds                   map[string]int
+	DecodedFrames, Seeks         int64
+	SampledFrames                int64
+}
+
+// Run extracts frames from every input into outDir/clips and records every failure in
+// outDir/deadletter. Inputs already in outDir with the same sampling settings are skipped, so an
+// interrupted run resumes where it stopped. A bad file never stops the run; only I/O errors on the
+// output (or a cancelled ctx) do.
+func Run(ctx context.Context, inputs []string, outDir string, p Params, o RunOptions) (RunStats, error) {
+	st := RunStats{In: len(inputs), ErrorKinds: map[string]int{}}
+	if err := p.Validate(); err != nil {
+		return st, err
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.NumCPU()
+	}
+	if o.ShardRows <= 0 {
+		o.ShardRows = 256
+	}
+	clipsDir, deadDir := filepath.Join(outDir, schemas.RowClip), filepath.Join(outDir, schemas.RowDeadLetter)
+	done, err := alreadyDone(clipsDir, deadDir, p.Spec(), o.RetryFailed)
+	if err != nil {
+		return st, err
+	}
+	clips, err := dataset.NewWriter[schemas.Clip](clipsDir, schemas.RowClip, o.ShardRows)
+	if err != nil {
+		return st, err
+	}
+	dead, err := dataset.NewWriter[schemas.DeadLetter](deadDir, schemas.RowDeadLetter, 0)
+	if err != nil {
+		return st, err
+	}
+
+	type result struct {
+		uri  string
+		clip schemas.Clip
+		err  error
+	}
+	jobs, results := make(chan string), make(chan result)
+	var wg sync.WaitGroup
+	for range o.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for uri := range jobs {
+				clip, err := Extract(ctx, uri, p)
+				results <- result{uri, clip, err}
+			}
+		}()
+	}
+	go func() {
+		defer close(jobs)
+		for _, uri := range inputs {
+			if done[uri] {
+				continue
+			}
+			select {
+			case jobs <- uri:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() { wg.Wait(); close(results) }()
+	for _, uri := range inputs {
+		if done[uri] {
+			st.Skipped++
+		}
+	}
+
+	var werr error
+	for r := range results {
+		if werr != nil {
+			continue // drain the workers
+		}
+		switch {
+		case r.err == nil:
+			st.Out++
+			st.DecodedFrames += r.clip.DecodedFrames
+			st.Seeks += int64(r.clip.Seeks)
+			st.SampledFrames += int64(len(r.clip.Frames))
+			werr = clips.Write(r.clip)
+		case errors.Is(r.err, errCanceled) || ctx.Err() != nil:
+			// not the file's fault: no dead letter, the next run retries it
+		default:
+			kind := Kind(r.err)
+			st.DeadLetter++
+			st.ErrorKinds[kind]++
+			var detail string
+			var fe *Error
+			if errors.As(r.err, &fe) {
+				detail = fe.Log
+			}
+			werr = dead.Write(schemas.DeadLetter{Stage: Stage, InputRef: r.uri, ErrorKind: kind,
+				Message: r.err.Error(), Detail: detail, CreatedMicros: time.Now().UnixMicro()})
+		}
+		if o.Progress != nil {
+			o.Progress(r.uri, r.err)
+		}
+	}
+	if werr != nil {
+		clips.Abort()
+		dead.Abort()
+		return st, werr
+	}
+	if err := errors.Join(clips.Close(), dead.Close()); err != nil {
+		return st, err
+	}
+	if err := ctx.Err(); err != nil {
+		return st, fmt.Errorf("frames: run interrupted after %d of %d inputs (rerun to resume): %w",
+			st.Out+st.DeadLetter, st.In-st.Skipped, err)
+	}
+	return st, nil
+}
+
+// doneRow is the projection of a clip row needed to resume.
+type doneRow struct {
+	SourceURI string               `parquet:"source_uri"`
+	Sampling  schemas.SamplingSpec `parquet:"sampling"`
+}
+
+type deadRow struct {
+	Stage    string `parquet:"stage"`
+	InputRef string `parquet:"input_ref"`
+}
+
+// alreadyDone returns the inputs an earlier run finished with the same sampling settings.
+func alreadyDone(clipsDir, deadDir string, spec schemas.SamplingSpec, retryFailed bool) (map[string]bool, error) {
+	done := map[string]bool{}
+	err := dataset.Read(clipsDir, func(r doneRow) error {
+		if r.Sampling == spec {
+			done[r.SourceURI] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("frames: reading earlier output to resume: %w", err)
+	}
+	if !retryFailed {
+		err = dataset.Read(deadDir, func(r deadRow) error {
+			if r.Stage == Stage {
+				done[r.InputRef] = true
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("frames: reading earlier dead letters: %w", err)
+		}
+	}
+	return done, nil
+}
