@@ -10,15 +10,15 @@ import (
 
 // Params shape a world.
 type Params struct {
-	N            int     // clips
-	Seed         int64   // world seed
-	Width        int     // pixels
-	Height       int     // pixels
-	MinFPS       int     // frame rate is drawn from MinFPS..MaxFPS
-	MaxFPS       int     //
-	MinSeconds   float64 // duration is drawn from MinSeconds..MaxSeconds
-	MaxSeconds   float64 //
-	HeldoutEvery int     // every k-th clip (index % k == k-1) is held out; 0 holds none out
+	N            int     `json:"n"`       // clips
+	Seed         int64   `json:"seed"`    // world seed
+	Width        int     `json:"width"`   // pixels
+	Height       int     `json:"height"`  // pixels
+	MinFPS       int     `json:"min_fps"` // frame rate is drawn from MinFPS..MaxFPS
+	MaxFPS       int     `json:"max_fps"`
+	MinSeconds   float64 `json:"min_seconds"` // duration is drawn from MinSeconds..MaxSeconds
+	MaxSeconds   float64 `json:"max_seconds"`
+	HeldoutEvery int     `json:"heldout_every"` // every k-th clip (index % k == k-1) is held out; 0 holds none out
 }
 
 // DefaultParams: 128×128, 2–4 s, 8–16 fps, one clip in five held out.

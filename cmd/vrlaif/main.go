@@ -1,11 +1,70 @@
-// Command vrlaif is the one binary of the vrlaif data engine.
+// Command vrlaif is the one binary of the vrlaif data engine: it renders the synthetic video
+// world, extracts frames, converts the seed's JSON datasets, and (as later stages land) runs the
+// generate, feedback, training and evaluation pipelines.
 package main
 
 import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
+	"github.com/spf13/cobra"
 )
 
 func main() {
+	// A Beam runner re-executes this binary as a worker (--worker …); Beam reads those flags
+	// through the flag package, and beam.Init runs the worker harness and exits in that mode.
+	if isBeamWorker(os.Args[1:]) {
+		flag.Parse()
+	}
 	beam.Init()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := rootCmd().ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			log.Fatalf("vrlaif: interrupted: %v", err)
+		}
+		log.Fatalf("vrlaif: %v", err) // the only exit
+	}
+}
+
+func isBeamWorker(args []string) bool {
+	for _, a := range args {
+		if a == "--worker" || strings.HasPrefix(a, "--worker=") || a == "-worker" {
+			return true
+		}
+	}
+	return false
+}
+
+func rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "vrlaif",
+		Short: "Align video language models with reinforcement learning from AI feedback",
+		Long: `vrlaif turns a pile of videos into preference data and a better video language model,
+after VLM-RLAIF (ACL 2024): an SFT model answers each question twice, the same model judges the
+answers with a detailed narrative of the video as context, a reward model learns the preferences,
+and PPO improves the policy against it.
+
+Every command that writes a dataset writes Parquet shards (part-*.parquet) and a summary.json
+with per-stage counts of inputs, outputs and dead letters. Bad input never stops a run: it
+becomes a dead-letter row with a clear reason.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(synthCmd(), framesCmd(), importCmd(), exportCmd(), demoCmd())
+	return root
+}
+
+// fail wraps a usage error so that the message names the command.
+func fail(cmd *cobra.Command, format string, args ...any) error {
+	return fmt.Errorf("%s: %s (see --help)", cmd.CommandPath(), fmt.Sprintf(format, args...))
 }

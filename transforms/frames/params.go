@@ -21,26 +21,26 @@ const (
 
 // Params are the sampling settings. The zero value is not valid; start from DefaultParams.
 type Params struct {
-	Frames  int     // N uniform samples; used when FPS is 0
-	FPS     float64 // sample at this fixed rate instead of N uniform frames
-	Size    int     // target size in pixels; 0 keeps the source size
-	Resize  string  // ResizeShort or ResizeSquare
-	Pad     bool    // pad to a square with PadColor before resizing (the seed's 'pad' aspect mode)
-	Quality int     // JPEG quality, 1..100
-	Seek    string  // SeekAuto or SeekNever
+	Frames  int     `json:"frames"`  // N uniform samples; used when FPS is 0
+	FPS     float64 `json:"fps"`     // sample at this fixed rate instead of N uniform frames
+	Size    int     `json:"size"`    // target size in pixels; 0 keeps the source size
+	Resize  string  `json:"resize"`  // ResizeShort or ResizeSquare
+	Pad     bool    `json:"pad"`     // pad to a square with PadColor before resizing (the seed's 'pad' aspect mode)
+	Quality int     `json:"quality"` // JPEG quality, 1..100
+	Seek    string  `json:"seek"`    // SeekAuto or SeekNever
 	// DecodeThreads is FFmpeg's decoder thread count; 0 lets FFmpeg choose.
-	DecodeThreads int
+	DecodeThreads int `json:"decode_threads"`
 	// AllowDecodeErrors keeps frames the decoder reported as damaged (concealed). By default a
 	// damaged sampled frame or a rejected packet makes the whole file a dead letter.
-	AllowDecodeErrors bool
-	Limits            Limits
+	AllowDecodeErrors bool   `json:"allow_decode_errors"`
+	Limits            Limits `json:"limits"`
 }
 
 // Limits bound the work one file may cause.
 type Limits struct {
-	MaxPixels     int64         // coded width × height
-	MaxDuration   time.Duration // stream duration
-	MaxDecodeTime time.Duration // wall time spent decoding one file
+	MaxPixels     int64         `json:"max_pixels"`         // coded width × height
+	MaxDuration   time.Duration `json:"max_duration_ns"`    // stream duration
+	MaxDecodeTime time.Duration `json:"max_decode_time_ns"` // wall time spent decoding one file
 }
 
 // PadColor is the seed's padding fill: int(255 × CLIP mean).

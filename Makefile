@@ -1,0 +1,38 @@
+# vrlaif — the two commands a newcomer needs are `make demo` and `make test`.
+# Both install what is missing first (scripts/setup.sh: FFmpeg's dev libraries, pkg-config, ffmpeg).
+
+GO      ?= go
+BIN     := bin/vrlaif
+OUT     ?= out
+
+.PHONY: all setup build demo demo-quick test test-short vet bench-frames clean
+
+all: build
+
+setup:
+	@scripts/setup.sh
+
+build: setup
+	$(GO) build -o $(BIN) ./cmd/vrlaif
+
+## demo: run the main job on embedded defaults (synthetic world → frames → Parquet)
+demo: build
+	$(BIN) demo --output $(OUT)/demo
+
+demo-quick: build
+	$(BIN) demo --quick --output $(OUT)/demo-quick
+
+## test: vet and run every test (Beam's cold build alone takes 1–2 minutes)
+test: setup
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+
+test-short: setup
+	$(GO) test -short ./...
+
+## bench-frames: frames/s of vrlaif vs the ffmpeg CLI on a 10 s clip and a 10 min clip
+bench-frames: build
+	scripts/bench-frames.sh
+
+clean:
+	rm -rf bin $(OUT)

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/vrlaif/vrlaif/schemas"
+)
+
+// TestMain lets the tests run this very binary as the vrlaif CLI (as a user would), without a
+// separate build step: with VRLAIF_RUN_MAIN=1 the test binary is vrlaif.
+func TestMain(m *testing.M) {
+	if os.Getenv("VRLAIF_RUN_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// vrlaif runs the CLI and returns its combined output; wantOK says whether it must succeed.
+func vrlaif(t *testing.T, wantOK bool, args ...string) string {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "VRLAIF_RUN_MAIN=1")
+	out, err := cmd.CombinedOutput()
+	if wantOK && err != nil {
+		t.Fatalf("vrlaif %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	if !wantOK && err == nil {
+		t.Fatalf("vrlaif %s succeeded, want failure\n%s", strings.Join(args, " "), out)
+	}
+	return string(out)
+}
+
+func readSummary(t *testing.T, dir string) schemas.Summary {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s schemas.Summary
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatalf("summary.json: %v", err)
+	}
+	return s
+}
+
+func readShards[T any](t *testing.T, dir string) []T {
+	t.Helper()
+	shards, _ := filepath.Glob(filepath.Join(dir, "part-*.parquet"))
+	var out []T
+	for _, s := range shards {
+		rows, err := parquet.ReadFile[T](s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, rows...)
+	}
+	return out
+}
+
+func TestFramesOverMixedFolder(t *testing.T) {
+	world := filepath.Join(t.TempDir(), "world")
+	vrlaif(t, true, "synth", "--n", "4", "--seed", "3", "--output", world)
+	videos := filepath.Join(world, "videos")
+	good, _ := filepath.Glob(filepath.Join(videos, "*.mp4"))
+	if len(good) != 4 {
+		t.Fatalf("synth made %d videos", len(good))
+	}
+	data, _ := os.ReadFile(good[0])
+	bad := map[string][]byte{
+		"empty.mp4":     nil,
+		"notes.txt":     []byte("not a video"),
+		"truncated.mp4": data[:len(data)/2],
+		"random.bin":    []byte(strings.Repeat("\x13\x37\xca\xfe", 5000)),
+	}
+	for name, b := range bad {
+		os.WriteFile(filepath.Join(videos, name), b, 0o644)
+	}
+	out := filepath.Join(t.TempDir(), "frames")
+	log := vrlaif(t, true, "frames", "--input", videos, "--output", out, "--frames", "6", "--size", "64")
+	if !strings.Contains(log, "8 videos in, 4 clips out, 4 dead letters") {
+		t.Errorf("report: %s", log)
+	}
+	s := readSummary(t, out)
+	if got := s.Stages["frames"]; got.In != 8 || got.Out != 4 || got.DeadLetter != 4 {
+		t.Errorf("summary frames stage %+v", got)
+	}
+	clips := readShards[schemas.Clip](t, filepath.Join(out, "clips"))
+	if len(clips) != 4 {
+		t.Fatalf("%d clip rows", len(clips))
+	}
+	for _, c := range clips {
+		if len(c.Frames) != 6 || c.FrameWidth != 64 || c.FrameHeight != 64 {
+			t.Errorf("%s: %d frames of %dx%d", c.SourceURI, len(c.Frames), c.FrameWidth, c.FrameHeight)
+		}
+	}
+	dead := readShards[schemas.DeadLetter](t, filepath.Join(out, "deadletter"))
+	if len(dead) != 4 {
+		t.Fatalf("%d dead letters", len(dead))
+	}
+	for _, d := range dead {
+		if _, ok := bad[filepath.Base(d.InputRef)]; !ok || d.ErrorKind == "" || d.Message == "" {
+			t.Errorf("dead letter %+v", d)
+		}
+	}
+	// Export to the seed's frame folders.
+	seed := filepath.Join(t.TempDir(), "seed")
+	vrlaif(t, true, "export", "--format", "frames", "--input", out, "--output", seed)
+	imgs, _ := filepath.Glob(filepath.Join(seed, "*", "image_*.jpg"))
+	if len(imgs) != 24 {
+		t.Errorf("%d exported frames, want 24", len(imgs))
+	}
+	if _, err := os.Stat(filepath.Join(seed, strings.TrimSuffix(filepath.Base(good[0]), ".mp4"), "image_06.jpg")); err != nil {
+		t.Errorf("seed layout: %v", err)
+	}
+}
+
+func TestImportExportSeedJSON(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "rm.json")
+	os.WriteFile(in, []byte(`[
+ {"conversations": [[{"from": "human", "value": "<image>\nWhat moves?"}, {"from": "gpt", "value": ""}]],
+  "output_1": {"value": "A red circle."}, "output_2": {"from": "gpt", "value": "Nothing."}, "preference": 1,
+  "images": ["v1/image_01.jpg", "v1/image_02.jpg"]},
+ {"conversations": [{"from": "human", "value": "<image>\nQ"}], "output_1": {"value": "a"}, "output_2": {"value": "b"}, "preference": 7},
+ {"conversations": [{"from": "human", "value": "<image>\nWhich colour?"}, {"from": "gpt", "value": ""}],
+  "output_1": {"value": "Blue."}, "output_2": {"value": "Green."}, "preference": 2, "images": ["v2/image_01.jpg"]}
+]`), 0o644)
+	out := filepath.Join(dir, "out")
+	vrlaif(t, true, "import", "--format", "rm", "--input", in, "--output", out)
+	if s := readSummary(t, out).Stages["import"]; s.In != 3 || s.Out != 2 || s.DeadLetter != 1 {
+		t.Errorf("import counts %+v", s)
+	}
+	rows := readShards[schemas.RMRow](t, filepath.Join(out, "rm"))
+	if len(rows) != 2 || rows[0].Output2 != "Nothing." || rows[1].Preference != 2 {
+		t.Fatalf("rows %+v", rows)
+	}
+	back := filepath.Join(dir, "back.json")
+	vrlaif(t, true, "export", "--format", "rm", "--input", out, "--output", back)
+	var recs []map[string]any
+	b, _ := os.ReadFile(back)
+	if err := json.Unmarshal(b, &recs); err != nil || len(recs) != 2 {
+		t.Fatalf("exported JSON: %v (%d records)", err, len(recs))
+	}
+	if recs[1]["preference"].(float64) != 2 || recs[0]["output_1"].(map[string]any)["value"] != "A red circle." {
+		t.Errorf("exported records %v", recs)
+	}
+	// A second import into the same folder is refused rather than mixed in.
+	vrlaif(t, false, "import", "--format", "rm", "--input", in, "--output", out)
+}
+
+func TestDemoQuick(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "demo")
+	log := vrlaif(t, true, "demo", "--quick", "--output", out)
+	s := readSummary(t, out)
+	if s.Stages["synth"].Out != 8 || s.Stages["frames"].Out != 8 || s.Stages["frames"].DeadLetter != 0 {
+		t.Errorf("demo summary %+v", s.Stages)
+	}
+	if !strings.Contains(log, out) {
+		t.Errorf("demo does not say where its output went:\n%s", log)
+	}
+	clips := readShards[schemas.Clip](t, filepath.Join(out, "clips"))
+	if len(clips) != 8 || len(clips[0].Frames) != 50 || clips[0].FrameWidth != 224 {
+		t.Errorf("demo clips: %d", len(clips))
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, sub := range []string{"synth", "frames", "import", "export", "demo"} {
+		help := vrlaif(t, true, sub, "--help")
+		if !strings.Contains(help, "--output") {
+			t.Errorf("%s --help does not document --output", sub)
+		}
+		msg := vrlaif(t, false, sub)
+		if !strings.Contains(msg, "required") {
+			t.Errorf("%s without flags: %q", sub, msg)
+		}
+	}
+	if msg := vrlaif(t, false, "import", "--format", "xml", "--input", "a", "--output", "b"); !strings.Contains(msg, "sft, rm or rl") {
+		t.Errorf("bad format: %q", msg)
+	}
+	if msg := vrlaif(t, false, "frames", "--input", "x", "--output", t.TempDir(), "--quality", "0"); !strings.Contains(msg, "quality") {
+		t.Errorf("bad quality: %q", msg)
+	}
+}

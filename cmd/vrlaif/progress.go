@@ -1,0 +1,44 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+	"golang.org/x/term"
+)
+
+// progress shows a bar on an interactive terminal and stays silent otherwise (CI logs, pipes).
+type progress struct {
+	p   *mpb.Progress
+	bar *mpb.Bar
+}
+
+func newProgress(name string, total int) *progress {
+	if total <= 0 || !term.IsTerminal(int(os.Stderr.Fd())) {
+		return &progress{}
+	}
+	p := mpb.New(mpb.WithOutput(os.Stderr), mpb.WithRefreshRate(150*time.Millisecond))
+	bar := p.AddBar(int64(total),
+		mpb.PrependDecorators(decor.Name(name+" "), decor.CountersNoUnit("%d/%d")),
+		mpb.AppendDecorators(decor.Percentage(), decor.Name(" "), decor.EwmaETA(decor.ET_STYLE_GO, 30)))
+	return &progress{p: p, bar: bar}
+}
+
+func (p *progress) inc() {
+	if p.bar != nil {
+		p.bar.EwmaIncrement(time.Second)
+	}
+}
+
+func (p *progress) done() {
+	if p.p != nil {
+		p.bar.Abort(false)
+		p.p.Wait()
+	}
+}
+
+// report prints one line to stderr, after any progress bar.
+func report(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/vrlaif/vrlaif/internal/dataset"
+	"github.com/vrlaif/vrlaif/schemas"
+)
+
+var seedFormats = map[string]string{"sft": schemas.RowSFT, "rm": schemas.RowRM, "rl": schemas.RowRL}
+
+func importCmd() *cobra.Command {
+	var format, in, out string
+	cmd := &cobra.Command{
+		Use:   "import --format sft|rm|rl --input FILE --output DIR",
+		Short: "Convert a seed JSON dataset (SFT, reward-model preferences, RL prompts) to Parquet",
+		Long: `import streams one of the original VLM-RLAIF JSON files into Parquet:
+
+  sft  SFT_short.json, SFT_long.json, PPO_init.json: id, src_data, conversations, images | image
+  rm   RM_*.json: conversations ([[...]] accepted), output_1, output_2, preference 1|2, images
+  rl   RL_data.json: uid, conversations, images (caption_type, length_bonus kept)
+
+Writes DIR/<format>/part-*.parquet, DIR/deadletter/ (one row per malformed record, with its
+index and reason) and DIR/summary.json. A syntax error in the JSON array itself stops the import.`,
+		Example: "  vrlaif import --format rm --input RM_13b_v1_dataset_39k.json --output out/seed",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if in == "" || out == "" {
+				return fail(cmd, "--input and --output are required")
+			}
+			switch format {
+			case "sft":
+				return importSeed[schemas.SFTRow](format, in, out)
+			case "rm":
+				return importSeed[schemas.RMRow](format, in, out)
+			case "rl":
+				return importSeed[schemas.RLRow](format, in, out)
+			}
+			return fail(cmd, "--format must be sft, rm or rl, got %q", format)
+		},
+	}
+	cmd.Flags().StringVarP(&format, "format", "f", "", "seed layout: sft, rm or rl (required)")
+	cmd.Flags().StringVarP(&in, "input", "i", "", "seed JSON file (required)")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "output folder (required)")
+	return cmd
+}
+
+func importSeed[T schemas.SeedRecord](format, in, out string) error {
+	start := time.Now()
+	f, err := os.Open(in)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	rowDir := filepath.Join(out, seedFormats[format])
+	if shards, _ := dataset.Shards(rowDir); len(shards) > 0 {
+		return fmt.Errorf("import: %s already holds a dataset; choose another --output", rowDir)
+	}
+	rows, err := dataset.NewWriter[T](rowDir, seedFormats[format], 0)
+	if err != nil {
+		return err
+	}
+	dead, err := dataset.NewWriter[schemas.DeadLetter](filepath.Join(out, schemas.RowDeadLetter), schemas.RowDeadLetter, 0)
+	if err != nil {
+		return err
+	}
+	var counts schemas.StageCounts
+	err = schemas.DecodeSeed(f, func(i int, r T, rerr error) error {
+		counts.In++
+		if rerr != nil {
+			counts.DeadLetter++
+			return dead.Write(schemas.DeadLetter{Stage: "import", InputRef: fmt.Sprintf("%s#%d", in, i),
+				ErrorKind: "bad_record", Message: rerr.Error(), CreatedMicros: time.Now().UnixMicro()})
+		}
+		counts.Out++
+		return rows.Write(r)
+	})
+	if err != nil {
+		rows.Abort()
+		dead.Abort()
+		return err
+	}
+	if err := errors.Join(rows.Close(), dead.Close()); err != nil {
+		return err
+	}
+	report("import: %d records, %d rows, %d dead letters → %s", counts.In, counts.Out, counts.DeadLetter, rowDir)
+	return writeSummary(out, schemas.Summary{
+		Command: "import", Stages: map[string]schemas.StageCounts{"import": counts},
+		WallSeconds: time.Since(start).Seconds(), Settings: map[string]any{"format": format, "input": in},
+		Outputs: map[string]string{format: rowDir},
+	})
+}
+
+func exportCmd() *cobra.Command {
+	var format, in, out string
+	cmd := &cobra.Command{
+		Use:   "export --format sft|rm|rl|frames --input DIR --output PATH",
+		Short: "Write Parquet back as seed JSON, or clips as the seed's frame folders",
+		Long: `export is the inverse of import:
+
+  sft|rm|rl  DIR (or DIR/<format>) of Parquet rows → one seed JSON array at PATH
+  frames     DIR/clips (or the clips folder itself) → PATH/<video>/image_01.jpg … image_NN.jpg,
+             the seed's frame-folder layout (names zero-padded, so a lexicographic listing is in
+             time order); <video> is the source file's name without extension.`,
+		Example: "  vrlaif export --format frames --input out/frames --output out/seed-frames",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if in == "" || out == "" {
+				return fail(cmd, "--input and --output are required")
+			}
+			switch format {
+			case "sft":
+				return exportSeed[schemas.SFTRow](format, in, out)
+			case "rm":
+				return exportSeed[schemas.RMRow](format, in, out)
+			case "rl":
+				return exportSeed[schemas.RLRow](format, in, out)
+			case "frames":
+				return exportFrames(datasetDir(in, schemas.RowClip), out)
+			}
+			return fail(cmd, "--format must be sft, rm, rl or frames, got %q", format)
+		},
+	}
+	cmd.Flags().StringVarP(&format, "format", "f", "", "sft, rm, rl or frames (required)")
+	cmd.Flags().StringVarP(&in, "input", "i", "", "dataset folder (required)")
+	cmd.Flags().StringVarP(&out, "output", "o", "", "output JSON file, or folder for frames (required)")
+	return cmd
+}
+
+// datasetDir accepts either a run folder (holding sub/) or the dataset folder itself.
+func datasetDir(in, sub string) string {
+	if st, err := os.Stat(filepath.Join(in, sub)); err == nil && st.IsDir() {
+		return filepath.Join(in, sub)
+	}
+	return in
+}
+
+func exportSeed[T schemas.SeedRecord](format, in, out string) error {
+	dir := datasetDir(in, seedFormats[format])
+	if shards, err := dataset.Shards(dir); err != nil || len(shards) == 0 {
+		return fmt.Errorf("export: no Parquet shards in %s (%v)", dir, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return err
+	}
+	tmp := out + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	enc := schemas.NewSeedEncoder(f)
+	n := 0
+	err = dataset.Read(dir, func(r T) error { n++; return enc.Encode(r) })
+	if err == nil {
+		err = enc.Close()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	report("export: %d %s records → %s", n, format, out)
+	return os.Rename(tmp, out)
+}
