@@ -23,6 +23,7 @@ static int vrlaif_attached_pic(AVStream *st) { return (st->disposition & AV_DISP
 static int vrlaif_frame_damaged(AVFrame *f) { return (f->flags & AV_FRAME_FLAG_CORRUPT) != 0 || f->decode_error_flags != 0; }
 static int64_t vrlaif_best_effort_ts(AVFrame *f) { return f->best_effort_timestamp; }
 static void vrlaif_set_quality(AVFrame *f, int q) { f->quality = q; }
+static void vrlaif_skip_nonref(AVCodecContext *cc, int on) { cc->skip_frame = on ? AVDISCARD_NONREF : AVDISCARD_DEFAULT; }
 */
 import "C"
 
@@ -129,4 +130,14 @@ const NoPTS = int64(-0x8000000000000000)
 // qscale × FF_QP2LAMBDA (118).
 func SetQuality(f *astiav.Frame, lambda int) {
 	C.vrlaif_set_quality((*C.AVFrame)(f.UnsafePointer()), C.int(lambda))
+}
+
+// SkipNonRef makes the decoder drop (not decode) frames that no other frame references, for the
+// packets sent from now on, or restores normal decoding.
+func SkipNonRef(cc *astiav.CodecContext, on bool) {
+	v := C.int(0)
+	if on {
+		v = 1
+	}
+	C.vrlaif_skip_nonref(codecContextPtr(cc), v)
 }

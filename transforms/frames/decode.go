@@ -34,6 +34,11 @@ type source struct {
 	gop       int64   // median keyframe interval, time-base units
 
 	eofSent bool
+	// byPTS: the container's timestamps are trusted (it has a complete index), so a frame's index
+	// is its timestamp over the frame duration, and frames no sample needs may be skipped.
+	byPTS   bool
+	wanted  map[int64]bool // frame indices in the plan, when byPTS
+	skipOn  bool           // the decoder is skipping non-reference frames
 	decoded int64
 	seeks   int
 	badPkts int
@@ -142,6 +147,7 @@ func openSource(path string, p Params, log *av.Log) (_ *source, err error) {
 	fmtName := s.fc.InputFormat().Name()
 	if s.st.NbFrames() > 0 || strings.Contains(fmtName, "matroska") {
 		s.keyframes = av.KeyframeIndex(s.st)
+		s.byPTS = len(s.keyframes) > 0
 	}
 	slices.Sort(s.keyframes)
 	s.info.Keyframes = len(s.keyframes)
@@ -328,6 +334,14 @@ func (s *source) feed(strict bool) error {
 		if s.pkt.StreamIndex() != s.st.Index() {
 			continue
 		}
+		if s.wanted != nil {
+			// A packet's pts is its frame's: let the decoder drop it if nothing references it.
+			skip := s.pkt.Pts() != av.NoPTS && !s.wanted[s.toIndex(s.pkt.Pts())]
+			if skip != s.skipOn {
+				av.SkipNonRef(s.cc, skip)
+				s.skipOn = skip
+			}
+		}
 		if err := s.cc.SendPacket(s.pkt); err != nil && !errors.Is(err, astiav.ErrEagain) {
 			s.badPkts++
 			if strict {
@@ -348,6 +362,11 @@ func (s *source) seekTo(ts int64) error {
 	s.eofSent = false
 	s.seeks++
 	return nil
+}
+
+// toIndex is the frame index of timestamp ts on a constant-rate grid.
+func (s *source) toIndex(ts int64) int64 {
+	return int64(math.Round(float64(ts-s.startPts) / s.frameDur))
 }
 
 // keyframeAtOrBefore returns the last indexed keyframe ≤ ts, or false.
@@ -374,7 +393,13 @@ func (s *source) sample(ctx context.Context, plan Plan, p Params, deadline time.
 	strict := !p.AllowDecodeErrors
 	gopFrames := int64(math.Round(float64(s.gop) / s.frameDur))
 	canSeek := p.Seek == SeekAuto && len(s.keyframes) > 1 && gopFrames > 0
-	toIndex := func(ts int64) int64 { return int64(math.Round(float64(ts-s.startPts) / s.frameDur)) }
+	toIndex := s.toIndex
+	if s.byPTS && !p.noSkip {
+		s.wanted = make(map[int64]bool, len(plan.Indices))
+		for _, x := range plan.Indices {
+			s.wanted[x] = true
+		}
+	}
 	cur := int64(-1)      // index of the frame in s.frm
 	seekedTo := int64(-1) // never seek back to (or before) a keyframe already sought
 	resync := false       // after a seek: take the index from the next frame's timestamp
@@ -414,7 +439,7 @@ func (s *source) sample(ctx context.Context, plan Plan, p Params, deadline time.
 		switch {
 		case resync && pts == av.NoPTS:
 			return failf(ErrCorrupt, "no timestamp on the first frame after a seek (rerun with seek=never)")
-		case resync:
+		case resync || (s.byPTS && pts != av.NoPTS):
 			cur, resync = toIndex(pts), false
 		default:
 			cur++

@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/asticode/go-astiav"
 	"github.com/vrlaif/vrlaif/internal/av"
 	"github.com/vrlaif/vrlaif/schemas"
 )
@@ -118,20 +119,43 @@ func extractLocal(ctx context.Context, path string, p Params, log *av.Log) (clip
 		TimestampsSeconds: make([]float64, 0, len(plan.Seconds)),
 		Frames:            make([][]byte, 0, len(plan.Seconds)),
 	}
-	var prev []byte
-	prevSec := -1.0
-	err = src.sample(ctx, plan, p, deadline, func(s sampled) error {
-		if prev == nil || s.seconds != prevSec { // repeated samples of one frame share its JPEG
-			jpg, err := conv.jpeg(src.frm)
-			if err != nil {
-				return err
+	// JPEG conversion runs on its own goroutine (another core), overlapping with decoding. The
+	// sampler hands it references to decoded frames, in order; nil repeats the previous frame.
+	jobs := make(chan *astiav.Frame, 4)
+	converted := make(chan error, 1)
+	go func() {
+		var prev []byte
+		var cerr error
+		for f := range jobs {
+			if f != nil {
+				if cerr == nil {
+					prev, cerr = conv.jpeg(f)
+				}
+				f.Free()
 			}
-			prev, prevSec = jpg, s.seconds
+			if cerr == nil {
+				clip.Frames = append(clip.Frames, prev)
+			}
 		}
-		clip.Frames = append(clip.Frames, prev)
+		converted <- cerr
+	}()
+	lastTaken := int64(-1)
+	err = src.sample(ctx, plan, p, deadline, func(s sampled) error {
+		var f *astiav.Frame
+		if src.decoded != lastTaken { // a new frame; otherwise a repeated sample of the same one
+			if f = src.frm.Clone(); f == nil {
+				return failf(ErrInternal, "referencing a frame")
+			}
+			lastTaken = src.decoded
+		}
+		jobs <- f
 		clip.TimestampsSeconds = append(clip.TimestampsSeconds, s.seconds)
 		return nil
 	})
+	close(jobs)
+	if cerr := <-converted; err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return clip, err
 	}

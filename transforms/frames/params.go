@@ -34,6 +34,8 @@ type Params struct {
 	// damaged sampled frame or a rejected packet makes the whole file a dead letter.
 	AllowDecodeErrors bool   `json:"allow_decode_errors"`
 	Limits            Limits `json:"limits"`
+
+	noSkip bool // tests: decode every frame even where the container allows skipping
 }
 
 // Limits bound the work one file may cause.
