@@ -39,14 +39,14 @@ type Encoder struct {
 }
 
 // NewEncoder opens path for writing.
-func NewEncoder(path string, p EncoderParams) (e *Encoder, err error) {
+func NewEncoder(path string, p EncoderParams) (_ *Encoder, err error) {
 	if p.Width <= 0 || p.Height <= 0 || p.FPS <= 0 {
 		return nil, fmt.Errorf("av: bad encoder size %dx%d@%d", p.Width, p.Height, p.FPS)
 	}
 	if p.PixFmt == astiav.PixelFormatNone || p.PixFmt == 0 {
 		p.PixFmt = astiav.PixelFormatYuv420P
 	}
-	e = &Encoder{p: p}
+	e := &Encoder{p: p}
 	defer func() {
 		if err != nil {
 			e.free()

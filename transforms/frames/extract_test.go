@@ -306,3 +306,23 @@ func abs(x int) int {
 	}
 	return x
 }
+
+func TestSkippingNonReferenceFramesChangesNothing(t *testing.T) {
+	dir := t.TempDir()
+	// veryfast uses B-frames, some of which nothing references: those are what skipping drops.
+	path := writeFixture(t, dir, fixture{name: "b.mp4", codec: "libx264", w: 128, h: 96, fps: 25, n: 200, gop: 250,
+		opts: map[string]string{"preset": "veryfast"}}, stripes)
+	p := DefaultParams()
+	p.Frames, p.Size, p.Pad = 16, 0, false
+	skip := mustExtract(t, path, p)
+	p.noSkip = true
+	full := mustExtract(t, path, p)
+	if full.DecodedFrames != 200 || skip.DecodedFrames >= full.DecodedFrames {
+		t.Errorf("decoded %d frames with skipping, %d without (want fewer, and 200)", skip.DecodedFrames, full.DecodedFrames)
+	}
+	for j := range full.Frames {
+		if !bytes.Equal(skip.Frames[j], full.Frames[j]) || skip.TimestampsSeconds[j] != full.TimestampsSeconds[j] {
+			t.Errorf("sample %d differs when non-reference frames are skipped", j)
+		}
+	}
+}
