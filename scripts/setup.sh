@@ -24,6 +24,7 @@ if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists $libs; then
   missing+=(libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libavfilter-dev libavdevice-dev libswresample-dev)
 fi
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+command -v bc >/dev/null 2>&1 || missing+=(bc) # scripts/bench-frames.sh
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2
