@@ -27,6 +27,7 @@ type Writer[T any] struct {
 	dir       string
 	rowType   string
 	shardRows int
+	groupRows int
 	next      int
 	rows      int // rows in the open shard
 	total     int
@@ -36,9 +37,15 @@ type Writer[T any] struct {
 }
 
 // NewWriter opens dir (created if missing) for rows of rowType. shardRows ≤ 0 means 1000.
-func NewWriter[T any](dir, rowType string, shardRows int) (*Writer[T], error) {
+// Rows are buffered in memory per row group (groupRows[0], default 256 rows): pass a small value
+// for rows that carry images.
+func NewWriter[T any](dir, rowType string, shardRows int, groupRows ...int) (*Writer[T], error) {
 	if shardRows <= 0 {
 		shardRows = 1000
+	}
+	group := 256
+	if len(groupRows) > 0 && groupRows[0] > 0 {
+		group = groupRows[0]
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("dataset: %w", err)
@@ -53,7 +60,7 @@ func NewWriter[T any](dir, rowType string, shardRows int) (*Writer[T], error) {
 			next = n + 1
 		}
 	}
-	return &Writer[T]{dir: dir, rowType: rowType, shardRows: shardRows, next: next}, nil
+	return &Writer[T]{dir: dir, rowType: rowType, shardRows: shardRows, groupRows: group, next: next}, nil
 }
 
 // Write appends rows.
@@ -95,7 +102,7 @@ func (w *Writer[T]) open() error {
 	w.rows = 0
 	w.w = parquet.NewGenericWriter[T](f,
 		parquet.Compression(&parquet.Zstd),
-		parquet.MaxRowsPerRowGroup(256),
+		parquet.MaxRowsPerRowGroup(int64(w.groupRows)),
 		parquet.KeyValueMetadata(schemas.MetaVersion, strconv.Itoa(schemas.Version)),
 		parquet.KeyValueMetadata(schemas.MetaRowType, w.rowType),
 		parquet.CreatedBy("vrlaif", "", ""))

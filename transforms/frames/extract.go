@@ -126,6 +126,16 @@ func extractLocal(ctx context.Context, path string, p Params, log *av.Log) (clip
 	go func() {
 		var prev []byte
 		var cerr error
+		defer func() {
+			if r := recover(); r != nil { // a bug must not take the whole run down
+				for f := range jobs {
+					if f != nil {
+						f.Free()
+					}
+				}
+				converted <- failf(ErrInternal, "panic converting a frame: %v", r)
+			}
+		}()
 		for f := range jobs {
 			if f != nil {
 				if cerr == nil {
