@@ -72,15 +72,7 @@ func openSource(path string, p Params, log *av.Log) (_ *source, err error) {
 			s.close()
 		}
 	}()
-	s.fc = astiav.AllocFormatContext()
-	av.Attach(s.fc, log)
-	opts := astiav.NewDictionary()
-	defer opts.Free()
-	_ = opts.Set("protocol_whitelist", "file", astiav.NewDictionaryFlags()) // no network fetches from playlists
-	abs, _ := filepath.Abs(path)
-	if err := s.fc.OpenInput("file:"+abs, nil, opts); err != nil {
-		av.Detach(s.fc)
-		s.fc = nil // avformat_open_input freed it
+	if s.fc, err = openInput(path, log); err != nil {
 		if looksLikeContainer(path) {
 			return nil, failf(ErrCorrupt, "container header found but it cannot be opened: %v", err)
 		}
@@ -184,21 +176,35 @@ func (s *source) probeTiming() {
 	s.frameDur = 1 / (fps * tb)
 }
 
-// countPackets counts the packets of one stream in a demux-only pass.
-func countPackets(path string, stream int, deadline time.Time) (int64, error) {
+// openInput opens a local file for demuxing, its FFmpeg log routed to log. Only the file protocol
+// is allowed, so a crafted playlist cannot make FFmpeg fetch other files or URLs.
+func openInput(path string, log *av.Log) (*astiav.FormatContext, error) {
 	fc := astiav.AllocFormatContext()
-	defer fc.Free()
-	var log av.Log
-	av.Attach(fc, &log)
-	defer av.Detach(fc)
+	av.Attach(fc, log)
 	opts := astiav.NewDictionary()
 	defer opts.Free()
 	_ = opts.Set("protocol_whitelist", "file", astiav.NewDictionaryFlags())
 	abs, _ := filepath.Abs(path)
 	if err := fc.OpenInput("file:"+abs, nil, opts); err != nil {
+		av.Detach(fc)
+		fc.Free() // avformat_open_input freed the C context; this drops go-astiav's registration
+		return nil, err
+	}
+	return fc, nil
+}
+
+// countPackets counts the packets of one stream in a demux-only pass.
+func countPackets(path string, stream int, deadline time.Time) (int64, error) {
+	var log av.Log
+	fc, err := openInput(path, &log)
+	if err != nil {
 		return 0, failf(ErrCorrupt, "reopening to count frames: %v", err)
 	}
-	defer fc.CloseInput()
+	defer func() {
+		av.Detach(fc)
+		fc.CloseInput()
+		fc.Free()
+	}()
 	pkt := astiav.AllocPacket()
 	defer pkt.Free()
 	var n int64
