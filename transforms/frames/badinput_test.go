@@ -86,7 +86,7 @@ func TestBadInputGetsATypedError(t *testing.T) {
 	p := DefaultParams()
 	for name, kind := range want {
 		t.Run(name, func(t *testing.T) {
-			_, err := Extract(t.Context(), filepath.Join(dir, name), p)
+			_, err := ExtractFile(t.Context(), filepath.Join(dir, name), p)
 			if err == nil {
 				t.Fatalf("no error")
 			}
@@ -105,7 +105,7 @@ func TestBadInputGetsATypedError(t *testing.T) {
 func TestFFmpegLogIsCapturedPerFile(t *testing.T) {
 	dir := t.TempDir()
 	badFiles(t, dir)
-	_, err := Extract(t.Context(), filepath.Join(dir, "truncated.mp4"), DefaultParams())
+	_, err := ExtractFile(t.Context(), filepath.Join(dir, "truncated.mp4"), DefaultParams())
 	var fe *Error
 	if !errors.As(err, &fe) || fe.Log == "" {
 		t.Fatalf("truncated mp4: want FFmpeg's complaint in the error's log, got %v / %q", err, fe)
@@ -127,19 +127,19 @@ func TestLimits(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := DefaultParams()
 			tt.limit(&p.Limits)
-			_, err := Extract(t.Context(), path, p)
+			_, err := ExtractFile(t.Context(), path, p)
 			if Kind(err) != "over_limit" {
 				t.Errorf("got %v (kind %q), want over_limit", err, Kind(err))
 			}
 		})
 	}
-	if _, err := Extract(t.Context(), path, DefaultParams()); err != nil {
+	if _, err := ExtractFile(t.Context(), path, DefaultParams()); err != nil {
 		t.Errorf("within limits: %v", err)
 	}
 }
 
 func TestMissingFileIsUnreadable(t *testing.T) {
-	_, err := Extract(t.Context(), filepath.Join(t.TempDir(), "nope.mp4"), DefaultParams())
+	_, err := ExtractFile(t.Context(), filepath.Join(t.TempDir(), "nope.mp4"), DefaultParams())
 	if Kind(err) != "unreadable" {
 		t.Errorf("got %v (kind %q), want unreadable", err, Kind(err))
 	}

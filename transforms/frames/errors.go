@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// Typed errors. Every error returned by Extract wraps exactly one of them; Kind names it.
+// Typed errors. Every error returned by ExtractFile wraps exactly one of them; Kind names it.
 var (
 	ErrUnreadable       = errors.New("frames: cannot read input")
 	ErrNotVideo         = errors.New("frames: not a video")

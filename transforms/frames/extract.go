@@ -14,11 +14,11 @@ import (
 	"github.com/vrlaif/vrlaif/schemas"
 )
 
-// Extract samples frames from the video at uri (a local path, file://, or any scheme registered
+// ExtractFile samples frames from the video at uri (a local path, file://, or any scheme registered
 // with Beam's filesystem package: gs://, s3://, memfs://). Remote files are downloaded to a
 // temporary file first. On failure the error wraps one of the package's sentinels and is an
 // *Error carrying FFmpeg's log for this file.
-func Extract(ctx context.Context, uri string, p Params) (schemas.Clip, error) {
+func ExtractFile(ctx context.Context, uri string, p Params) (schemas.Clip, error) {
 	if err := p.Validate(); err != nil {
 		return schemas.Clip{}, err
 	}

@@ -15,13 +15,13 @@ import (
 
 func mustExtract(t *testing.T, path string, p Params) schemas.Clip {
 	t.Helper()
-	clip, err := Extract(t.Context(), path, p)
+	clip, err := ExtractFile(t.Context(), path, p)
 	if err != nil {
 		var log string
 		if fe, ok := err.(*Error); ok {
 			log = fe.Log
 		}
-		t.Fatalf("Extract(%s): %v\nFFmpeg log:\n%s", filepath.Base(path), err, log)
+		t.Fatalf("ExtractFile(%s): %v\nFFmpeg log:\n%s", filepath.Base(path), err, log)
 	}
 	return clip
 }

@@ -74,7 +74,7 @@ func Run(ctx context.Context, inputs []string, outDir string, p Params, o RunOpt
 		go func() {
 			defer wg.Done()
 			for uri := range jobs {
-				clip, err := Extract(ctx, uri, p)
+				clip, err := ExtractFile(ctx, uri, p)
 				results <- result{uri, clip, err}
 			}
 		}()

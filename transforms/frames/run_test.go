@@ -141,7 +141,7 @@ func TestRemoteURIsAreFetched(t *testing.T) {
 	if remote.ContentSHA256 != local.ContentSHA256 || remote.ID != local.ID || remote.SourceURI != inputs[0] {
 		t.Errorf("remote clip %s/%s differs from local %s", remote.ID, remote.SourceURI, local.ID)
 	}
-	if _, err := Extract(t.Context(), "memfs://bucket/videos/missing.mp4", p); Kind(err) != "unreadable" {
+	if _, err := ExtractFile(t.Context(), "memfs://bucket/videos/missing.mp4", p); Kind(err) != "unreadable" {
 		t.Errorf("missing remote file: %v", err)
 	}
 }
