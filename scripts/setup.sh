@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what vrlaif needs to build and test, if it is missing: Go (checked, not installed),
-# a C compiler for cgo, pkg-config, FFmpeg's development libraries (go-astiav links them) and the
-# ffmpeg CLI (tests cross-check against it; the benchmark compares with it). Idempotent and quick
+# a C compiler for cgo, pkg-config, FFmpeg's development libraries (go-astiav links them),
+# OpenBLAS (the built-in model's matrix products) and the ffmpeg CLI (tests cross-check against it; the benchmark compares with it). Idempotent and quick
 # when everything is present.
 set -euo pipefail
 
@@ -24,6 +24,7 @@ if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists $libs; then
   missing+=(libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libavfilter-dev libavdevice-dev libswresample-dev)
 fi
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+pkg-config --exists openblas 2>/dev/null || missing+=(libopenblas-dev) # internal/blas (the model's matrix products)
 command -v bc >/dev/null 2>&1 || missing+=(bc) # scripts/bench-frames.sh
 
 if [ ${#missing[@]} -gt 0 ]; then

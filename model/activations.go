@@ -1,0 +1,143 @@
+package model
+
+import "math"
+
+// SwiGLUForward: out[i] = silu(gate[i])·up[i], silu(x) = x·σ(x). out, gate, up [N·H].
+func SwiGLUForward(out, gate, up []float32) {
+	for i, g := range gate {
+		out[i] = g * sigmoid(g) * up[i]
+	}
+}
+
+// SwiGLUBackward: dup[i] += dout[i]·silu(g); dgate[i] += dout[i]·up[i]·σ(g)·(1 + g·(1 − σ(g))).
+func SwiGLUBackward(dgate, dup, dout, gate, up []float32) {
+	for i, g := range gate {
+		s := sigmoid(g)
+		dup[i] += dout[i] * g * s
+		dgate[i] += dout[i] * up[i] * s * (1 + g*(1-s))
+	}
+}
+
+func sigmoid(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) }
+
+const geluScale = 0.7978845608028654 // sqrt(2/π)
+
+// GELUForward (tanh approximation): out[i] = ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). out, x [N].
+func GELUForward(out, x []float32) {
+	for i, v := range x {
+		u := geluScale * (float64(v) + 0.044715*float64(v*v*v))
+		out[i] = float32(0.5 * float64(v) * (1 + math.Tanh(u)))
+	}
+}
+
+// GELUBackward: dx[i] += dout[i]·(½(1+tanh u) + ½x·sech²(u)·√(2/π)·(1 + 3·0.044715·x²)).
+func GELUBackward(dx, dout, x []float32) {
+	for i, v := range x {
+		xf := float64(v)
+		u := geluScale * (xf + 0.044715*xf*xf*xf)
+		th := math.Tanh(u)
+		sech2 := 1 - th*th
+		dx[i] += dout[i] * float32(0.5*(1+th)+0.5*xf*sech2*geluScale*(1+3*0.044715*xf*xf))
+	}
+}
+
+// ResidualForward: out[i] = a[i] + b[i].
+func ResidualForward(out, a, b []float32) {
+	for i := range out {
+		out[i] = a[i] + b[i]
+	}
+}
+
+// IgnoreIndex marks a position that contributes no loss (the seed's −100).
+const IgnoreIndex = -100
+
+// CrossEntropyForward: probs[n,:] = softmax(logits[n,:]); losses[n] = −log probs[n,targets[n]]
+// (0 where targets[n] = IgnoreIndex). Returns the mean loss over the counted positions and their
+// number. logits, probs [N,V]; targets, losses [N].
+func CrossEntropyForward(losses, probs, logits []float32, targets []int32, N, V int) (mean float32, count int) {
+	var sum float64
+	for n := 0; n < N; n++ {
+		row, p := logits[n*V:(n+1)*V], probs[n*V:(n+1)*V]
+		softmax(p, row)
+		if targets[n] == IgnoreIndex {
+			losses[n] = 0
+			continue
+		}
+		l := -float32(math.Log(math.Max(float64(p[targets[n]]), 1e-30)))
+		losses[n] = l
+		sum += float64(l)
+		count++
+	}
+	if count == 0 {
+		return 0, 0
+	}
+	return float32(sum / float64(count)), count
+}
+
+// CrossEntropyBackward for the mean loss: dlogits[n,v] += (probs[n,v] − [v = targets[n]])/count
+// for counted positions. dlogits, probs [N,V]; targets [N].
+func CrossEntropyBackward(dlogits, probs []float32, targets []int32, N, V, count int) {
+	if count == 0 {
+		return
+	}
+	inv := 1 / float32(count)
+	for n := 0; n < N; n++ {
+		t := targets[n]
+		if t == IgnoreIndex {
+			continue
+		}
+		d, p := dlogits[n*V:(n+1)*V], probs[n*V:(n+1)*V]
+		for v := range d {
+			d[v] += p[v] * inv
+		}
+		d[t] -= inv
+	}
+}
+
+// softmax writes the softmax of x into out (float64 accumulation).
+func softmax(out, x []float32) {
+	m := x[0]
+	for _, v := range x[1:] {
+		m = max(m, v)
+	}
+	var sum float64
+	for i, v := range x {
+		e := math.Exp(float64(v - m))
+		out[i] = float32(e)
+		sum += e
+	}
+	inv := float32(1 / sum)
+	for i := range out {
+		out[i] *= inv
+	}
+}
+
+// VideoPoolForward: temporal[f,:] = mean_p feats[f,p,:]; spatial[p,:] = mean_f feats[f,p,:]
+// (Video-ChatGPT pooling). feats [F,P,D], temporal [F,D], spatial [P,D].
+func VideoPoolForward(temporal, spatial, feats []float32, F, P, D int) {
+	clear(temporal[:F*D])
+	clear(spatial[:P*D])
+	for f := 0; f < F; f++ {
+		for p := 0; p < P; p++ {
+			row := feats[(f*P+p)*D : (f*P+p+1)*D]
+			t, s := temporal[f*D:(f+1)*D], spatial[p*D:(p+1)*D]
+			for i, v := range row {
+				t[i] += v / float32(P)
+				s[i] += v / float32(F)
+			}
+		}
+	}
+}
+
+// VideoPoolBackward: dfeats[f,p,:] += dtemporal[f,:]/P + dspatial[p,:]/F.
+func VideoPoolBackward(dfeats, dtemporal, dspatial []float32, F, P, D int) {
+	for f := 0; f < F; f++ {
+		for p := 0; p < P; p++ {
+			row := dfeats[(f*P+p)*D : (f*P+p+1)*D]
+			t, s := dtemporal[f*D:(f+1)*D], dspatial[p*D:(p+1)*D]
+			for i := range row {
+				row[i] += t[i]/float32(P) + s[i]/float32(F)
+			}
+		}
+	}
+}

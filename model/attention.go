@@ -1,0 +1,85 @@
+package model
+
+import (
+	"math"
+
+	"github.com/vrlaif/vrlaif/internal/blas"
+)
+
+// AttentionForward is causal grouped-query attention. For batch b, head h (key/value head
+// kv = h / (NH/NKV)) and positions t ≥ s:
+//
+//	att[b,h,t,s] = softmax_s( q[b,t,h,:]·k[b,s,kv,:] / sqrt(hs) )   (att = 0 for s > t)
+//	out[b,t,h,:] = Σ_s att[b,h,t,s]·v[b,s,kv,:]
+//
+// out, q [B,T,NH,hs]; k, v [B,T,NKV,hs]; att [B,NH,T,T] (the probabilities, kept for backward).
+func AttentionForward(out, att, q, k, v []float32, B, T, NH, NKV, hs int) {
+	scale := float32(1 / math.Sqrt(float64(hs)))
+	group := NH / NKV
+	qs, ks := NH*hs, NKV*hs // row strides
+	for b := 0; b < B; b++ {
+		for h := 0; h < NH; h++ {
+			kv := h / group
+			qh := q[b*T*qs+h*hs:]
+			kh := k[b*T*ks+kv*hs:]
+			vh := v[b*T*ks+kv*hs:]
+			a := att[(b*NH+h)*T*T : (b*NH+h+1)*T*T]
+			blas.Sgemm(false, true, T, T, hs, scale, qh, qs, kh, ks, 0, a, T)
+			for t := 0; t < T; t++ {
+				softmaxCausal(a[t*T:(t+1)*T], t)
+			}
+			blas.Sgemm(false, false, T, hs, T, 1, a, T, vh, ks, 0, out[b*T*qs+h*hs:], qs)
+		}
+	}
+}
+
+// softmaxCausal turns row[0..t] into probabilities and zeroes row[t+1..].
+func softmaxCausal(row []float32, t int) {
+	maxv := row[0]
+	for _, x := range row[1 : t+1] {
+		maxv = max(maxv, x)
+	}
+	var sum float32
+	for s := 0; s <= t; s++ {
+		e := float32(math.Exp(float64(row[s] - maxv)))
+		row[s] = e
+		sum += e
+	}
+	inv := 1 / sum
+	for s := 0; s <= t; s++ {
+		row[s] *= inv
+	}
+	clear(row[t+1:])
+}
+
+// AttentionBackward: with P = att, dP = dout·vᵀ, dS = P ⊙ (dP − rowsum(dP ⊙ P)):
+// dq += dS·k/sqrt(hs); dk += dSᵀ·q/sqrt(hs); dv += Pᵀ·dout (summed over the heads sharing a
+// key/value head). scratch is [T,T]. Shapes as in AttentionForward.
+func AttentionBackward(dq, dk, dv, dout, q, k, v, att, scratch []float32, B, T, NH, NKV, hs int) {
+	scale := float32(1 / math.Sqrt(float64(hs)))
+	group := NH / NKV
+	qs, ks := NH*hs, NKV*hs
+	for b := 0; b < B; b++ {
+		for h := 0; h < NH; h++ {
+			kv := h / group
+			qo, ko := b*T*qs+h*hs, b*T*ks+kv*hs
+			a := att[(b*NH+h)*T*T : (b*NH+h+1)*T*T]
+			ds := scratch[:T*T]
+			blas.Sgemm(false, true, T, T, hs, 1, dout[qo:], qs, v[ko:], ks, 0, ds, T)
+			blas.Sgemm(true, false, T, hs, T, 1, a, T, dout[qo:], qs, 1, dv[ko:], ks)
+			for t := 0; t < T; t++ {
+				p, d := a[t*T:(t+1)*T], ds[t*T:(t+1)*T]
+				var dot float32
+				for s := 0; s <= t; s++ {
+					dot += p[s] * d[s]
+				}
+				for s := 0; s <= t; s++ {
+					d[s] = p[s] * (d[s] - dot)
+				}
+				clear(d[t+1:])
+			}
+			blas.Sgemm(false, false, T, hs, T, scale, ds, T, k[ko:], ks, 1, dq[qo:], qs)
+			blas.Sgemm(true, false, T, hs, T, scale, ds, T, q[qo:], qs, 1, dk[ko:], ks)
+		}
+	}
+}

@@ -1,0 +1,103 @@
+package model
+
+import "fmt"
+
+// Backward accumulates into G the gradient of the mean loss of the last Forward on b.
+// Call ZeroGrad first unless gradients are meant to accumulate over several batches.
+func (m *Model) Backward(b *Batch) {
+	c := m.Config
+	a := m.acts
+	N, C, T, V := b.B*b.T, c.HiddenSize, b.T, c.VocabSize
+	hs, NH, NKV, H := c.HeadDim(), c.NumAttentionHeads, c.NumKeyValueHeads, c.IntermediateSize
+	count := 0
+	for _, t := range b.Targets {
+		if t != IgnoreIndex {
+			count++
+		}
+	}
+	clear(a.dlogits)
+	CrossEntropyBackward(a.dlogits, a.probs, b.Targets, N, V, count)
+	clear(a.dfn)
+	MatmulBackward(a.dfn, m.g("lm_head.weight"), nil, a.dlogits, a.fn, m.w("lm_head.weight"), N, C, V)
+	dx := a.dx
+	clear(dx)
+	L := c.NumHiddenLayers
+	RMSNormBackward(dx, m.g("model.norm.weight"), a.dfn, a.x[L], m.w("model.norm.weight"), a.frstd, N, C)
+	for l := L - 1; l >= 0; l-- {
+		p := fmt.Sprintf("model.layers.%d.", l)
+		// x[l+1] = x2 + down(swiglu(gate(xn2), up(xn2))), xn2 = norm(x2)
+		copy(a.dx2, dx) // the residual path
+		clear(a.dmlp)
+		MatmulBackward(a.dmlp, m.g(p+"mlp.down_proj.weight"), nil, dx, a.mlp[l], m.w(p+"mlp.down_proj.weight"), N, H, C)
+		clear(a.dgate)
+		clear(a.dup)
+		SwiGLUBackward(a.dgate, a.dup, a.dmlp, a.gate[l], a.up[l])
+		clear(a.dxn)
+		MatmulBackward(a.dxn, m.g(p+"mlp.gate_proj.weight"), nil, a.dgate, a.xn2[l], m.w(p+"mlp.gate_proj.weight"), N, C, H)
+		MatmulBackward(a.dxn, m.g(p+"mlp.up_proj.weight"), nil, a.dup, a.xn2[l], m.w(p+"mlp.up_proj.weight"), N, C, H)
+		RMSNormBackward(a.dx2, m.g(p+"post_attention_layernorm.weight"), a.dxn, a.x2[l], m.w(p+"post_attention_layernorm.weight"), a.rstd2[l], N, C)
+		// x2 = x + o(attn(rope(q(xn)), rope(k(xn)), v(xn))), xn = norm(x)
+		copy(dx, a.dx2)
+		clear(a.da)
+		MatmulBackward(a.da, m.g(p+"self_attn.o_proj.weight"), nil, a.dx2, a.a[l], m.w(p+"self_attn.o_proj.weight"), N, NH*hs, C)
+		clear(a.dq)
+		clear(a.dk)
+		clear(a.dv)
+		AttentionBackward(a.dq, a.dk, a.dv, a.da, a.q[l], a.k[l], a.v[l], a.att[l], a.scratch, b.B, T, NH, NKV, hs)
+		RopeBackward(a.dq, a.pos, m.cos, m.sin, N, NH, hs)
+		RopeBackward(a.dk, a.pos, m.cos, m.sin, N, NKV, hs)
+		clear(a.dxn)
+		MatmulBackward(a.dxn, m.g(p+"self_attn.q_proj.weight"), nil, a.dq, a.xn[l], m.w(p+"self_attn.q_proj.weight"), N, C, NH*hs)
+		MatmulBackward(a.dxn, m.g(p+"self_attn.k_proj.weight"), nil, a.dk, a.xn[l], m.w(p+"self_attn.k_proj.weight"), N, C, NKV*hs)
+		MatmulBackward(a.dxn, m.g(p+"self_attn.v_proj.weight"), nil, a.dv, a.xn[l], m.w(p+"self_attn.v_proj.weight"), N, C, NKV*hs)
+		RMSNormBackward(dx, m.g(p+"input_layernorm.weight"), a.dxn, a.x[l], m.w(p+"input_layernorm.weight"), a.rstd1[l], N, C)
+	}
+	EmbeddingBackward(m.g("model.embed_tokens.weight"), dx, b.Tokens, N, C)
+	vt := c.VideoTokens()
+	clear(a.dvtok)
+	for r, at := range b.VideoAt {
+		if at >= 0 {
+			copy(a.dvtok[r*vt*C:(r+1)*vt*C], dx[(r*T+at)*C:(r*T+at+vt)*C])
+		}
+	}
+	m.visionBackward(a, b)
+}
+
+func (m *Model) visionBackward(a *acts, b *Batch) {
+	c, v := m.Config, m.Config.Vision
+	F, P, D, Hv, C := v.NumFrames, v.Patches(), v.HiddenSize, v.IntermediateSize, c.HiddenSize
+	Nv, vt := b.B*F*P, c.VideoTokens()
+	clear(a.dfeats)
+	for r := 0; r < b.B; r++ {
+		dt := a.dvtok[r*vt*C : (r+1)*vt*C]
+		VideoPoolBackward(a.dfeats[r*F*P*C:(r+1)*F*P*C], dt[:F*C], dt[F*C:], F, P, C)
+	}
+	clear(a.dp1g)
+	MatmulBackward(a.dp1g, m.g("model.mm_projector.2.weight"), m.g("model.mm_projector.2.bias"), a.dfeats, a.p1g, m.w("model.mm_projector.2.weight"), Nv, C, C)
+	clear(a.dp1)
+	GELUBackward(a.dp1, a.dp1g, a.p1)
+	clear(a.dvpost)
+	MatmulBackward(a.dvpost, m.g("model.mm_projector.0.weight"), m.g("model.mm_projector.0.bias"), a.dp1, a.vpost, m.w("model.mm_projector.0.weight"), Nv, D, C)
+	dx := a.dvx
+	clear(dx)
+	RMSNormBackward(dx, m.g("vision_tower.post_norm.weight"), a.dvpost, a.vout, m.w("vision_tower.post_norm.weight"), a.vprstd, Nv, D)
+	for l := v.NumHiddenLayers - 1; l >= 0; l-- {
+		p := fmt.Sprintf("vision_tower.layers.%d.", l)
+		// next = vx + fc2(gelu(fc1(norm(vx)))): dx flows to vx directly and through the block.
+		clear(a.dvg)
+		MatmulBackward(a.dvg, m.g(p+"fc2.weight"), m.g(p+"fc2.bias"), dx, a.vg[l], m.w(p+"fc2.weight"), Nv, Hv, D)
+		clear(a.dvh)
+		GELUBackward(a.dvh, a.dvg, a.vh[l])
+		clear(a.dvn)
+		MatmulBackward(a.dvn, m.g(p+"fc1.weight"), m.g(p+"fc1.bias"), a.dvh, a.vn[l], m.w(p+"fc1.weight"), Nv, D, Hv)
+		RMSNormBackward(dx, m.g(p+"norm.weight"), a.dvn, a.vx[l], m.w(p+"norm.weight"), a.vrstd[l], Nv, D)
+	}
+	dpe := m.g("vision_tower.pos_embed")
+	for r := 0; r < Nv; r++ {
+		row, pr := dx[r*D:(r+1)*D], dpe[(r%P)*D:(r%P+1)*D]
+		for i := range row {
+			pr[i] += row[i]
+		}
+	}
+	MatmulBackward(nil, m.g("vision_tower.patch_embed.weight"), m.g("vision_tower.patch_embed.bias"), dx, b.Patches, m.w("vision_tower.patch_embed.weight"), Nv, v.PatchDim(), D)
+}

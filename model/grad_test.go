@@ -1,0 +1,244 @@
+package model
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// Finite-difference checks. Every operation runs in float32, so a central difference with
+// step eps = 1e-2 has truncation error O(eps²) ≈ 1e-4 relative and float32 rounding error of about
+// 6e-8·|L|/eps ≈ 1e-4 for the O(10) losses used here; the tolerance |num − ana| ≤ 2e-3 + 2e-2·|ana|
+// sits an order of magnitude above both, and far below any real error (a wrong sign or a missing
+// term is off by O(|ana|)).
+const (
+	fdEps  = 1e-2
+	fdAtol = 2e-3
+	fdRtol = 2e-2
+)
+
+func randn(rng *rand.Rand, n int, std float64) []float32 {
+	out := make([]float32, n)
+	for i := range out {
+		out[i] = float32(rng.NormFloat64() * std)
+	}
+	return out
+}
+
+// dotLoss is Σ r·out in float64: its gradient with respect to out is r.
+func dotLoss(r, out []float32) float64 {
+	var s float64
+	for i := range r {
+		s += float64(r[i]) * float64(out[i])
+	}
+	return s
+}
+
+// checkGrad compares ana (the analytic gradient of loss with respect to x) with central
+// differences at up to 24 positions of x.
+func checkGrad(t *testing.T, name string, x, ana []float32, loss func() float64) {
+	t.Helper()
+	idx := []int{0, len(x) - 1}
+	rng := rand.New(rand.NewPCG(uint64(len(x)), 3))
+	for len(idx) < min(24, len(x)) {
+		idx = append(idx, rng.IntN(len(x)))
+	}
+	bad := 0
+	for _, i := range idx {
+		orig := x[i]
+		x[i] = orig + fdEps
+		up := loss()
+		x[i] = orig - fdEps
+		down := loss()
+		x[i] = orig
+		num := (up - down) / (2 * fdEps)
+		if d := math.Abs(num - float64(ana[i])); d > fdAtol+fdRtol*math.Abs(float64(ana[i])) {
+			if bad < 5 {
+				t.Errorf("%s[%d]: analytic %.6g, numeric %.6g", name, i, ana[i], num)
+			}
+			bad++
+		}
+	}
+}
+
+func TestRMSNormGrad(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	N, C := 3, 8
+	x, w, r := randn(rng, N*C, 1), randn(rng, C, 1), randn(rng, N*C, 1)
+	out, rstd := make([]float32, N*C), make([]float32, N)
+	loss := func() float64 { RMSNormForward(out, rstd, x, w, N, C, 1e-5); return dotLoss(r, out) }
+	loss()
+	dx, dw := make([]float32, N*C), make([]float32, C)
+	RMSNormBackward(dx, dw, r, x, w, rstd, N, C)
+	checkGrad(t, "x", x, dx, loss)
+	checkGrad(t, "w", w, dw, loss)
+}
+
+func TestMatmulGrad(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 1))
+	N, C, OC := 5, 7, 3
+	x, w, b, r := randn(rng, N*C, 1), randn(rng, OC*C, 1), randn(rng, OC, 1), randn(rng, N*OC, 1)
+	out := make([]float32, N*OC)
+	loss := func() float64 { MatmulForward(out, x, w, b, N, C, OC); return dotLoss(r, out) }
+	loss()
+	dx, dw, db := make([]float32, N*C), make([]float32, OC*C), make([]float32, OC)
+	MatmulBackward(dx, dw, db, r, x, w, N, C, OC)
+	checkGrad(t, "x", x, dx, loss)
+	checkGrad(t, "w", w, dw, loss)
+	checkGrad(t, "b", b, db, loss)
+}
+
+func TestRopeGrad(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 1))
+	N, H, hs := 6, 2, 8
+	x, r := randn(rng, N*H*hs, 1), randn(rng, N*H*hs, 1)
+	pos := []int32{0, 1, 2, 5, 9, 3}
+	cos, sin := RopeTables(16, hs, 10000)
+	y := make([]float32, len(x))
+	loss := func() float64 { copy(y, x); RopeForward(y, pos, cos, sin, N, H, hs); return dotLoss(r, y) }
+	loss()
+	dx := append([]float32(nil), r...)
+	RopeBackward(dx, pos, cos, sin, N, H, hs)
+	checkGrad(t, "x", x, dx, loss)
+	// Position 0 is the identity.
+	copy(y, x)
+	RopeForward(y, pos, cos, sin, N, H, hs)
+	for i := 0; i < H*hs; i++ {
+		if y[i] != x[i] {
+			t.Fatalf("rope at position 0 changed element %d", i)
+		}
+	}
+}
+
+func TestAttentionGrad(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 1))
+	B, T, NH, NKV, hs := 2, 5, 4, 2, 4
+	q, k, v := randn(rng, B*T*NH*hs, 1), randn(rng, B*T*NKV*hs, 1), randn(rng, B*T*NKV*hs, 1)
+	r := randn(rng, B*T*NH*hs, 1)
+	out, att := make([]float32, len(q)), make([]float32, B*NH*T*T)
+	loss := func() float64 { AttentionForward(out, att, q, k, v, B, T, NH, NKV, hs); return dotLoss(r, out) }
+	loss()
+	dq, dk, dv := make([]float32, len(q)), make([]float32, len(k)), make([]float32, len(v))
+	AttentionBackward(dq, dk, dv, r, q, k, v, att, make([]float32, T*T), B, T, NH, NKV, hs)
+	checkGrad(t, "q", q, dq, loss)
+	checkGrad(t, "k", k, dk, loss)
+	checkGrad(t, "v", v, dv, loss)
+	// Causality: the first position's output depends on the first key and value only.
+	k2 := append([]float32(nil), k...)
+	for i := NKV * hs; i < T*NKV*hs; i++ {
+		k2[i] += 5
+	}
+	out2 := make([]float32, len(q))
+	AttentionForward(out2, att, q, k2, v, B, T, NH, NKV, hs)
+	for i := 0; i < NH*hs; i++ {
+		if out2[i] != out[i] {
+			t.Fatal("position 0 attends to later keys")
+		}
+	}
+}
+
+func TestActivationGrads(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 1))
+	n := 20
+	g, u, r := randn(rng, n, 2), randn(rng, n, 2), randn(rng, n, 1)
+	out := make([]float32, n)
+	swi := func() float64 { SwiGLUForward(out, g, u); return dotLoss(r, out) }
+	swi()
+	dg, du := make([]float32, n), make([]float32, n)
+	SwiGLUBackward(dg, du, r, g, u)
+	checkGrad(t, "swiglu gate", g, dg, swi)
+	checkGrad(t, "swiglu up", u, du, swi)
+	gel := func() float64 { GELUForward(out, g); return dotLoss(r, out) }
+	gel()
+	dx := make([]float32, n)
+	GELUBackward(dx, r, g)
+	checkGrad(t, "gelu", g, dx, gel)
+}
+
+func TestCrossEntropyGrad(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 1))
+	N, V := 4, 9
+	logits := randn(rng, N*V, 2)
+	targets := []int32{3, IgnoreIndex, 0, 8}
+	probs, losses := make([]float32, N*V), make([]float32, N)
+	loss := func() float64 { l, _ := CrossEntropyForward(losses, probs, logits, targets, N, V); return float64(l) }
+	l := loss()
+	if losses[1] != 0 {
+		t.Error("ignored position has a loss")
+	}
+	var want float64
+	for n, tg := range targets {
+		if tg != IgnoreIndex {
+			want += -math.Log(float64(probs[n*V+int(tg)]))
+		}
+	}
+	if math.Abs(l-want/3) > 1e-5 {
+		t.Errorf("mean loss %g, want %g", l, want/3)
+	}
+	d := make([]float32, N*V)
+	CrossEntropyBackward(d, probs, targets, N, V, 3)
+	checkGrad(t, "logits", logits, d, loss)
+}
+
+func TestVideoPoolGrad(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 1))
+	F, P, D := 3, 4, 5
+	feats, rt, rs := randn(rng, F*P*D, 1), randn(rng, F*D, 1), randn(rng, P*D, 1)
+	tp, sp := make([]float32, F*D), make([]float32, P*D)
+	loss := func() float64 { VideoPoolForward(tp, sp, feats, F, P, D); return dotLoss(rt, tp) + dotLoss(rs, sp) }
+	loss()
+	d := make([]float32, F*P*D)
+	VideoPoolBackward(d, rt, rs, F, P, D)
+	checkGrad(t, "feats", feats, d, loss)
+}
+
+// tinyBatch makes a batch for cfg with a video in every row at position 1.
+func tinyBatch(c Config, rng *rand.Rand, B, T int) *Batch {
+	v := c.Vision
+	b := &Batch{B: B, T: T, Tokens: make([]int32, B*T), Targets: make([]int32, B*T), VideoAt: make([]int, B),
+		Patches: randn(rng, B*v.NumFrames*v.Patches()*v.PatchDim(), 1)}
+	for r := 0; r < B; r++ {
+		b.VideoAt[r] = 1
+		for t := 0; t < T; t++ {
+			n := r*T + t
+			b.Tokens[n] = int32(4 + rng.IntN(c.VocabSize-4))
+			if t >= 1 && t < 1+c.VideoTokens() {
+				b.Tokens[n] = -1
+			}
+			b.Targets[n] = int32(4 + rng.IntN(c.VocabSize-4))
+			if t < 1+c.VideoTokens() {
+				b.Targets[n] = IgnoreIndex
+			}
+		}
+	}
+	return b
+}
+
+func TestWholeModelGrad(t *testing.T) {
+	c := Tiny(24)
+	m, err := New(c, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Larger weights than the training init, so every path carries a gradient well above the
+	// finite-difference noise floor.
+	rng := rand.New(rand.NewPCG(8, 1))
+	for i := range m.W {
+		m.W[i] += float32(rng.NormFloat64() * 0.3)
+	}
+	b := tinyBatch(c, rng, 2, c.VideoTokens()+6)
+	loss := func() float64 {
+		l, err := m.Forward(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return float64(l)
+	}
+	loss()
+	m.ZeroGrad()
+	m.Backward(b)
+	ana := append([]float32(nil), m.G...)
+	for _, p := range m.Params {
+		checkGrad(t, p.Name, m.W[p.Offset:p.Offset+p.Size], ana[p.Offset:p.Offset+p.Size], loss)
+	}
+}

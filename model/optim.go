@@ -1,0 +1,101 @@
+package model
+
+import "math"
+
+// AdamW is Adam with decoupled weight decay (Loshchilov & Hutter), over a model's flat buffers:
+//
+//	m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²
+//	w −= lr·( m/(1−β1ᵗ) / (sqrt(v/(1−β2ᵗ)) + ε) + λ·w )
+//
+// Weight decay applies to matrices only (not to norms, biases or the position embedding).
+type AdamW struct {
+	Beta1, Beta2, Eps, WeightDecay float32
+	m, v                           []float32
+	decay                          []bool // per parameter
+	step                           int
+}
+
+// NewAdamW makes an optimizer for model's parameters.
+func NewAdamW(model *Model, weightDecay float32) *AdamW {
+	o := &AdamW{Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, WeightDecay: weightDecay,
+		m: make([]float32, len(model.W)), v: make([]float32, len(model.W))}
+	for _, p := range model.Params {
+		o.decay = append(o.decay, len(p.Shape) == 2 && p.Name != "vision_tower.pos_embed")
+	}
+	return o
+}
+
+// Step applies one update with learning rate lr.
+func (o *AdamW) Step(model *Model, lr float32) {
+	o.step++
+	bc1 := 1 - float32(math.Pow(float64(o.Beta1), float64(o.step)))
+	bc2 := 1 - float32(math.Pow(float64(o.Beta2), float64(o.step)))
+	for pi, p := range model.Params {
+		wd := float32(0)
+		if o.decay[pi] {
+			wd = o.WeightDecay
+		}
+		w, g := model.W[p.Offset:p.Offset+p.Size], model.G[p.Offset:p.Offset+p.Size]
+		m, v := o.m[p.Offset:p.Offset+p.Size], o.v[p.Offset:p.Offset+p.Size]
+		for i := range w {
+			m[i] = o.Beta1*m[i] + (1-o.Beta1)*g[i]
+			v[i] = o.Beta2*v[i] + (1-o.Beta2)*g[i]*g[i]
+			mh, vh := m[i]/bc1, v[i]/bc2
+			w[i] -= lr * (mh/(float32(math.Sqrt(float64(vh)))+o.Eps) + wd*w[i])
+		}
+	}
+}
+
+// State returns the optimizer's moments and step, for checkpoints.
+func (o *AdamW) State() (m, v []float32, step int) { return o.m, o.v, o.step }
+
+// SetState restores what State returned.
+func (o *AdamW) SetState(m, v []float32, step int) {
+	copy(o.m, m)
+	copy(o.v, v)
+	o.step = step
+}
+
+// ClipGradNorm scales the gradients so that their global L2 norm is at most maxNorm and returns
+// the norm before clipping.
+func ClipGradNorm(g []float32, maxNorm float32) float32 {
+	var ss float64
+	for _, x := range g {
+		ss += float64(x) * float64(x)
+	}
+	norm := float32(math.Sqrt(ss))
+	if maxNorm > 0 && norm > maxNorm {
+		s := maxNorm / (norm + 1e-6)
+		for i := range g {
+			g[i] *= s
+		}
+	}
+	return norm
+}
+
+// Schedule is a learning rate as a function of the step (0-based).
+type Schedule func(step int) float32
+
+// Cosine warms up linearly over warmup steps to peak, then decays along a cosine to minLR at total.
+func Cosine(peak, minLR float32, warmup, total int) Schedule {
+	return func(step int) float32 {
+		if step < warmup {
+			return peak * float32(step+1) / float32(warmup)
+		}
+		if step >= total {
+			return minLR
+		}
+		f := float64(step-warmup) / float64(max(1, total-warmup))
+		return minLR + (peak-minLR)*float32(0.5*(1+math.Cos(math.Pi*f)))
+	}
+}
+
+// ConstantWithWarmup warms up linearly to peak over warmup steps and stays there.
+func ConstantWithWarmup(peak float32, warmup int) Schedule {
+	return func(step int) float32 {
+		if step < warmup {
+			return peak * float32(step+1) / float32(warmup)
+		}
+		return peak
+	}
+}
