@@ -13,15 +13,15 @@ type acts struct {
 	p1, p1g, feats []float32 // projector: fc0 output, GELU, fc2 output [Nv,C]
 	vtok           []float32 // pooled video tokens [B, F+P, C]
 	// decoder, N = B·T rows
-	pos                                      []int32
-	x                                        [][]float32 // residual input of each layer, and the final one
-	xn, rstd1, q, k, v, att, a, x2, xn2      [][]float32
-	rstd2, gate, up, mlp                     [][]float32
-	fn, frstd, logits, probs, losses         []float32
+	pos                                       []int32
+	x                                         [][]float32 // residual input of each layer, and the final one
+	xn, rstd1, q, k, v, att, a, x2, xn2       [][]float32
+	rstd2, gate, up, mlp                      [][]float32
+	fn, frstd, logits, probs, losses          []float32
 	dx, dx2, dxn, dq, dk, dv, da, dmlp, dgate []float32
-	dup, dlogits, dfn, scratch               []float32
-	dvtok, dfeats, dp1, dp1g, dvx, dvn, dvh  []float32
-	dvg, dvpost                              []float32
+	dup, dlogits, dfn, scratch                []float32
+	dvtok, dfeats, dp1, dp1g, dvx, dvn, dvh   []float32
+	dvg, dvpost                               []float32
 }
 
 func (m *Model) ensureActs(B, T int) *acts {

@@ -125,4 +125,3 @@ func (s *source) sample(ctx context.Context, plan Plan, p Params, deadline time.
 	return failf(ErrCorrupt, "truncated: the stream ends at frame %d (%.2f s) but the container says %d frames (%.2f s); %d of %d samples taken",
 		cur, lastSec, s.info.FrameCount, s.info.Duration, ti, len(plan.Indices))
 }
-
