@@ -1,0 +1,100 @@
+package train
+
+import (
+	"strings"
+
+	"github.com/vrlaif/vrlaif/model"
+	"github.com/vrlaif/vrlaif/schemas"
+)
+
+// Decoder turns token ids back into text.
+type Decoder interface {
+	Decode(ids []int) string
+	EOSID() int
+}
+
+// answerStart is the position of the first trained token of e (the start of the answer).
+func answerStart(e *Encoded) int {
+	for i, l := range e.Labels {
+		if l != model.IgnoreIndex {
+			return i
+		}
+	}
+	return len(e.Labels)
+}
+
+// Normalize lower-cases an answer and trims spaces and final punctuation, for exact match.
+func Normalize(s string) string {
+	return strings.Trim(strings.ToLower(strings.TrimSpace(s)), " .!?,;:\"'")
+}
+
+// ShortAnswerAccuracy generates (greedy) an answer for each example and counts exact matches of
+// the normalised answer with the example's gold short answer.
+func ShortAnswerAccuracy(m *model.Model, dec Decoder, es []*Encoded, videoOf func(*Example) []float32) (float64, error) {
+	if len(es) == 0 {
+		return 0, nil
+	}
+	hits := 0
+	for _, e := range es {
+		s := answerStart(e)
+		out, err := m.Greedy(e.Tokens[:s], e.VideoAt, videoOf(e.Example), 8, dec.EOSID())
+		if err != nil {
+			return 0, err
+		}
+		ids := make([]int, len(out))
+		for i, t := range out {
+			ids[i] = int(t)
+		}
+		if Normalize(dec.Decode(ids)) == Normalize(e.Example.Gold) {
+			hits++
+		}
+	}
+	return float64(hits) / float64(len(es)), nil
+}
+
+// JudgeAccuracy reads the judge's verdict from the next-token logits of the two letters at the
+// answer position (as the reference recommends) and counts agreements with the ground truth.
+func JudgeAccuracy(m *model.Model, tok ChatEncoder, es []*Encoded, videoOf func(*Example) []float32) (float64, error) {
+	if len(es) == 0 {
+		return 0, nil
+	}
+	letterID := func(e *Encoded, letter string) (int32, error) {
+		conv := append([]schemas.Turn(nil), e.Example.Conv...)
+		conv[len(conv)-1].Value = letter
+		alt := *e.Example
+		alt.Conv = conv
+		enc, err := Encode(tok, &alt, m.Config.VideoTokens())
+		if err != nil {
+			return 0, err
+		}
+		return enc.Tokens[answerStart(&enc)], nil
+	}
+	hits := 0
+	for _, e := range es {
+		a, err := letterID(e, "A")
+		if err != nil {
+			return 0, err
+		}
+		b, err := letterID(e, "B")
+		if err != nil {
+			return 0, err
+		}
+		s := answerStart(e)
+		batch := &model.Batch{B: 1, T: s, Tokens: e.Tokens[:s], Targets: make([]int32, s), VideoAt: []int{e.VideoAt}, Patches: videoOf(e.Example)}
+		for i := range batch.Targets {
+			batch.Targets[i] = model.IgnoreIndex
+		}
+		if _, err := m.Forward(batch); err != nil {
+			return 0, err
+		}
+		logits := m.Logits(s - 1)
+		verdict := "A"
+		if logits[b] > logits[a] {
+			verdict = "B"
+		}
+		if verdict == e.Example.Gold {
+			hits++
+		}
+	}
+	return float64(hits) / float64(len(es)), nil
+}

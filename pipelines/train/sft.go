@@ -1,0 +1,302 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/vrlaif/vrlaif/model"
+	"github.com/vrlaif/vrlaif/model/tokenizer"
+	"github.com/vrlaif/vrlaif/synth"
+)
+
+// SFTConfig configures supervised fine-tuning on a synthetic world.
+type SFTConfig struct {
+	World       string  `json:"world"`  // a `vrlaif synth` output folder
+	Output      string  `json:"output"` // checkpoint folder
+	Size        string  `json:"size"`   // "tiny" or "small"
+	Vocab       int     `json:"vocab"`
+	Steps       int     `json:"steps"`
+	BatchSize   int     `json:"batch_size"`
+	LR          float32 `json:"lr"`
+	MinLR       float32 `json:"min_lr"`
+	Warmup      int     `json:"warmup"`
+	WeightDecay float32 `json:"weight_decay"`
+	ClipNorm    float32 `json:"clip_norm"`
+	// ShortPhase is the fraction of steps that see only short-answer examples (the curriculum:
+	// short answers first, then everything).
+	ShortPhase float64 `json:"short_phase"`
+	EvalEvery  int     `json:"eval_every"`
+	SaveEvery  int     `json:"save_every"`
+	Seed       uint64  `json:"seed"`
+}
+
+// DefaultSFTConfig is the demo's setting for the small model.
+func DefaultSFTConfig() SFTConfig {
+	return SFTConfig{Size: "small", Vocab: 1024, Steps: 600, BatchSize: 16, LR: 2e-3, MinLR: 2e-4, Warmup: 30,
+		WeightDecay: 0.01, ClipNorm: 1, ShortPhase: 0.2, EvalEvery: 100, SaveEvery: 200, Seed: 1}
+}
+
+// Validate reports the first bad setting.
+func (c SFTConfig) Validate() error {
+	switch {
+	case c.World == "" || c.Output == "":
+		return errors.New("train: world and output folders are required")
+	case c.Size != "tiny" && c.Size != "small":
+		return fmt.Errorf("train: size must be tiny or small, got %q", c.Size)
+	case c.Steps <= 0 || c.BatchSize <= 0 || c.LR <= 0 || c.Vocab < 300:
+		return fmt.Errorf("train: steps, batch size and lr must be > 0 and vocab ≥ 300: %+v", c)
+	case c.ShortPhase < 0 || c.ShortPhase > 1:
+		return fmt.Errorf("train: short phase must be in 0..1, got %g", c.ShortPhase)
+	}
+	return nil
+}
+
+// StepInfo is reported after every step.
+type StepInfo struct {
+	Step         int     `json:"step"`
+	Loss         float32 `json:"loss"`
+	LR           float32 `json:"lr"`
+	GradNorm     float32 `json:"grad_norm"`
+	TokensPerSec float64 `json:"tokens_per_sec"`
+	HeldoutLoss  float32 `json:"heldout_loss,omitempty"`
+	Phase        string  `json:"phase"`
+}
+
+// SFTResult summarises a run.
+type SFTResult struct {
+	Params         int     `json:"params"`
+	Examples       int     `json:"examples"`
+	HeldoutExample int     `json:"heldout_examples"`
+	Steps          int     `json:"steps"`
+	FirstLoss      float32 `json:"first_loss"`
+	FinalLoss      float32 `json:"final_loss"`
+	HeldoutLoss    float32 `json:"heldout_loss"`
+	Seconds        float64 `json:"seconds"`
+	Tokens         int64   `json:"tokens"`
+	FLOPs          float64 `json:"flops"` // matrix-product FLOPs of the training steps (6·params·tokens estimate)
+}
+
+// RunSFT trains (or resumes training of) the built-in model on cfg.World. report is called after
+// every step from the training goroutine.
+func RunSFT(ctx context.Context, cfg SFTConfig, report func(StepInfo)) (SFTResult, error) {
+	var res SFTResult
+	if err := cfg.Validate(); err != nil {
+		return res, err
+	}
+	truths, err := synth.LoadTruth(cfg.World)
+	if err != nil {
+		return res, err
+	}
+	if len(truths) == 0 {
+		return res, fmt.Errorf("train: %s has no ground truth (run vrlaif synth first)", cfg.World)
+	}
+	rng := rand.New(rand.NewPCG(cfg.Seed, 17))
+	examples := WorldExamples(truths, rng)
+	resume := fileExists(filepath.Join(cfg.Output, model.WeightsFile))
+	var tok *tokenizer.Tokenizer
+	var m *model.Model
+	if resume {
+		if tok, err = tokenizer.Load(filepath.Join(cfg.Output, "tokenizer.json")); err != nil {
+			return res, err
+		}
+		if m, err = model.Load(cfg.Output); err != nil {
+			return res, err
+		}
+	} else {
+		var texts []string
+		for i := range examples {
+			if examples[i].Split == "train" {
+				texts = append(texts, Texts(examples[i:i+1])...)
+			}
+		}
+		texts = append(texts, tokenizer.SystemV1)
+		if tok, err = tokenizer.Train(texts, cfg.Vocab); err != nil {
+			return res, err
+		}
+		mc := model.Small(tok.VocabSize())
+		if cfg.Size == "tiny" {
+			mc = model.Tiny(tok.VocabSize())
+			mc.MaxPositionEmbeddings = 512
+		}
+		mc.BOSTokenID, mc.EOSTokenID, mc.PadTokenID, mc.VideoTokenID = tok.BOSID(), tok.EOSID(), tok.PadID(), tok.VideoID()
+		if m, err = model.New(mc, cfg.Seed); err != nil {
+			return res, err
+		}
+	}
+	res.Params = m.NumParams()
+	videos, err := LoadWorldVideos(ctx, cfg.World, truths, m.Config.Vision)
+	if err != nil {
+		return res, err
+	}
+	var train, held, short []*Encoded
+	for i := range examples {
+		e, err := Encode(tok, &examples[i], m.Config.VideoTokens())
+		if err != nil {
+			return res, err
+		}
+		if len(e.Tokens) > m.Config.MaxPositionEmbeddings {
+			continue
+		}
+		if examples[i].Split == "train" {
+			train = append(train, &e)
+			if e.Answer <= 8 {
+				short = append(short, &e)
+			}
+		} else {
+			held = append(held, &e)
+		}
+	}
+	res.Examples, res.HeldoutExample = len(train), len(held)
+	if len(train) == 0 {
+		return res, errors.New("train: no training examples")
+	}
+	opt := model.NewAdamW(m, cfg.WeightDecay)
+	state := trainerState{}
+	if resume {
+		if err := model.LoadOptimizer(cfg.Output, opt); err != nil {
+			return res, err
+		}
+		if state, err = loadState(cfg.Output); err != nil {
+			return res, err
+		}
+	}
+	patchLen := m.Config.Vision.NumFrames * m.Config.Vision.Patches() * m.Config.Vision.PatchDim()
+	videoOf := func(ex *Example) []float32 { return videos[ex.ClipID].Patches(ex.Video) }
+	sched := model.Cosine(cfg.LR, cfg.MinLR, cfg.Warmup, cfg.Steps)
+	evalSet := held[:min(len(held), 64)]
+	start := time.Now()
+	for step := state.Step; step < cfg.Steps; step++ {
+		if err := ctx.Err(); err != nil {
+			return res, errors.Join(err, saveAll(cfg.Output, m, tok, opt, trainerState{Step: step}))
+		}
+		pool, phase := train, "all"
+		if float64(step) < cfg.ShortPhase*float64(cfg.Steps) && len(short) > 0 {
+			pool, phase = short, "short"
+		}
+		srng := rand.New(rand.NewPCG(cfg.Seed, uint64(step))) // batch k is the same on a resumed run
+		batch := make([]*Encoded, cfg.BatchSize)
+		for i := range batch {
+			batch[i] = pool[srng.IntN(len(pool))]
+		}
+		b := MakeBatch(batch, tok.PadID(), videoOf, patchLen)
+		t0 := time.Now()
+		loss, err := m.Forward(b)
+		if err != nil {
+			return res, err
+		}
+		m.ZeroGrad()
+		m.Backward(b)
+		norm := model.ClipGradNorm(m.G, cfg.ClipNorm)
+		lr := sched(step)
+		opt.Step(m, lr)
+		tokens := int64(b.B * b.T)
+		res.Tokens += tokens
+		info := StepInfo{Step: step + 1, Loss: loss, LR: lr, GradNorm: norm, Phase: phase,
+			TokensPerSec: float64(tokens) / time.Since(t0).Seconds()}
+		if step == state.Step {
+			res.FirstLoss = loss
+		}
+		res.FinalLoss = loss
+		last := step+1 == cfg.Steps
+		if (cfg.EvalEvery > 0 && (step+1)%cfg.EvalEvery == 0) || last {
+			if info.HeldoutLoss, err = meanLoss(m, evalSet, tok.PadID(), videoOf, patchLen, cfg.BatchSize); err != nil {
+				return res, err
+			}
+			res.HeldoutLoss = info.HeldoutLoss
+		}
+		if err := appendMetrics(cfg.Output, info); err != nil {
+			return res, err
+		}
+		if report != nil {
+			report(info)
+		}
+		if (cfg.SaveEvery > 0 && (step+1)%cfg.SaveEvery == 0) || last {
+			if err := saveAll(cfg.Output, m, tok, opt, trainerState{Step: step + 1}); err != nil {
+				return res, err
+			}
+		}
+	}
+	res.Steps = cfg.Steps - state.Step
+	res.Seconds = time.Since(start).Seconds()
+	res.FLOPs = 6 * float64(res.Params) * float64(res.Tokens)
+	return res, nil
+}
+
+// meanLoss is the token-weighted mean loss over examples, in batches.
+func meanLoss(m *model.Model, es []*Encoded, pad int, videoOf func(*Example) []float32, patchLen, bs int) (float32, error) {
+	var sum float64
+	var n int
+	for i := 0; i < len(es); i += bs {
+		b := MakeBatch(es[i:min(i+bs, len(es))], pad, videoOf, patchLen)
+		l, err := m.Forward(b)
+		if err != nil {
+			return 0, err
+		}
+		c := 0
+		for _, t := range b.Targets {
+			if t != model.IgnoreIndex {
+				c++
+			}
+		}
+		sum += float64(l) * float64(c)
+		n += c
+	}
+	if n == 0 {
+		return 0, nil
+	}
+	return float32(sum / float64(n)), nil
+}
+
+type trainerState struct {
+	Step int `json:"step"`
+}
+
+func saveAll(dir string, m *model.Model, tok *tokenizer.Tokenizer, opt *model.AdamW, st trainerState) error {
+	if err := model.Save(dir, m); err != nil {
+		return err
+	}
+	if err := tok.Save(filepath.Join(dir, "tokenizer.json")); err != nil {
+		return err
+	}
+	if err := model.SaveOptimizer(dir, opt); err != nil {
+		return err
+	}
+	b, _ := json.Marshal(st)
+	return os.WriteFile(filepath.Join(dir, "trainer_state.json"), b, 0o644)
+}
+
+func loadState(dir string) (trainerState, error) {
+	var st trainerState
+	b, err := os.ReadFile(filepath.Join(dir, "trainer_state.json"))
+	if err != nil {
+		return st, fmt.Errorf("train: resuming: %w", err)
+	}
+	return st, json.Unmarshal(b, &st)
+}
+
+func appendMetrics(dir string, info StepInfo) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "metrics.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	b, _ := json.Marshal(info)
+	_, err = f.Write(append(b, '\n'))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}

@@ -1,0 +1,151 @@
+package train
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+
+	"github.com/vrlaif/vrlaif/schemas"
+	"github.com/vrlaif/vrlaif/synth"
+)
+
+// Example is one SFT conversation about one video.
+type Example struct {
+	ClipID string
+	Video  int // which frames: VideoFull, or 0..2 for a third of the clip
+	Kind   string
+	Split  string
+	Conv   []schemas.Turn
+	Gold   string // short answer, for short-answer and judging examples
+}
+
+// VideoFull selects frames spread over the whole clip.
+const VideoFull = -1
+
+// Prompts shared with the narrative and judge stages.
+const (
+	DescribePrompt  = "Describe this video in detail."
+	ShortSuffix     = " Answer with one word or phrase."
+	JudgeQuestion   = "Which response is more accurate and better grounded in the video? Answer with a single letter, A or B."
+	judgeCriteriaIn = "Context (a description of the video): "
+)
+
+// JudgePrompt is the context-aware judging prompt (a fill-in after reference §6: the narrative as
+// context, the question, both responses and an instruction to answer with one letter).
+func JudgePrompt(narrative, question, a, b string) string {
+	return fmt.Sprintf("<video>\n%s%s\nQuestion: %s\nResponse (A): %s\nResponse (B): %s\n%s",
+		judgeCriteriaIn, narrative, question, a, b, JudgeQuestion)
+}
+
+// Narrative joins per-clip descriptions as the narrative stage does.
+func Narrative(clips []string) string {
+	var b strings.Builder
+	for i, c := range clips {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "Clip %d: %s", i+1, c)
+	}
+	return b.String()
+}
+
+func turn(q, a string) []schemas.Turn {
+	return []schemas.Turn{{From: "human", Value: "<video>\n" + q}, {From: "gpt", Value: a}}
+}
+
+// WorldExamples turns a synthetic world's ground truth into SFT examples. rng decides which
+// response of a judging pair comes first and which wrong answers are made.
+func WorldExamples(truths []schemas.Truth, rng *rand.Rand) []Example {
+	var out []Example
+	for _, t := range truths {
+		add := func(video int, kind string, conv []schemas.Turn, gold string) {
+			out = append(out, Example{ClipID: t.ClipID, Video: video, Kind: kind, Split: t.Split, Conv: conv, Gold: gold})
+		}
+		add(VideoFull, "describe", turn(DescribePrompt, t.Description), "")
+		for k, d := range t.SegmentDescriptions {
+			add(k, "describe_clip", turn(DescribePrompt, d), "")
+		}
+		narrative := Narrative(t.SegmentDescriptions)
+		for _, q := range t.QA {
+			switch {
+			case q.Kind == "describe":
+				continue // the description above
+			case q.Category == "qa":
+				add(VideoFull, "qa", turn(q.Question+ShortSuffix, q.Gold), q.Gold)
+			default:
+				add(VideoFull, q.Category, turn(q.Question, q.Answer), q.Gold)
+			}
+			if q.Gold == "" {
+				continue
+			}
+			wrong, ok := corrupt(q, rng)
+			if !ok {
+				continue
+			}
+			good, bad := q.Answer, wrong
+			letter := "A"
+			if rng.IntN(2) == 1 {
+				good, bad, letter = bad, good, "B"
+			}
+			out = append(out, Example{ClipID: t.ClipID, Video: VideoFull, Kind: "judge", Split: t.Split, Gold: letter,
+				Conv: []schemas.Turn{{From: "human", Value: JudgePrompt(narrative, q.Question, good, bad)}, {From: "gpt", Value: letter}}})
+		}
+	}
+	return out
+}
+
+// corrupt rewrites a reference answer so that it contradicts the ground truth: its gold word is
+// replaced by another word of the same kind.
+func corrupt(q schemas.QAItem, rng *rand.Rand) (string, bool) {
+	var pool []string
+	for _, words := range [][]string{synth.Colors, synth.Shapes, synth.Directions, synth.Backgrounds, {"yes", "no"}, {"one", "two", "three"}} {
+		for _, w := range words {
+			if w == q.Gold {
+				pool = words
+			}
+		}
+	}
+	if pool == nil || !strings.Contains(q.Answer, q.Gold) && !strings.Contains(strings.ToLower(q.Answer), q.Gold) {
+		return "", false
+	}
+	var others []string
+	for _, w := range pool {
+		if w != q.Gold {
+			others = append(others, w)
+		}
+	}
+	w := others[rng.IntN(len(others))]
+	switch q.Gold {
+	case "yes", "no": // "Yes, it moves." ↔ "No, it stays still."
+		return yesNoFlip(q.Answer), true
+	}
+	return strings.Replace(q.Answer, q.Gold, w, 1), true
+}
+
+func yesNoFlip(a string) string {
+	switch {
+	case strings.HasPrefix(a, "Yes, it moves"):
+		return "No, it stays still."
+	case strings.HasPrefix(a, "No, it stays still"):
+		return "Yes, it moves."
+	case strings.HasPrefix(a, "Yes, it disappears"):
+		return "No, it stays until the end."
+	case strings.HasPrefix(a, "No, it stays until the end"):
+		return "Yes, it disappears."
+	}
+	if strings.HasPrefix(a, "Yes") {
+		return "No" + a[3:]
+	}
+	return "Yes" + strings.TrimPrefix(a, "No")
+}
+
+// Texts returns every string the tokenizer should learn from.
+func Texts(ex []Example) []string {
+	var out []string
+	for _, e := range ex {
+		for _, t := range e.Conv {
+			out = append(out, t.Value)
+		}
+	}
+	return out
+}
