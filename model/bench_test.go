@@ -1,0 +1,58 @@
+package model
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/vrlaif/vrlaif/internal/blas"
+)
+
+// BenchmarkTrainStep reports a training step's matrix-product throughput and its fraction of the
+// BLAS sgemm peak (1024² square products) measured in the same run: go test -bench TrainStep ./model
+func BenchmarkTrainStep(b *testing.B) {
+	c := Small(1024)
+	m, err := New(c, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	batch := tinyBatch(c, rng, 16, 128)
+	o := NewAdamW(m, 0.01)
+	peak := blas.PeakGFLOPS(1024, time.Second)
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		if _, err := m.Forward(batch); err != nil {
+			b.Fatal(err)
+		}
+		m.ZeroGrad()
+		m.Backward(batch)
+		ClipGradNorm(m.G, 1)
+		o.Step(m, 1e-3)
+	}
+	secs := time.Since(start).Seconds()
+	gflops := m.MatmulFLOPs(batch.B, batch.T) * float64(b.N) / secs / 1e9
+	b.ReportMetric(gflops, "GFLOP/s")
+	b.ReportMetric(peak, "peak-GFLOP/s")
+	b.ReportMetric(gflops/peak, "utilization")
+	b.ReportMetric(float64(batch.B*batch.T*b.N)/secs, "tokens/s")
+}
+
+// BenchmarkGreedy reports sampling speed (greedy, no KV cache yet) on the small model.
+func BenchmarkGreedy(b *testing.B) {
+	c := Small(1024)
+	m, _ := New(c, 1)
+	rng := rand.New(rand.NewPCG(1, 1))
+	batch := tinyBatch(c, rng, 1, c.VideoTokens()+24)
+	b.ResetTimer()
+	tokens := 0
+	for i := 0; i < b.N; i++ {
+		out, err := m.Greedy(batch.Tokens, 1, batch.Patches, 16, -1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tokens += len(out)
+	}
+	b.ReportMetric(float64(tokens)/b.Elapsed().Seconds(), "tokens/s")
+}
