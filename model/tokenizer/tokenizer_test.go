@@ -3,6 +3,7 @@ package tokenizer
 import (
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"unicode/utf8"
 )
@@ -209,4 +210,44 @@ func FuzzEncodeDecode(f *testing.F) {
 			t.Fatalf("Encode(%q) has %d tokens for %d bytes", s, len(ids), len(s))
 		}
 	})
+}
+
+func TestEncodeConcurrent(t *testing.T) {
+	tok, err := Train(corpus, 500) // a fresh tokenizer, so the goroutines fill its cache together
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([][]int, len(corpus))
+	for i, s := range corpus {
+		want[i] = tok.bpeOnly(s)
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range corpus {
+				s := corpus[(i+g)%len(corpus)]
+				if got := tok.Encode(s); !slices.Equal(got, want[(i+g)%len(corpus)]) {
+					t.Errorf("Encode(%q) = %v, want %v", s, got, want[(i+g)%len(corpus)])
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// bpeOnly encodes s without touching the cache.
+func (t *Tokenizer) bpeOnly(s string) []int {
+	var ids []int
+	for seg, special := range segments(s) {
+		if special >= 0 {
+			ids = append(ids, special)
+			continue
+		}
+		for w := range words(seg) {
+			for _, id := range t.bpe(w) {
+				ids = append(ids, int(id))
+			}
+		}
+	}
+	return ids
 }
