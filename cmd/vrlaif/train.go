@@ -1,0 +1,118 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+	"github.com/vrlaif/vrlaif/pipelines/train"
+	"github.com/vrlaif/vrlaif/schemas"
+	"golang.org/x/term"
+)
+
+func trainCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "train",
+		Short: "Train the built-in model (sft today; rm and ppo with later stages)",
+	}
+	cmd.AddCommand(trainSFTCmd())
+	return cmd
+}
+
+func trainSFTCmd() *cobra.Command {
+	cfg := train.DefaultSFTConfig()
+	var evalLimit int
+	cmd := &cobra.Command{
+		Use:   "sft --data WORLD --output CKPT [--config tiny|small]",
+		Short: "Supervised fine-tuning of the built-in video model on a synthetic world",
+		Long: `sft trains the built-in video language model (a small LLaMA-style decoder with a
+Video-ChatGPT style front end) on a world made by 'vrlaif synth': detailed descriptions of whole
+clips and of their thirds, questions with answers (short answers first, then everything: the
+curriculum), and judging examples (a narrative, a question and two answers, one contradicting the
+ground truth → the letter of the better one), so that one model captions, answers and judges.
+
+The loss is taken on answer tokens only (the seed's masking). A byte-level BPE tokenizer is
+trained on the world's text first. Writes CKPT/model.safetensors (Hugging Face tensor names),
+config.json, tokenizer.json, optimizer.safetensors, trainer_state.json, metrics.jsonl and
+summary.json with held-out accuracies. Re-running with the same --output resumes from the last
+checkpoint.`,
+		Example: "  vrlaif synth --n 200 --output out/world && vrlaif train sft --data out/world --output out/sft",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.World == "" || cfg.Output == "" {
+				return fail(cmd, "--data and --output are required")
+			}
+			return runSFT(cmd, cfg, evalLimit)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.World, "data", "", "synthetic world folder from 'vrlaif synth' (required)")
+	f.StringVarP(&cfg.Output, "output", "o", "", "checkpoint folder (required; resumed if it holds one)")
+	f.StringVar(&cfg.Size, "config", cfg.Size, "model size: tiny or small")
+	f.IntVar(&cfg.Vocab, "vocab", cfg.Vocab, "tokenizer vocabulary size")
+	f.IntVar(&cfg.Steps, "steps", cfg.Steps, "optimizer steps")
+	f.IntVar(&cfg.BatchSize, "batch-size", cfg.BatchSize, "examples per step")
+	f.Float32Var(&cfg.LR, "lr", cfg.LR, "peak learning rate (cosine schedule with warmup)")
+	f.Float32Var(&cfg.MinLR, "min-lr", cfg.MinLR, "final learning rate")
+	f.IntVar(&cfg.Warmup, "warmup", cfg.Warmup, "warmup steps")
+	f.Float32Var(&cfg.WeightDecay, "weight-decay", cfg.WeightDecay, "AdamW weight decay (matrices only)")
+	f.Float32Var(&cfg.ClipNorm, "clip-norm", cfg.ClipNorm, "global gradient-norm clip")
+	f.Float64Var(&cfg.ShortPhase, "short-phase", cfg.ShortPhase, "fraction of steps on short answers only (curriculum)")
+	f.IntVar(&cfg.EvalEvery, "eval-every", cfg.EvalEvery, "held-out loss every N steps")
+	f.IntVar(&cfg.SaveEvery, "save-every", cfg.SaveEvery, "checkpoint every N steps")
+	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed for initialisation and batches")
+	f.IntVar(&evalLimit, "eval-limit", 200, "held-out examples per accuracy (0: all)")
+	return cmd
+}
+
+func runSFT(cmd *cobra.Command, cfg train.SFTConfig, evalLimit int) error {
+	start := time.Now()
+	var bar *mpb.Bar
+	var p *mpb.Progress
+	var last train.StepInfo
+	if term.IsTerminal(int(os.Stderr.Fd())) {
+		p = mpb.New(mpb.WithOutput(os.Stderr))
+		bar = p.AddBar(int64(cfg.Steps),
+			mpb.PrependDecorators(decor.Name("sft "), decor.CountersNoUnit("%d/%d")),
+			mpb.AppendDecorators(decor.Any(func(decor.Statistics) string {
+				return fmt.Sprintf("loss %.3f  %.0f tok/s", last.Loss, last.TokensPerSec)
+			}), decor.Name("  "), decor.EwmaETA(decor.ET_STYLE_GO, 30)))
+	}
+	res, err := train.RunSFT(cmd.Context(), cfg, func(s train.StepInfo) {
+		last = s
+		switch {
+		case bar != nil:
+			bar.SetCurrent(int64(s.Step))
+		case s.Step%50 == 0 || s.HeldoutLoss > 0:
+			msg := fmt.Sprintf("sft: step %d/%d loss %.3f lr %.2g %.0f tok/s", s.Step, cfg.Steps, s.Loss, s.LR, s.TokensPerSec)
+			if s.HeldoutLoss > 0 {
+				msg += fmt.Sprintf(" held-out %.3f", s.HeldoutLoss)
+			}
+			report("%s", msg)
+		}
+	})
+	if p != nil {
+		bar.Abort(false)
+		p.Wait()
+	}
+	if err != nil {
+		return err
+	}
+	report("sft: %d steps in %.0f s (%d params, %d examples); loss %.3f → %.3f, held-out %.3f",
+		res.Steps, res.Seconds, res.Params, res.Examples, res.FirstLoss, res.FinalLoss, res.HeldoutLoss)
+	ev, err := train.EvaluateSFT(cmd.Context(), cfg.World, cfg.Output, evalLimit, cfg.Seed)
+	if err != nil {
+		return err
+	}
+	report("sft: held-out short-answer accuracy %.1f%% (%d), judging accuracy %.1f%% (%d) → %s",
+		100*ev.ShortAnswerAccuracy, ev.ShortAnswers, 100*ev.JudgeAccuracy, ev.JudgePairs, cfg.Output)
+	return writeSummary(cfg.Output, schemas.Summary{
+		Command:     "train sft",
+		Stages:      map[string]schemas.StageCounts{"sft": {In: res.Examples, Out: 1}},
+		WallSeconds: time.Since(start).Seconds(),
+		Settings:    map[string]any{"sft": cfg, "result": res, "eval": ev},
+	})
+}
