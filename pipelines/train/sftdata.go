@@ -105,7 +105,7 @@ func corrupt(q schemas.QAItem, rng *rand.Rand) (string, bool) {
 			}
 		}
 	}
-	if pool == nil || !strings.Contains(q.Answer, q.Gold) && !strings.Contains(strings.ToLower(q.Answer), q.Gold) {
+	if pool == nil || !strings.Contains(strings.ToLower(q.Answer), q.Gold) {
 		return "", false
 	}
 	var others []string
@@ -119,7 +119,18 @@ func corrupt(q schemas.QAItem, rng *rand.Rand) (string, bool) {
 	case "yes", "no": // "Yes, it moves." ↔ "No, it stays still."
 		return yesNoFlip(q.Answer), true
 	}
-	return strings.Replace(q.Answer, q.Gold, w, 1), true
+	if strings.Contains(q.Answer, q.Gold) {
+		return strings.Replace(q.Answer, q.Gold, w, 1), true
+	}
+	// The gold word starts the sentence, capitalised ("Three shapes can be seen.").
+	return strings.Replace(q.Answer, capitalize(q.Gold), capitalize(w), 1), true
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func yesNoFlip(a string) string {

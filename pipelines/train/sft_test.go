@@ -1,0 +1,168 @@
+package train
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vrlaif/vrlaif/model"
+	"github.com/vrlaif/vrlaif/model/tokenizer"
+	"github.com/vrlaif/vrlaif/schemas"
+	"github.com/vrlaif/vrlaif/synth"
+)
+
+func scenes(n int) []schemas.Truth {
+	p := synth.DefaultParams()
+	out := make([]schemas.Truth, n)
+	for i := range out {
+		out[i] = synth.Scene(p, i)
+	}
+	return out
+}
+
+func TestWorldExamplesCoverEverySkill(t *testing.T) {
+	ex := WorldExamples(scenes(10), rand.New(rand.NewPCG(1, 1)))
+	kinds := map[string]int{}
+	letters := map[string]int{}
+	for _, e := range ex {
+		kinds[e.Kind]++
+		if e.Kind == "judge" {
+			letters[e.Gold]++
+			q := e.Conv[0].Value
+			if !strings.Contains(q, "Clip 1: ") || !strings.Contains(q, "Response (A): ") || !strings.Contains(q, "Response (B): ") {
+				t.Fatalf("judge prompt lacks its parts: %q", q)
+			}
+		}
+		if !strings.HasPrefix(e.Conv[0].Value, "<video>\n") || e.Conv[len(e.Conv)-1].From != "gpt" {
+			t.Fatalf("example %+v is not a video question with an answer", e)
+		}
+	}
+	for _, k := range []string{"describe", "describe_clip", "generic", "temporal", "consistency", "qa", "judge"} {
+		if kinds[k] == 0 {
+			t.Errorf("no %s examples (have %v)", k, kinds)
+		}
+	}
+	if letters["A"] == 0 || letters["B"] == 0 {
+		t.Errorf("judge answers are all one letter: %v", letters)
+	}
+}
+
+// The wrong answer of a judging pair must contradict the ground truth and the right one agree.
+func TestJudgePairsContradictTruth(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	for _, tr := range scenes(20) {
+		for _, q := range tr.QA {
+			if q.Gold == "" {
+				continue
+			}
+			wrong, ok := corrupt(q, rng)
+			if !ok {
+				continue
+			}
+			if wrong == q.Answer {
+				t.Errorf("%s: corrupted answer equals the reference %q", q.ID, wrong)
+			}
+			if strings.Contains(strings.ToLower(wrong), " "+q.Gold) && q.Gold != "yes" && q.Gold != "no" {
+				t.Errorf("%s: corrupted answer %q still says %q", q.ID, wrong, q.Gold)
+			}
+		}
+	}
+}
+
+func TestEncodeExpandsVideoAndMasksInstructions(t *testing.T) {
+	ex := WorldExamples(scenes(3), rand.New(rand.NewPCG(1, 1)))
+	tok, err := tokenizer.Train(Texts(ex), 400)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vt := 7
+	for i := range ex[:20] {
+		e, err := Encode(tok, &ex[i], vt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.VideoAt < 0 || len(e.Tokens) != len(e.Labels) {
+			t.Fatalf("no video or misaligned labels")
+		}
+		for j := e.VideoAt; j < e.VideoAt+vt; j++ {
+			if e.Tokens[j] != -1 || e.Labels[j] != model.IgnoreIndex {
+				t.Fatalf("video slot %d: token %d label %d", j, e.Tokens[j], e.Labels[j])
+			}
+		}
+		var ans []int
+		for _, l := range e.Labels {
+			if l != model.IgnoreIndex {
+				ans = append(ans, int(l))
+			}
+		}
+		want := " " + ex[i].Conv[1].Value + "</s>"
+		if got := tok.Decode(ans); got != want {
+			t.Fatalf("trained tokens decode to %q, want %q", got, want)
+		}
+	}
+	// Batches shift labels into next-token targets.
+	e0, _ := Encode(tok, &ex[0], vt)
+	patchLen := 5
+	b := MakeBatch([]*Encoded{&e0}, tok.PadID(), func(*Example) []float32 { return make([]float32, patchLen) }, patchLen)
+	for i := 0; i+1 < len(e0.Labels); i++ {
+		if b.Targets[i] != e0.Labels[i+1] {
+			t.Fatalf("target %d = %d, want label %d", i, b.Targets[i], e0.Labels[i+1])
+		}
+	}
+}
+
+func TestSFTTrainsResumesAndEvaluates(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a tiny model for a few seconds")
+	}
+	world := t.TempDir()
+	p := synth.DefaultParams()
+	p.N = 10
+	if _, err := synth.Generate(t.Context(), world, p, nil); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "ckpt")
+	cfg := DefaultSFTConfig()
+	cfg.World, cfg.Output, cfg.Size, cfg.Vocab, cfg.BatchSize, cfg.Steps = world, out, "tiny", 400, 8, 40
+	cfg.SaveEvery, cfg.EvalEvery, cfg.Warmup = 20, 20, 5
+	res, err := RunSFT(t.Context(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !(res.FinalLoss < res.FirstLoss-1) || res.HeldoutLoss <= 0 {
+		t.Errorf("loss %.3f → %.3f (held-out %.3f): want a clear fall", res.FirstLoss, res.FinalLoss, res.HeldoutLoss)
+	}
+	for _, f := range []string{"model.safetensors", "config.json", "tokenizer.json", "optimizer.safetensors", "trainer_state.json", "metrics.jsonl"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("checkpoint lacks %s", f)
+		}
+	}
+	// Resuming with more steps continues from step 40, not from scratch.
+	cfg.Steps = 50
+	res2, err := RunSFT(t.Context(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res2.Steps != 10 {
+		t.Errorf("resumed run did %d steps, want 10", res2.Steps)
+	}
+	b, _ := os.ReadFile(filepath.Join(out, "metrics.jsonl"))
+	if n := strings.Count(string(b), "\n"); n != 50 {
+		t.Errorf("metrics.jsonl has %d lines, want 50", n)
+	}
+	var st trainerState
+	sb, _ := os.ReadFile(filepath.Join(out, "trainer_state.json"))
+	if json.Unmarshal(sb, &st) != nil || st.Step != 50 {
+		t.Errorf("trainer state %s", sb)
+	}
+	ev, err := EvaluateSFT(t.Context(), world, out, 10, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.ShortAnswers == 0 || ev.JudgePairs == 0 {
+		t.Errorf("evaluation saw no examples: %+v", ev)
+	}
+}
