@@ -4,41 +4,50 @@ import "math"
 
 // SwiGLUForward: out[i] = silu(gate[i])·up[i], silu(x) = x·σ(x). out, gate, up [N·H].
 func SwiGLUForward(out, gate, up []float32) {
-	for i, g := range gate {
-		out[i] = g * sigmoid(g) * up[i]
-	}
+	parallel(len(gate), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			g := gate[i]
+			out[i] = g * sigmoidf(g) * up[i]
+		}
+	})
 }
 
 // SwiGLUBackward: dup[i] += dout[i]·silu(g); dgate[i] += dout[i]·up[i]·σ(g)·(1 + g·(1 − σ(g))).
 func SwiGLUBackward(dgate, dup, dout, gate, up []float32) {
-	for i, g := range gate {
-		s := sigmoid(g)
-		dup[i] += dout[i] * g * s
-		dgate[i] += dout[i] * up[i] * s * (1 + g*(1-s))
-	}
+	parallel(len(gate), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			g := gate[i]
+			s := sigmoidf(g)
+			dup[i] += dout[i] * g * s
+			dgate[i] += dout[i] * up[i] * s * (1 + g*(1-s))
+		}
+	})
 }
-
-func sigmoid(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) }
 
 const geluScale = 0.7978845608028654 // sqrt(2/π)
 
 // GELUForward (tanh approximation): out[i] = ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). out, x [N].
 func GELUForward(out, x []float32) {
-	for i, v := range x {
-		u := geluScale * (float64(v) + 0.044715*float64(v*v*v))
-		out[i] = float32(0.5 * float64(v) * (1 + math.Tanh(u)))
-	}
+	parallel(len(x), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			v := x[i]
+			u := float32(geluScale) * (v + 0.044715*v*v*v)
+			out[i] = 0.5 * v * (1 + tanhf(u))
+		}
+	})
 }
 
 // GELUBackward: dx[i] += dout[i]·(½(1+tanh u) + ½x·sech²(u)·√(2/π)·(1 + 3·0.044715·x²)).
 func GELUBackward(dx, dout, x []float32) {
-	for i, v := range x {
-		xf := float64(v)
-		u := geluScale * (xf + 0.044715*xf*xf*xf)
-		th := math.Tanh(u)
-		sech2 := 1 - th*th
-		dx[i] += dout[i] * float32(0.5*(1+th)+0.5*xf*sech2*geluScale*(1+3*0.044715*xf*xf))
-	}
+	parallel(len(x), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			v := x[i]
+			u := float32(geluScale) * (v + 0.044715*v*v*v)
+			th := tanhf(u)
+			sech2 := 1 - th*th
+			dx[i] += dout[i] * (0.5*(1+th) + 0.5*v*sech2*float32(geluScale)*(1+3*0.044715*v*v))
+		}
+	})
 }
 
 // ResidualForward: out[i] = a[i] + b[i].
@@ -55,18 +64,22 @@ const IgnoreIndex = -100
 // (0 where targets[n] = IgnoreIndex). Returns the mean loss over the counted positions and their
 // number. logits, probs [N,V]; targets, losses [N].
 func CrossEntropyForward(losses, probs, logits []float32, targets []int32, N, V int) (mean float32, count int) {
+	parallelRows(N, V, func(lo, hi int) {
+		for n := lo; n < hi; n++ {
+			row, p := logits[n*V:(n+1)*V], probs[n*V:(n+1)*V]
+			softmax(p, row)
+			losses[n] = 0
+			if targets[n] != IgnoreIndex {
+				losses[n] = -float32(math.Log(math.Max(float64(p[targets[n]]), 1e-30)))
+			}
+		}
+	})
 	var sum float64
 	for n := 0; n < N; n++ {
-		row, p := logits[n*V:(n+1)*V], probs[n*V:(n+1)*V]
-		softmax(p, row)
-		if targets[n] == IgnoreIndex {
-			losses[n] = 0
-			continue
+		if targets[n] != IgnoreIndex {
+			sum += float64(losses[n])
+			count++
 		}
-		l := -float32(math.Log(math.Max(float64(p[targets[n]]), 1e-30)))
-		losses[n] = l
-		sum += float64(l)
-		count++
 	}
 	if count == 0 {
 		return 0, 0
@@ -102,9 +115,9 @@ func softmax(out, x []float32) {
 	}
 	var sum float64
 	for i, v := range x {
-		e := math.Exp(float64(v - m))
-		out[i] = float32(e)
-		sum += e
+		e := expf(v - m)
+		out[i] = e
+		sum += float64(e)
 	}
 	inv := float32(1 / sum)
 	for i := range out {

@@ -41,7 +41,7 @@ func softmaxCausal(row []float32, t int) {
 	}
 	var sum float32
 	for s := 0; s <= t; s++ {
-		e := float32(math.Exp(float64(row[s] - maxv)))
+		e := expf(row[s] - maxv)
 		row[s] = e
 		sum += e
 	}

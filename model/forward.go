@@ -24,9 +24,17 @@ type acts struct {
 	dvg, dvpost                               []float32
 }
 
+// ensureActs returns the activation buffers for a B×T batch. Buffers are kept per shape (a few
+// shapes at most: SFT rounds lengths up, see train.MakeBatch), since allocating hundreds of
+// megabytes of zeroed memory per step would cost more than the step.
 func (m *Model) ensureActs(B, T int) *acts {
-	if a := m.acts; a != nil && a.B == B && a.T == T {
+	key := [2]int{B, T}
+	if a, ok := m.actsByShape[key]; ok {
+		m.acts = a
 		return a
+	}
+	if m.actsByShape == nil || len(m.actsByShape) >= maxCachedShapes {
+		m.actsByShape = map[[2]int]*acts{}
 	}
 	c := m.Config
 	v := c.Vision
@@ -61,8 +69,12 @@ func (m *Model) ensureActs(B, T int) *acts {
 		a.pos[n] = int32(n % T)
 	}
 	m.acts = a
+	m.actsByShape[key] = a
 	return a
 }
+
+// maxCachedShapes bounds the activation buffers kept (each can be hundreds of megabytes).
+const maxCachedShapes = 6
 
 // Forward runs the model on a batch and returns the mean cross-entropy over the positions whose
 // target is not IgnoreIndex (0 when there are none). Logits stay available through Logits.

@@ -15,6 +15,8 @@ type Model struct {
 	cos    []float32
 	sin    []float32
 	acts   *acts
+	// actsByShape caches activation buffers by batch shape.
+	actsByShape map[[2]int]*acts
 }
 
 // New builds a model with freshly initialised weights (deterministic from seed).

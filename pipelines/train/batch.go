@@ -52,13 +52,15 @@ func Encode(tok ChatEncoder, ex *Example, videoTokens int) (Encoded, error) {
 	return e, nil
 }
 
-// MakeBatch pads encoded examples to the longest one (right padding with pad, no loss there) and
-// shifts labels into next-token targets. videos gives each example's patches.
-func MakeBatch(es []*Encoded, pad int, videos func(*Example) []float32, patchLen int) *model.Batch {
+// MakeBatch pads encoded examples to the longest one rounded up to a multiple of 64 (right
+// padding with pad, no loss there; few distinct shapes let the model reuse its buffers), capped at
+// maxT, and shifts labels into next-token targets. videos gives each example's patches.
+func MakeBatch(es []*Encoded, pad int, videos func(*Example) []float32, patchLen, maxT int) *model.Batch {
 	T := 0
 	for _, e := range es {
 		T = max(T, len(e.Tokens))
 	}
+	T = min(maxT, (T+63)/64*64)
 	b := &model.Batch{B: len(es), T: T, Tokens: make([]int32, len(es)*T), Targets: make([]int32, len(es)*T),
 		VideoAt: make([]int, len(es)), Patches: make([]float32, len(es)*patchLen)}
 	for r, e := range es {

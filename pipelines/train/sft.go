@@ -184,7 +184,7 @@ func RunSFT(ctx context.Context, cfg SFTConfig, report func(StepInfo)) (SFTResul
 		for i := range batch {
 			batch[i] = pool[srng.IntN(len(pool))]
 		}
-		b := MakeBatch(batch, tok.PadID(), videoOf, patchLen)
+		b := MakeBatch(batch, tok.PadID(), videoOf, patchLen, m.Config.MaxPositionEmbeddings)
 		t0 := time.Now()
 		loss, err := m.Forward(b)
 		if err != nil {
@@ -233,7 +233,7 @@ func meanLoss(m *model.Model, es []*Encoded, pad int, videoOf func(*Example) []f
 	var sum float64
 	var n int
 	for i := 0; i < len(es); i += bs {
-		b := MakeBatch(es[i:min(i+bs, len(es))], pad, videoOf, patchLen)
+		b := MakeBatch(es[i:min(i+bs, len(es))], pad, videoOf, patchLen, m.Config.MaxPositionEmbeddings)
 		l, err := m.Forward(b)
 		if err != nil {
 			return 0, err
