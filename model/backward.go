@@ -4,21 +4,63 @@ import "fmt"
 
 // Backward accumulates into G the gradient of the mean loss of the last Forward on b.
 // Call ZeroGrad first unless gradients are meant to accumulate over several batches.
-func (m *Model) Backward(b *Batch) {
+func (m *Model) Backward(b *Batch) { m.BackwardHeads(b, 1, nil) }
+
+// HeadOutputs returns head(fn[n]) = fn[n]·w + bias for every position of the last Forward, where
+// fn is the final normed hidden state and head is "value_head" or "reward_head". [B·T]
+func (m *Model) HeadOutputs(head string) []float32 {
+	a, C := m.acts, m.Config.HiddenSize
+	w, bias := m.w(head+".weight"), m.w(head+".bias")[0]
+	out := make([]float32, a.B*a.T)
+	for n := range out {
+		var s float32
+		for i, v := range a.fn[n*C : (n+1)*C] {
+			s += v * w[i]
+		}
+		out[n] = s + bias
+	}
+	return out
+}
+
+// BackwardHeads accumulates the gradient of lmWeight·(mean cross-entropy) + Σ_h Σ_n
+// dheads[h][n]·head_h(fn[n]): dheads gives, per head name, the loss's derivative with respect to
+// each position's head output (zero where unused). lmWeight 0 skips the language-model loss.
+func (m *Model) BackwardHeads(b *Batch, lmWeight float32, dheads map[string][]float32) {
 	c := m.Config
 	a := m.acts
 	N, C, T, V := b.B*b.T, c.HiddenSize, b.T, c.VocabSize
 	hs, NH, NKV, H := c.HeadDim(), c.NumAttentionHeads, c.NumKeyValueHeads, c.IntermediateSize
-	count := 0
-	for _, t := range b.Targets {
-		if t != IgnoreIndex {
-			count++
+	clear(a.dfn)
+	if lmWeight != 0 {
+		count := 0
+		for _, t := range b.Targets {
+			if t != IgnoreIndex {
+				count++
+			}
+		}
+		clear(a.dlogits)
+		CrossEntropyBackward(a.dlogits, a.probs, b.Targets, N, V, count)
+		if lmWeight != 1 {
+			for i := range a.dlogits {
+				a.dlogits[i] *= lmWeight
+			}
+		}
+		MatmulBackward(a.dfn, m.g("lm_head.weight"), nil, a.dlogits, a.fn, m.w("lm_head.weight"), N, C, V)
+	}
+	for head, d := range dheads {
+		w, gw, gb := m.w(head+".weight"), m.g(head+".weight"), m.g(head+".bias")
+		for n := 0; n < N; n++ {
+			if d[n] == 0 {
+				continue
+			}
+			fn, dfn := a.fn[n*C:(n+1)*C], a.dfn[n*C:(n+1)*C]
+			for i := range fn {
+				gw[i] += d[n] * fn[i]
+				dfn[i] += d[n] * w[i]
+			}
+			gb[0] += d[n]
 		}
 	}
-	clear(a.dlogits)
-	CrossEntropyBackward(a.dlogits, a.probs, b.Targets, N, V, count)
-	clear(a.dfn)
-	MatmulBackward(a.dfn, m.g("lm_head.weight"), nil, a.dlogits, a.fn, m.w("lm_head.weight"), N, C, V)
 	dx := a.dx
 	clear(dx)
 	L := c.NumHiddenLayers
@@ -28,18 +70,18 @@ func (m *Model) Backward(b *Batch) {
 		// x[l+1] = x2 + down(swiglu(gate(xn2), up(xn2))), xn2 = norm(x2)
 		copy(a.dx2, dx) // the residual path
 		clear(a.dmlp)
-		MatmulBackward(a.dmlp, m.g(p+"mlp.down_proj.weight"), nil, dx, a.mlp[l], m.w(p+"mlp.down_proj.weight"), N, H, C)
+		m.linearBackward(p+"mlp.down_proj", a.dmlp, dx, a.mlp[l], N, H, C)
 		clear(a.dgate)
 		clear(a.dup)
 		SwiGLUBackward(a.dgate, a.dup, a.dmlp, a.gate[l], a.up[l])
 		clear(a.dxn)
-		MatmulBackward(a.dxn, m.g(p+"mlp.gate_proj.weight"), nil, a.dgate, a.xn2[l], m.w(p+"mlp.gate_proj.weight"), N, C, H)
-		MatmulBackward(a.dxn, m.g(p+"mlp.up_proj.weight"), nil, a.dup, a.xn2[l], m.w(p+"mlp.up_proj.weight"), N, C, H)
+		m.linearBackward(p+"mlp.gate_proj", a.dxn, a.dgate, a.xn2[l], N, C, H)
+		m.linearBackward(p+"mlp.up_proj", a.dxn, a.dup, a.xn2[l], N, C, H)
 		RMSNormBackward(a.dx2, m.g(p+"post_attention_layernorm.weight"), a.dxn, a.x2[l], m.w(p+"post_attention_layernorm.weight"), a.rstd2[l], N, C)
 		// x2 = x + o(attn(rope(q(xn)), rope(k(xn)), v(xn))), xn = norm(x)
 		copy(dx, a.dx2)
 		clear(a.da)
-		MatmulBackward(a.da, m.g(p+"self_attn.o_proj.weight"), nil, a.dx2, a.a[l], m.w(p+"self_attn.o_proj.weight"), N, NH*hs, C)
+		m.linearBackward(p+"self_attn.o_proj", a.da, a.dx2, a.a[l], N, NH*hs, C)
 		clear(a.dq)
 		clear(a.dk)
 		clear(a.dv)
@@ -47,9 +89,9 @@ func (m *Model) Backward(b *Batch) {
 		RopeBackward(a.dq, a.pos, m.cos, m.sin, N, NH, hs)
 		RopeBackward(a.dk, a.pos, m.cos, m.sin, N, NKV, hs)
 		clear(a.dxn)
-		MatmulBackward(a.dxn, m.g(p+"self_attn.q_proj.weight"), nil, a.dq, a.xn[l], m.w(p+"self_attn.q_proj.weight"), N, C, NH*hs)
-		MatmulBackward(a.dxn, m.g(p+"self_attn.k_proj.weight"), nil, a.dk, a.xn[l], m.w(p+"self_attn.k_proj.weight"), N, C, NKV*hs)
-		MatmulBackward(a.dxn, m.g(p+"self_attn.v_proj.weight"), nil, a.dv, a.xn[l], m.w(p+"self_attn.v_proj.weight"), N, C, NKV*hs)
+		m.linearBackward(p+"self_attn.q_proj", a.dxn, a.dq, a.xn[l], N, C, NH*hs)
+		m.linearBackward(p+"self_attn.k_proj", a.dxn, a.dk, a.xn[l], N, C, NKV*hs)
+		m.linearBackward(p+"self_attn.v_proj", a.dxn, a.dv, a.xn[l], N, C, NKV*hs)
 		RMSNormBackward(dx, m.g(p+"input_layernorm.weight"), a.dxn, a.x[l], m.w(p+"input_layernorm.weight"), a.rstd1[l], N, C)
 	}
 	EmbeddingBackward(m.g("model.embed_tokens.weight"), dx, b.Tokens, N, C)

@@ -29,7 +29,7 @@ func BenchmarkTrainStep(b *testing.B) {
 		m.ZeroGrad()
 		m.Backward(batch)
 		ClipGradNorm(m.G, 1)
-		o.Step(m, 1e-3)
+		o.Step(m.W, m.G, 1e-3)
 	}
 	secs := time.Since(start).Seconds()
 	gflops := m.MatmulFLOPs(batch.B, batch.T) * float64(b.N) / secs / 1e9

@@ -36,7 +36,7 @@ func TestSaveLoadIsBitExact(t *testing.T) {
 	for i := range m.G {
 		m.G[i] = float32(rng.NormFloat64())
 	}
-	o.Step(m, 1e-3)
+	o.Step(m.W, m.G, 1e-3)
 	if err := SaveOptimizer(dir, o); err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestTrainingLowersLossOnATinyTask(t *testing.T) {
 		m.ZeroGrad()
 		m.Backward(b)
 		ClipGradNorm(m.G, 1)
-		o.Step(m, 1e-2)
+		o.Step(m.W, m.G, 1e-2)
 		last = l
 	}
 	// Untrained, the loss is about ln(16) ≈ 2.77; a working model memorises this batch.

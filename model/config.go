@@ -24,6 +24,10 @@ type Config struct {
 	PadTokenID            int          `json:"pad_token_id"`
 	VideoTokenID          int          `json:"video_token_index"`
 	Vision                VisionConfig `json:"vision_config"`
+	// Scalar heads on the final hidden states: a value per position (PPO's critic) and a reward
+	// (read at a sequence's last token).
+	ValueHead  bool `json:"value_head,omitempty"`
+	RewardHead bool `json:"reward_head,omitempty"`
 }
 
 // VisionConfig is the video front end: each frame (ImageSize², RGB) is cut into patches, embedded,

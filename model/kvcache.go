@@ -41,9 +41,9 @@ func (m *Model) inferTokens(kv *kvCache, x []float32, seq []int, pos []int32) []
 	for l := 0; l < c.NumHiddenLayers; l++ {
 		p := fmt.Sprintf("model.layers.%d.", l)
 		RMSNormForward(xn, rstd, x, m.w(p+"input_layernorm.weight"), N, C, c.RMSNormEps)
-		MatmulForward(q, xn, m.w(p+"self_attn.q_proj.weight"), nil, N, C, NH*hs)
-		MatmulForward(k, xn, m.w(p+"self_attn.k_proj.weight"), nil, N, C, NKV*hs)
-		MatmulForward(v, xn, m.w(p+"self_attn.v_proj.weight"), nil, N, C, NKV*hs)
+		m.linear(p+"self_attn.q_proj", q, xn, N, C, NH*hs)
+		m.linear(p+"self_attn.k_proj", k, xn, N, C, NKV*hs)
+		m.linear(p+"self_attn.v_proj", v, xn, N, C, NKV*hs)
 		RopeForward(q, pos, m.cos, m.sin, N, NH, hs)
 		RopeForward(k, pos, m.cos, m.sin, N, NKV, hs)
 		for i := 0; i < N; i++ {
@@ -76,13 +76,13 @@ func (m *Model) inferTokens(kv *kvCache, x []float32, seq []int, pos []int32) []
 				}
 			}
 		}
-		MatmulForward(o, att, m.w(p+"self_attn.o_proj.weight"), nil, N, NH*hs, C)
+		m.linear(p+"self_attn.o_proj", o, att, N, NH*hs, C)
 		ResidualForward(x, x, o)
 		RMSNormForward(xn, rstd, x, m.w(p+"post_attention_layernorm.weight"), N, C, c.RMSNormEps)
-		MatmulForward(gate, xn, m.w(p+"mlp.gate_proj.weight"), nil, N, C, H)
-		MatmulForward(up, xn, m.w(p+"mlp.up_proj.weight"), nil, N, C, H)
+		m.linear(p+"mlp.gate_proj", gate, xn, N, C, H)
+		m.linear(p+"mlp.up_proj", up, xn, N, C, H)
 		SwiGLUForward(mlp, gate, up)
-		MatmulForward(o, mlp, m.w(p+"mlp.down_proj.weight"), nil, N, H, C)
+		m.linear(p+"mlp.down_proj", o, mlp, N, H, C)
 		ResidualForward(x, x, o)
 	}
 	RMSNormForward(xn, rstd, x, m.w("model.norm.weight"), N, C, c.RMSNormEps)

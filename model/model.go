@@ -15,6 +15,8 @@ type Model struct {
 	cos    []float32
 	sin    []float32
 	acts   *acts
+	// LoRA, when attached, adds trainable adapters to the decoder's linear layers.
+	LoRA *LoRA
 	// actsByShape caches activation buffers by batch shape.
 	actsByShape map[[2]int]*acts
 }

@@ -11,31 +11,37 @@ import "math"
 type AdamW struct {
 	Beta1, Beta2, Eps, WeightDecay float32
 	m, v                           []float32
+	params                         []Param
 	decay                          []bool // per parameter
 	step                           int
 }
 
-// NewAdamW makes an optimizer for model's parameters.
+// NewAdamW makes an optimizer for model's parameters (Step(model.W, model.G, lr)).
 func NewAdamW(model *Model, weightDecay float32) *AdamW {
+	return NewAdamWFor(model.Params, len(model.W), weightDecay)
+}
+
+// NewAdamWFor makes an optimizer for any flat buffer laid out by params (for example a LoRA's).
+func NewAdamWFor(params []Param, size int, weightDecay float32) *AdamW {
 	o := &AdamW{Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, WeightDecay: weightDecay,
-		m: make([]float32, len(model.W)), v: make([]float32, len(model.W))}
-	for _, p := range model.Params {
+		m: make([]float32, size), v: make([]float32, size), params: params}
+	for _, p := range params {
 		o.decay = append(o.decay, len(p.Shape) == 2 && p.Name != "vision_tower.pos_embed")
 	}
 	return o
 }
 
-// Step applies one update with learning rate lr.
-func (o *AdamW) Step(model *Model, lr float32) {
+// Step applies one update with learning rate lr to weights W given gradients G.
+func (o *AdamW) Step(W, G []float32, lr float32) {
 	o.step++
 	bc1 := 1 - float32(math.Pow(float64(o.Beta1), float64(o.step)))
 	bc2 := 1 - float32(math.Pow(float64(o.Beta2), float64(o.step)))
-	for pi, p := range model.Params {
+	for pi, p := range o.params {
 		wd := float32(0)
 		if o.decay[pi] {
 			wd = o.WeightDecay
 		}
-		w, g := model.W[p.Offset:p.Offset+p.Size], model.G[p.Offset:p.Offset+p.Size]
+		w, g := W[p.Offset:p.Offset+p.Size], G[p.Offset:p.Offset+p.Size]
 		m, v := o.m[p.Offset:p.Offset+p.Size], o.v[p.Offset:p.Offset+p.Size]
 		for i := range w {
 			m[i] = o.Beta1*m[i] + (1-o.Beta1)*g[i]

@@ -59,6 +59,14 @@ func layout(c Config) []Param {
 	}
 	add("model.norm.weight", c.HiddenSize)
 	add("lm_head.weight", c.VocabSize, c.HiddenSize)
+	if c.ValueHead {
+		add("value_head.weight", 1, c.HiddenSize)
+		add("value_head.bias", 1)
+	}
+	if c.RewardHead {
+		add("reward_head.weight", 1, c.HiddenSize)
+		add("reward_head.bias", 1)
+	}
 	return ps
 }
 

@@ -194,7 +194,7 @@ func RunSFT(ctx context.Context, cfg SFTConfig, report func(StepInfo)) (SFTResul
 		m.Backward(b)
 		norm := model.ClipGradNorm(m.G, cfg.ClipNorm)
 		lr := sched(step)
-		opt.Step(m, lr)
+		opt.Step(m.W, m.G, lr)
 		tokens := int64(b.B * b.T)
 		res.Tokens += tokens
 		info := StepInfo{Step: step + 1, Loss: loss, LR: lr, GradNorm: norm, Phase: phase,
