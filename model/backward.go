@@ -10,7 +10,7 @@ func (m *Model) Backward(b *Batch) { m.BackwardHeads(b, 1, nil) }
 // fn is the final normed hidden state and head is "value_head" or "reward_head". [B·T]
 func (m *Model) HeadOutputs(head string) []float32 {
 	a, C := m.acts, m.Config.HiddenSize
-	w, bias := m.w(head+".weight"), m.w(head+".bias")[0]
+	w, bias := m.w(head+".weight"), m.w(head + ".bias")[0]
 	out := make([]float32, a.B*a.T)
 	for n := range out {
 		var s float32
