@@ -17,9 +17,10 @@ import (
 
 // SFTConfig configures supervised fine-tuning on a synthetic world.
 type SFTConfig struct {
-	World       string  `json:"world"`  // a `vrlaif synth` output folder
-	Output      string  `json:"output"` // checkpoint folder
-	Size        string  `json:"size"`   // "tiny" or "small"
+	World       string  `json:"world"`                  // a `vrlaif synth` output folder, or seed SFT data (see loadSource)
+	ImageFolder string  `json:"image_folder,omitempty"` // root of the seed's frame paths (default: the JSON file's folder)
+	Output      string  `json:"output"`                 // checkpoint folder
+	Size        string  `json:"size"`                   // "tiny" or "small"
 	Vocab       int     `json:"vocab"`
 	Steps       int     `json:"steps"`
 	BatchSize   int     `json:"batch_size"`
@@ -80,6 +81,7 @@ type SFTResult struct {
 	Seconds        float64 `json:"seconds"`
 	Tokens         int64   `json:"tokens"`
 	FLOPs          float64 `json:"flops"` // matrix-product FLOPs of the training steps (6·params·tokens estimate)
+	World          bool    `json:"world"` // trained on a synthetic world (accuracies can be measured)
 }
 
 // RunSFT trains (or resumes training of) the built-in model on cfg.World. report is called after
@@ -89,15 +91,13 @@ func RunSFT(ctx context.Context, cfg SFTConfig, report func(StepInfo)) (SFTResul
 	if err := cfg.Validate(); err != nil {
 		return res, err
 	}
-	truths, err := synth.LoadTruth(cfg.World)
+	rng := rand.New(rand.NewPCG(cfg.Seed, 17))
+	src, err := loadSource(ctx, cfg, rng)
 	if err != nil {
 		return res, err
 	}
-	if len(truths) == 0 {
-		return res, fmt.Errorf("train: %s has no ground truth (run vrlaif synth first)", cfg.World)
-	}
-	rng := rand.New(rand.NewPCG(cfg.Seed, 17))
-	examples := WorldExamples(truths, rng)
+	examples := src.examples
+	res.World = src.world
 	resume := fileExists(filepath.Join(cfg.Output, model.WeightsFile))
 	var tok *tokenizer.Tokenizer
 	var m *model.Model
@@ -130,7 +130,7 @@ func RunSFT(ctx context.Context, cfg SFTConfig, report func(StepInfo)) (SFTResul
 		}
 	}
 	res.Params = m.NumParams()
-	videos, err := LoadWorldVideos(ctx, cfg.World, truths, m.Config.Vision)
+	videos, err := src.videos(m.Config.Vision)
 	if err != nil {
 		return res, err
 	}
@@ -299,4 +299,43 @@ func appendMetrics(dir string, info StepInfo) error {
 func fileExists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
+}
+
+// sftSource is where SFT examples and their videos come from.
+type sftSource struct {
+	examples []Example
+	videos   func(model.VisionConfig) (map[string]*ClipVideo, error)
+	world    bool // a synthetic world (has ground truth for accuracies)
+}
+
+// loadSource reads cfg.World: a synthetic world folder (it has truth/), or seed SFT data — a seed
+// JSON file or an SFT Parquet dataset — whose frame paths are relative to cfg.ImageFolder.
+func loadSource(ctx context.Context, cfg SFTConfig, rng *rand.Rand) (sftSource, error) {
+	if fileExists(filepath.Join(cfg.World, "truth")) {
+		truths, err := synth.LoadTruth(cfg.World)
+		if err != nil {
+			return sftSource{}, err
+		}
+		if len(truths) == 0 {
+			return sftSource{}, fmt.Errorf("train: %s has no ground truth (run vrlaif synth first)", cfg.World)
+		}
+		return sftSource{examples: WorldExamples(truths, rng), world: true,
+			videos: func(vc model.VisionConfig) (map[string]*ClipVideo, error) {
+				return LoadWorldVideos(ctx, cfg.World, truths, vc)
+			}}, nil
+	}
+	rows, skipped, err := ReadSFTRows(cfg.World)
+	if err != nil {
+		return sftSource{}, err
+	}
+	if len(rows) == 0 {
+		return sftSource{}, fmt.Errorf("train: %s holds no usable SFT records (%d malformed)", cfg.World, skipped)
+	}
+	folder := cfg.ImageFolder
+	if folder == "" {
+		folder = filepath.Dir(cfg.World)
+	}
+	return sftSource{examples: SeedExamples(rows), videos: func(vc model.VisionConfig) (map[string]*ClipVideo, error) {
+		return LoadSeedVideos(rows, folder, vc)
+	}}, nil
 }

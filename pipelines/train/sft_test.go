@@ -1,7 +1,12 @@
 package train
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -164,5 +169,47 @@ func TestSFTTrainsResumesAndEvaluates(t *testing.T) {
 	}
 	if ev.ShortAnswers == 0 || ev.JudgePairs == 0 {
 		t.Errorf("evaluation saw no examples: %+v", ev)
+	}
+}
+
+func TestSFTOnSeedJSON(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a tiny model")
+	}
+	dir := t.TempDir()
+	colors := map[string]color.RGBA{"red": {220, 40, 40, 255}, "green": {40, 180, 60, 255}, "blue": {40, 80, 220, 255}}
+	var recs []map[string]any
+	for name, c := range colors {
+		for k := 0; k < 8; k++ {
+			id := fmt.Sprintf("v_%s_%d", name, k)
+			var images []string
+			for f := 1; f <= 4; f++ {
+				img := image.NewRGBA(image.Rect(0, 0, 40, 24)) // not square: exercises the padding
+				for p := range img.Pix {
+					img.Pix[p] = []uint8{c.R, c.G, c.B, 255}[p%4]
+				}
+				rel := filepath.Join("frames", id, fmt.Sprintf("image_%02d.jpg", f))
+				os.MkdirAll(filepath.Join(dir, filepath.Dir(rel)), 0o755)
+				var buf bytes.Buffer
+				jpeg.Encode(&buf, img, nil)
+				os.WriteFile(filepath.Join(dir, rel), buf.Bytes(), 0o644)
+				images = append(images, filepath.ToSlash(rel))
+			}
+			recs = append(recs, map[string]any{"id": id, "src_data": "test",
+				"conversations": []map[string]string{{"from": "human", "value": "<image>\nWhat colour is the video?"}, {"from": "gpt", "value": name}},
+				"images":        images})
+		}
+	}
+	b, _ := json.Marshal(recs)
+	seed := filepath.Join(dir, "SFT_short.json")
+	os.WriteFile(seed, b, 0o644)
+	cfg := DefaultSFTConfig()
+	cfg.World, cfg.Output, cfg.Size, cfg.Vocab, cfg.BatchSize, cfg.Steps, cfg.Warmup = seed, filepath.Join(dir, "ckpt"), "tiny", 300, 8, 60, 5
+	res, err := RunSFT(t.Context(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.World || res.Examples+res.HeldoutExample != 24 || !(res.FinalLoss < res.FirstLoss/2) {
+		t.Errorf("seed SFT: %+v", res)
 	}
 }

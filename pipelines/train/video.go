@@ -66,13 +66,18 @@ func LoadWorldVideos(ctx context.Context, worldDir string, truths []schemas.Trut
 	return out, nil
 }
 
-// Patchify decodes a JPEG of ImageSize² and cuts it into patches in row-major patch order, each
-// patch's pixels row-major with RGB interleaved, normalised with CLIP's mean and std.
+// Patchify decodes a JPEG of ImageSize² and cuts it into patches (see PatchifyImage).
 func Patchify(jpg []byte, vc model.VisionConfig) ([]float32, error) {
 	img, err := jpeg.Decode(bytes.NewReader(jpg))
 	if err != nil {
 		return nil, err
 	}
+	return PatchifyImage(img, vc)
+}
+
+// PatchifyImage cuts an ImageSize² image into patches in row-major patch order, each patch's
+// pixels row-major with RGB interleaved, normalised with CLIP's mean and std.
+func PatchifyImage(img image.Image, vc model.VisionConfig) ([]float32, error) {
 	S, ps := vc.ImageSize, vc.PatchSize
 	if b := img.Bounds(); b.Dx() != S || b.Dy() != S {
 		return nil, fmt.Errorf("frame is %dx%d, want %dx%d", b.Dx(), b.Dy(), S, S)

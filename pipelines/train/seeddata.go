@@ -1,0 +1,136 @@
+package train
+
+import (
+	"fmt"
+	"hash/fnv"
+	"image"
+	"image/color"
+	_ "image/jpeg" // seed frames are JPEG
+	_ "image/png"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/vrlaif/vrlaif/internal/dataset"
+	"github.com/vrlaif/vrlaif/model"
+	"github.com/vrlaif/vrlaif/schemas"
+	"github.com/vrlaif/vrlaif/transforms/frames"
+)
+
+// ReadSFTRows reads SFT records from a seed JSON file (SFT_short.json, PPO_init.json, …) or from
+// a Parquet dataset made by `vrlaif import --format sft` (the folder or its parent). Malformed JSON
+// records are skipped and counted.
+func ReadSFTRows(path string) (rows []schemas.SFTRow, skipped int, err error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, 0, fmt.Errorf("train: %w", err)
+	}
+	if st.IsDir() {
+		dir := path
+		if sub := filepath.Join(path, schemas.RowSFT); fileExists(sub) {
+			dir = sub
+		}
+		rows, err = dataset.ReadAll[schemas.SFTRow](dir)
+		return rows, 0, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, fmt.Errorf("train: %w", err)
+	}
+	defer f.Close()
+	err = schemas.DecodeSeed(f, func(_ int, r schemas.SFTRow, rerr error) error {
+		if rerr != nil {
+			skipped++
+			return nil
+		}
+		rows = append(rows, r)
+		return nil
+	})
+	return rows, skipped, err
+}
+
+// SeedExamples turns SFT rows into examples; one row in ten (by a hash of its id) is held out.
+func SeedExamples(rows []schemas.SFTRow) []Example {
+	out := make([]Example, 0, len(rows))
+	for _, r := range rows {
+		h := fnv.New32a()
+		h.Write([]byte(r.ID))
+		split := "train"
+		if h.Sum32()%10 == 0 {
+			split = "heldout"
+		}
+		out = append(out, Example{ClipID: r.ID, Video: VideoFull, Kind: "seed", Split: split, Conv: r.Conversations})
+	}
+	return out
+}
+
+// LoadSeedVideos reads each row's frames (paths relative to imageFolder), takes NumFrames of them
+// with the seed's uniform rule, pads each to a square with the seed's fill, resizes it to
+// ImageSize² and cuts it into patches. A row with one `image` repeats it in every frame.
+func LoadSeedVideos(rows []schemas.SFTRow, imageFolder string, vc model.VisionConfig) (map[string]*ClipVideo, error) {
+	out := make(map[string]*ClipVideo, len(rows))
+	for _, r := range rows {
+		paths := r.Images
+		if len(paths) == 0 {
+			paths = []string{r.Image}
+		}
+		cv := &ClipVideo{}
+		for _, i := range frames.UniformIndices(int64(len(paths)), vc.NumFrames) {
+			p := filepath.Join(imageFolder, filepath.FromSlash(strings.TrimPrefix(paths[i], "/")))
+			img, err := readImage(p)
+			if err != nil {
+				return nil, fmt.Errorf("train: record %s: %w", r.ID, err)
+			}
+			patches, err := PatchifyImage(padResize(img, vc.ImageSize), vc)
+			if err != nil {
+				return nil, fmt.Errorf("train: record %s: %w", r.ID, err)
+			}
+			cv.Full = append(cv.Full, patches...)
+		}
+		out[r.ID] = cv
+	}
+	return out, nil
+}
+
+func readImage(path string) (image.Image, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	img, _, err := image.Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("decoding %s: %w", path, err)
+	}
+	return img, nil
+}
+
+// padResize centres img on a square of its longer side filled with (122,116,104), as the seed's
+// 'pad' aspect mode does, and box-filters it down (or nearest-neighbour up) to size².
+func padResize(img image.Image, size int) image.Image {
+	b := img.Bounds()
+	side := max(b.Dx(), b.Dy())
+	ox, oy := (side-b.Dx())/2, (side-b.Dy())/2
+	out := image.NewRGBA(image.Rect(0, 0, size, size))
+	fill := color.RGBA{frames.PadColor[0], frames.PadColor[1], frames.PadColor[2], 255}
+	for y := 0; y < size; y++ {
+		y0, y1 := y*side/size, max((y+1)*side/size, y*side/size+1)
+		for x := 0; x < size; x++ {
+			x0, x1 := x*side/size, max((x+1)*side/size, x*side/size+1)
+			var r, g, bl, n uint32
+			for sy := y0; sy < y1; sy++ {
+				for sx := x0; sx < x1; sx++ {
+					px, py := sx-ox, sy-oy
+					var c color.Color = fill
+					if px >= 0 && py >= 0 && px < b.Dx() && py < b.Dy() {
+						c = img.At(b.Min.X+px, b.Min.Y+py)
+					}
+					cr, cg, cb, _ := c.RGBA()
+					r, g, bl, n = r+cr>>8, g+cg>>8, bl+cb>>8, n+1
+				}
+			}
+			out.SetRGBA(x, y, color.RGBA{uint8(r / n), uint8(g / n), uint8(bl / n), 255})
+		}
+	}
+	return out
+}
