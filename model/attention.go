@@ -2,6 +2,8 @@ package model
 
 import (
 	"math"
+	"runtime"
+	"sync"
 
 	"github.com/vrlaif/vrlaif/internal/blas"
 )
@@ -17,20 +19,46 @@ func AttentionForward(out, att, q, k, v []float32, B, T, NH, NKV, hs int) {
 	scale := float32(1 / math.Sqrt(float64(hs)))
 	group := NH / NKV
 	qs, ks := NH*hs, NKV*hs // row strides
-	for b := 0; b < B; b++ {
-		for h := 0; h < NH; h++ {
-			kv := h / group
-			qh := q[b*T*qs+h*hs:]
-			kh := k[b*T*ks+kv*hs:]
-			vh := v[b*T*ks+kv*hs:]
-			a := att[(b*NH+h)*T*T : (b*NH+h+1)*T*T]
-			blas.Sgemm(false, true, T, T, hs, scale, qh, qs, kh, ks, 0, a, T)
-			for t := 0; t < T; t++ {
-				softmaxCausal(a[t*T:(t+1)*T], t)
-			}
-			blas.Sgemm(false, false, T, hs, T, 1, a, T, vh, ks, 0, out[b*T*qs+h*hs:], qs)
+	eachHead(B, NH, NKV, func(_, b, h int) {
+		kv := h / group
+		qh := q[b*T*qs+h*hs:]
+		kh := k[b*T*ks+kv*hs:]
+		vh := v[b*T*ks+kv*hs:]
+		a := att[(b*NH+h)*T*T : (b*NH+h+1)*T*T]
+		blas.Sgemm(false, true, T, T, hs, scale, qh, qs, kh, ks, 0, a, T)
+		for t := 0; t < T; t++ {
+			softmaxCausal(a[t*T:(t+1)*T], t)
 		}
+		blas.Sgemm(false, false, T, hs, T, 1, a, T, vh, ks, 0, out[b*T*qs+h*hs:], qs)
+	})
+}
+
+// eachHead calls fn(worker, b, h) for every row b and head h. The products per head are small
+// (T×T×hs), where OpenBLAS's own threading costs far more than it gains (measured: a 128×128×32
+// product took 280 µs with two BLAS threads, 11 µs with one), so BLAS runs single-threaded here
+// and the heads are spread over goroutines instead. They are grouped by key/value head: the
+// heads of one group write the same dk/dv rows in backward, so one goroutine owns each (b, group).
+func eachHead(B, NH, NKV int, fn func(worker, b, h int)) {
+	prev := blas.Threads()
+	blas.SetThreads(1)
+	defer blas.SetThreads(prev)
+	group := NH / NKV
+	items := B * NKV
+	workers := max(1, min(items, runtime.GOMAXPROCS(0)))
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := w; it < items; it += workers {
+				b, kv := it/NKV, it%NKV
+				for h := kv * group; h < (kv+1)*group; h++ {
+					fn(w, b, h)
+				}
+			}
+		}()
 	}
+	wg.Wait()
 }
 
 // softmaxCausal turns row[0..t] into probabilities and zeroes row[t+1..].
@@ -54,32 +82,35 @@ func softmaxCausal(row []float32, t int) {
 
 // AttentionBackward: with P = att, dP = dout·vᵀ, dS = P ⊙ (dP − rowsum(dP ⊙ P)):
 // dq += dS·k/sqrt(hs); dk += dSᵀ·q/sqrt(hs); dv += Pᵀ·dout (summed over the heads sharing a
-// key/value head). scratch is [T,T]. Shapes as in AttentionForward.
+// key/value head). scratch is [T,T] (one more is allocated per extra goroutine). Shapes as in
+// AttentionForward.
 func AttentionBackward(dq, dk, dv, dout, q, k, v, att, scratch []float32, B, T, NH, NKV, hs int) {
 	scale := float32(1 / math.Sqrt(float64(hs)))
 	group := NH / NKV
 	qs, ks := NH*hs, NKV*hs
-	for b := 0; b < B; b++ {
-		for h := 0; h < NH; h++ {
-			kv := h / group
-			qo, ko := b*T*qs+h*hs, b*T*ks+kv*hs
-			a := att[(b*NH+h)*T*T : (b*NH+h+1)*T*T]
-			ds := scratch[:T*T]
-			blas.Sgemm(false, true, T, T, hs, 1, dout[qo:], qs, v[ko:], ks, 0, ds, T)
-			blas.Sgemm(true, false, T, hs, T, 1, a, T, dout[qo:], qs, 1, dv[ko:], ks)
-			for t := 0; t < T; t++ {
-				p, d := a[t*T:(t+1)*T], ds[t*T:(t+1)*T]
-				var dot float32
-				for s := 0; s <= t; s++ {
-					dot += p[s] * d[s]
-				}
-				for s := 0; s <= t; s++ {
-					d[s] = p[s] * (d[s] - dot)
-				}
-				clear(d[t+1:])
-			}
-			blas.Sgemm(false, false, T, hs, T, scale, ds, T, k[ko:], ks, 1, dq[qo:], qs)
-			blas.Sgemm(true, false, T, hs, T, scale, ds, T, q[qo:], qs, 1, dk[ko:], ks)
-		}
+	scratches := [][]float32{scratch[:T*T]}
+	for len(scratches) < runtime.GOMAXPROCS(0) {
+		scratches = append(scratches, make([]float32, T*T))
 	}
+	eachHead(B, NH, NKV, func(w, b, h int) {
+		kv := h / group
+		qo, ko := b*T*qs+h*hs, b*T*ks+kv*hs
+		a := att[(b*NH+h)*T*T : (b*NH+h+1)*T*T]
+		ds := scratches[w]
+		blas.Sgemm(false, true, T, T, hs, 1, dout[qo:], qs, v[ko:], ks, 0, ds, T)
+		blas.Sgemm(true, false, T, hs, T, 1, a, T, dout[qo:], qs, 1, dv[ko:], ks)
+		for t := 0; t < T; t++ {
+			p, d := a[t*T:(t+1)*T], ds[t*T:(t+1)*T]
+			var dot float32
+			for s := 0; s <= t; s++ {
+				dot += p[s] * d[s]
+			}
+			for s := 0; s <= t; s++ {
+				d[s] = p[s] * (d[s] - dot)
+			}
+			clear(d[t+1:])
+		}
+		blas.Sgemm(false, false, T, hs, T, scale, ds, T, k[ko:], ks, 1, dq[qo:], qs)
+		blas.Sgemm(true, false, T, hs, T, scale, ds, T, q[qo:], qs, 1, dk[ko:], ks)
+	})
 }
