@@ -5,7 +5,7 @@ GO      ?= go
 BIN     := bin/vrlaif
 OUT     ?= out
 
-.PHONY: all setup build demo demo-quick test test-short vet bench-frames clean
+.PHONY: all setup build demo demo-quick test test-short vet bench-frames bench-model clean
 
 all: build
 
@@ -33,6 +33,10 @@ test-short: setup
 ## bench-frames: frames/s of vrlaif vs the ffmpeg CLI on a 10 s clip and a 10 min clip
 bench-frames: build
 	scripts/bench-frames.sh
+
+## bench-model: training-step FLOP utilization vs the BLAS peak (same run), sampling tokens/s
+bench-model: setup
+	$(GO) test -run x -bench 'TrainStep|Greedy|Generate' -benchtime 10x ./model
 
 clean:
 	rm -rf bin $(OUT)
