@@ -61,9 +61,10 @@ func ResidualForward(out, a, b []float32) {
 const IgnoreIndex = -100
 
 // CrossEntropyForward: probs[n,:] = softmax(logits[n,:]); losses[n] = −log probs[n,targets[n]]
-// (0 where targets[n] = IgnoreIndex). Returns the mean loss over the counted positions and their
-// number. logits, probs [N,V]; targets, losses [N].
-func CrossEntropyForward(losses, probs, logits []float32, targets []int32, N, V int) (mean float32, count int) {
+// (0 where targets[n] = IgnoreIndex). Returns the weighted mean Σ w_n·losses[n] / Σ w_n over the
+// counted positions (w_n = weights[n], or 1 when weights is nil) and that normaliser Σ w_n.
+// logits, probs [N,V]; targets, losses, weights [N].
+func CrossEntropyForward(losses, probs, logits []float32, targets []int32, weights []float32, N, V int) (mean, norm float32) {
 	parallelRows(N, V, func(lo, hi int) {
 		for n := lo; n < hi; n++ {
 			row, p := logits[n*V:(n+1)*V], probs[n*V:(n+1)*V]
@@ -74,30 +75,37 @@ func CrossEntropyForward(losses, probs, logits []float32, targets []int32, N, V 
 			}
 		}
 	})
-	var sum float64
+	var sum, wsum float64
 	for n := 0; n < N; n++ {
 		if targets[n] != IgnoreIndex {
-			sum += float64(losses[n])
-			count++
+			w := 1.0
+			if weights != nil {
+				w = float64(weights[n])
+			}
+			sum += w * float64(losses[n])
+			wsum += w
 		}
 	}
-	if count == 0 {
+	if wsum == 0 {
 		return 0, 0
 	}
-	return float32(sum / float64(count)), count
+	return float32(sum / wsum), float32(wsum)
 }
 
-// CrossEntropyBackward for the mean loss: dlogits[n,v] += (probs[n,v] − [v = targets[n]])/count
-// for counted positions. dlogits, probs [N,V]; targets [N].
-func CrossEntropyBackward(dlogits, probs []float32, targets []int32, N, V, count int) {
-	if count == 0 {
+// CrossEntropyBackward for the weighted mean loss: dlogits[n,v] += w_n·(probs[n,v] − [v =
+// targets[n]])/norm for counted positions. dlogits, probs [N,V]; targets, weights [N] (nil: 1).
+func CrossEntropyBackward(dlogits, probs []float32, targets []int32, weights []float32, N, V int, norm float32) {
+	if norm == 0 {
 		return
 	}
-	inv := 1 / float32(count)
 	for n := 0; n < N; n++ {
 		t := targets[n]
 		if t == IgnoreIndex {
 			continue
+		}
+		inv := 1 / norm
+		if weights != nil {
+			inv *= weights[n]
 		}
 		d, p := dlogits[n*V:(n+1)*V], probs[n*V:(n+1)*V]
 		for v := range d {

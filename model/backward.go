@@ -32,14 +32,8 @@ func (m *Model) BackwardHeads(b *Batch, lmWeight float32, dheads map[string][]fl
 	hs, NH, NKV, H := c.HeadDim(), c.NumAttentionHeads, c.NumKeyValueHeads, c.IntermediateSize
 	clear(a.dfn)
 	if lmWeight != 0 {
-		count := 0
-		for _, t := range b.Targets {
-			if t != IgnoreIndex {
-				count++
-			}
-		}
 		clear(a.dlogits)
-		CrossEntropyBackward(a.dlogits, a.probs, b.Targets, N, V, count)
+		CrossEntropyBackward(a.dlogits, a.probs, b.Targets, b.Weights, N, V, a.lossNorm)
 		if lmWeight != 1 {
 			for i := range a.dlogits {
 				a.dlogits[i] *= lmWeight

@@ -18,6 +18,7 @@ type acts struct {
 	xn, rstd1, q, k, v, att, a, x2, xn2       [][]float32
 	rstd2, gate, up, mlp                      [][]float32
 	fn, frstd, logits, probs, losses          []float32
+	lossNorm                                  float32 // the loss normaliser (Σ weights), for backward
 	dx, dx2, dxn, dq, dk, dv, da, dmlp, dgate []float32
 	dup, dlogits, dfn, scratch                []float32
 	dvtok, dfeats, dp1, dp1g, dvx, dvn, dvh   []float32
@@ -116,7 +117,8 @@ func (m *Model) Forward(b *Batch) (float32, error) {
 	}
 	RMSNormForward(a.fn, a.frstd, a.x[c.NumHiddenLayers], m.w("model.norm.weight"), N, C, c.RMSNormEps)
 	MatmulForward(a.logits, a.fn, m.w("lm_head.weight"), nil, N, C, c.VocabSize)
-	loss, _ := CrossEntropyForward(a.losses, a.probs, a.logits, b.Targets, N, c.VocabSize)
+	loss, norm := CrossEntropyForward(a.losses, a.probs, a.logits, b.Targets, b.Weights, N, c.VocabSize)
+	a.lossNorm = norm
 	return loss, nil
 }
 

@@ -161,7 +161,10 @@ func TestCrossEntropyGrad(t *testing.T) {
 	logits := randn(rng, N*V, 2)
 	targets := []int32{3, IgnoreIndex, 0, 8}
 	probs, losses := make([]float32, N*V), make([]float32, N)
-	loss := func() float64 { l, _ := CrossEntropyForward(losses, probs, logits, targets, N, V); return float64(l) }
+	loss := func() float64 {
+		l, _ := CrossEntropyForward(losses, probs, logits, targets, nil, N, V)
+		return float64(l)
+	}
 	l := loss()
 	if losses[1] != 0 {
 		t.Error("ignored position has a loss")
@@ -176,8 +179,21 @@ func TestCrossEntropyGrad(t *testing.T) {
 		t.Errorf("mean loss %g, want %g", l, want/3)
 	}
 	d := make([]float32, N*V)
-	CrossEntropyBackward(d, probs, targets, N, V, 3)
+	CrossEntropyBackward(d, probs, targets, nil, N, V, 3)
 	checkGrad(t, "logits", logits, d, loss)
+	// Weighted: Σ w·l / Σ w.
+	w := []float32{2, 5, 0.5, 1}
+	wloss := func() float64 {
+		l, _ := CrossEntropyForward(losses, probs, logits, targets, w, N, V)
+		return float64(l)
+	}
+	_, norm := CrossEntropyForward(losses, probs, logits, targets, w, N, V)
+	if norm != 3.5 {
+		t.Errorf("weight normaliser %g, want 3.5 (the ignored position's weight does not count)", norm)
+	}
+	dw := make([]float32, N*V)
+	CrossEntropyBackward(dw, probs, targets, w, N, V, norm)
+	checkGrad(t, "weighted logits", logits, dw, wloss)
 }
 
 func TestVideoPoolGrad(t *testing.T) {

@@ -65,6 +65,9 @@ type Batch struct {
 	Targets []int32   // [B·T] the next token to predict, or IgnoreIndex
 	VideoAt []int     // [B] first video position of each row (−1: the row has no video)
 	Patches []float32 // [B·F·P·PatchDim] normalised pixels, patch by patch, frame by frame
+	// Weights, if set, weights each position's loss [B·T]: the loss is Σ w·l / Σ w over the
+	// positions with a target (nil: every position counts 1, the mean over tokens).
+	Weights []float32
 }
 
 // Validate checks the batch's sizes against the model.
@@ -76,6 +79,8 @@ func (m *Model) validateBatch(b *Batch) error {
 		return fmt.Errorf("model: batch %d×%d does not fit %d positions", b.B, b.T, c.MaxPositionEmbeddings)
 	case len(b.Tokens) != b.B*b.T || len(b.Targets) != b.B*b.T || len(b.VideoAt) != b.B:
 		return fmt.Errorf("model: batch slices do not match %d×%d", b.B, b.T)
+	case b.Weights != nil && len(b.Weights) != b.B*b.T:
+		return fmt.Errorf("model: batch has %d weights, want %d", len(b.Weights), b.B*b.T)
 	case len(b.Patches) != b.B*v.NumFrames*v.Patches()*v.PatchDim():
 		return fmt.Errorf("model: batch has %d pixel values, want %d", len(b.Patches), b.B*v.NumFrames*v.Patches()*v.PatchDim())
 	}

@@ -66,6 +66,7 @@ checkpoint.`,
 	f.Float32Var(&cfg.WeightDecay, "weight-decay", cfg.WeightDecay, "AdamW weight decay (matrices only)")
 	f.Float32Var(&cfg.ClipNorm, "clip-norm", cfg.ClipNorm, "global gradient-norm clip")
 	f.Float64Var(&cfg.ShortPhase, "short-phase", cfg.ShortPhase, "fraction of steps on short answers only (curriculum)")
+	f.BoolVar(&cfg.PerExampleLoss, "loss-per-example", cfg.PerExampleLoss, "weigh examples equally (false: weigh tokens equally, as the seed does)")
 	f.IntVar(&cfg.EvalEvery, "eval-every", cfg.EvalEvery, "held-out loss every N steps")
 	f.IntVar(&cfg.SaveEvery, "save-every", cfg.SaveEvery, "checkpoint every N steps")
 	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed for initialisation and batches")

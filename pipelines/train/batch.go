@@ -54,8 +54,10 @@ func Encode(tok ChatEncoder, ex *Example, videoTokens int) (Encoded, error) {
 
 // MakeBatch pads encoded examples to the longest one rounded up to a multiple of 64 (right
 // padding with pad, no loss there; few distinct shapes let the model reuse its buffers), capped at
-// maxT, and shifts labels into next-token targets. videos gives each example's patches.
-func MakeBatch(es []*Encoded, pad int, videos func(*Example) []float32, patchLen, maxT int) *model.Batch {
+// maxT, and shifts labels into next-token targets. videos gives each example's patches. weighted
+// makes every example count the same in the loss (each token weighs 1/answer length) instead of
+// every token: a one-letter verdict then matters as much as a hundred-token description.
+func MakeBatch(es []*Encoded, pad int, videos func(*Example) []float32, patchLen, maxT int, weighted bool) *model.Batch {
 	T := 0
 	for _, e := range es {
 		T = max(T, len(e.Tokens))
@@ -63,6 +65,9 @@ func MakeBatch(es []*Encoded, pad int, videos func(*Example) []float32, patchLen
 	T = min(maxT, (T+63)/64*64)
 	b := &model.Batch{B: len(es), T: T, Tokens: make([]int32, len(es)*T), Targets: make([]int32, len(es)*T),
 		VideoAt: make([]int, len(es)), Patches: make([]float32, len(es)*patchLen)}
+	if weighted {
+		b.Weights = make([]float32, len(es)*T)
+	}
 	for r, e := range es {
 		row, tg := b.Tokens[r*T:(r+1)*T], b.Targets[r*T:(r+1)*T]
 		for t := range row {
@@ -73,6 +78,11 @@ func MakeBatch(es []*Encoded, pad int, videos func(*Example) []float32, patchLen
 			tg[t] = e.Labels[t+1]
 		}
 		b.VideoAt[r] = e.VideoAt
+		if weighted && e.Answer > 0 {
+			for t := range tg {
+				b.Weights[r*T+t] = 1 / float32(e.Answer)
+			}
+		}
 		if e.VideoAt >= 0 {
 			copy(b.Patches[r*patchLen:(r+1)*patchLen], videos(e.Example))
 		}

@@ -111,7 +111,7 @@ func TestEncodeExpandsVideoAndMasksInstructions(t *testing.T) {
 	// Batches shift labels into next-token targets.
 	e0, _ := Encode(tok, &ex[0], vt)
 	patchLen := 5
-	b := MakeBatch([]*Encoded{&e0}, tok.PadID(), func(*Example) []float32 { return make([]float32, patchLen) }, patchLen, 512)
+	b := MakeBatch([]*Encoded{&e0}, tok.PadID(), func(*Example) []float32 { return make([]float32, patchLen) }, patchLen, 512, false)
 	for i := 0; i+1 < len(e0.Labels); i++ {
 		if b.Targets[i] != e0.Labels[i+1] {
 			t.Fatalf("target %d = %d, want label %d", i, b.Targets[i], e0.Labels[i+1])
