@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/vrlaif/vrlaif/pipelines/train"
 	"github.com/vrlaif/vrlaif/schemas"
 	"github.com/vrlaif/vrlaif/synth"
 	"github.com/vrlaif/vrlaif/transforms/frames"
@@ -14,23 +15,33 @@ func demoCmd() *cobra.Command {
 	var out string
 	var quick bool
 	sp := synth.DefaultParams()
+	sp.N = 200 // enough clips for SFT to learn something
 	fp := frames.DefaultParams()
+	sft := train.DefaultSFTConfig()
 	cmd := &cobra.Command{
 		Use:   "demo [--quick] --output DIR",
 		Short: "Run the whole chain on the embedded synthetic world",
 		Long: `demo runs everything vrlaif can do today on embedded defaults, with no external service:
 it renders the synthetic world into DIR/world (videos + ground truth), extracts frames from it
-into DIR/clips with the seed's sampling (50 frames, 224 px, padded), and writes DIR/summary.json.
-Later stages (narratives, responses, AI feedback, reward model, PPO, evaluation) join the demo as
-they land. --quick renders fewer clips.`,
+into DIR/clips with the seed's sampling (50 frames, 224 px, padded), fine-tunes the built-in
+model on the world (DIR/sft; about 8 minutes on two cores) and reports its held-out accuracies,
+and writes DIR/summary.json. Later stages (narratives, responses, AI feedback, reward model, PPO,
+evaluation) join the demo as they land. --quick renders a few clips and trains the tiny model for a
+few steps.`,
 		Example: "  vrlaif demo --output out/demo",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if out == "" {
 				return fail(cmd, "--output is required")
 			}
-			if quick && !cmd.Flags().Changed("n") {
-				sp.N = 8
+			if quick {
+				if !cmd.Flags().Changed("n") {
+					sp.N = 8
+				}
+				if !cmd.Flags().Changed("sft-steps") {
+					sft.Steps = 20
+				}
+				sft.Size, sft.BatchSize, sft.Vocab, sft.Warmup, sft.EvalEvery = "tiny", 8, 400, 5, 10
 			}
 			start := time.Now()
 			world := filepath.Join(out, "world")
@@ -42,23 +53,30 @@ they land. --quick renders fewer clips.`,
 				return err
 			}
 			report("frames: %s", describeStats(st))
+			sft.World, sft.Output = world, filepath.Join(out, "sft")
+			res, ev, err := trainAndEvaluate(cmd, sft, 200)
+			if err != nil {
+				return err
+			}
 			if err := writeSummary(out, schemas.Summary{
 				Command: "demo",
 				Stages: map[string]schemas.StageCounts{
 					"synth":      {In: sp.N, Out: sp.N},
 					frames.Stage: stageCounts(st),
+					"sft":        {In: res.Examples, Out: 1},
 				},
 				WallSeconds: time.Since(start).Seconds(),
-				Settings:    map[string]any{"synth": sp, "frames": fp, "quick": quick},
+				Settings:    map[string]any{"synth": sp, "frames": fp, "sft": sft, "quick": quick, "sft_result": res, "sft_eval": ev},
 				Outputs: map[string]string{
 					"world": world, "clips": filepath.Join(out, schemas.RowClip), "deadletter": filepath.Join(out, schemas.RowDeadLetter),
+					"sft": sft.Output,
 				},
 				ErrorKinds: map[string]map[string]int{frames.Stage: st.ErrorKinds},
 			}); err != nil {
 				return err
 			}
-			report("demo: done in %.1f s. Outputs:\n  %s/world/videos   synthetic clips (mp4)\n  %s/world/truth    ground truth (Parquet + truth.jsonl)\n  %s/clips          sampled frames (Parquet)\n  %s/summary.json   counts per stage",
-				time.Since(start).Seconds(), out, out, out, out)
+			report("demo: done in %.1f s. Outputs:\n  %s/world/videos   synthetic clips (mp4)\n  %s/world/truth    ground truth (Parquet + truth.jsonl)\n  %s/clips          sampled frames (Parquet)\n  %s/sft            the SFT checkpoint (model.safetensors, config.json, tokenizer.json)\n  %s/summary.json   counts per stage",
+				time.Since(start).Seconds(), out, out, out, out, out)
 			return nil
 		},
 	}
@@ -66,5 +84,6 @@ they land. --quick renders fewer clips.`,
 	cmd.Flags().BoolVar(&quick, "quick", false, "a smaller world, for a fast look")
 	cmd.Flags().IntVar(&sp.N, "n", sp.N, "clips in the synthetic world")
 	cmd.Flags().Int64Var(&sp.Seed, "seed", sp.Seed, "world seed")
+	cmd.Flags().IntVar(&sft.Steps, "sft-steps", sft.Steps, "SFT optimizer steps")
 	return cmd
 }

@@ -159,8 +159,16 @@ func TestDemoQuick(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "demo")
 	log := vrlaif(t, true, "demo", "--quick", "--output", out)
 	s := readSummary(t, out)
-	if s.Stages["synth"].Out != 8 || s.Stages["frames"].Out != 8 || s.Stages["frames"].DeadLetter != 0 {
+	if s.Stages["synth"].Out != 8 || s.Stages["frames"].Out != 8 || s.Stages["frames"].DeadLetter != 0 || s.Stages["sft"].Out != 1 {
 		t.Errorf("demo summary %+v", s.Stages)
+	}
+	for _, f := range []string{"model.safetensors", "config.json", "tokenizer.json", "summary.json"} {
+		if _, err := os.Stat(filepath.Join(out, "sft", f)); err != nil {
+			t.Errorf("demo's SFT checkpoint lacks %s", f)
+		}
+	}
+	if !strings.Contains(log, "held-out short-answer accuracy") {
+		t.Errorf("demo does not report the SFT accuracies:\n%s", log)
 	}
 	if !strings.Contains(log, out) {
 		t.Errorf("demo does not say where its output went:\n%s", log)

@@ -75,6 +75,13 @@ checkpoint.`,
 }
 
 func runSFT(cmd *cobra.Command, cfg train.SFTConfig, evalLimit int) error {
+	_, _, err := trainAndEvaluate(cmd, cfg, evalLimit)
+	return err
+}
+
+// trainAndEvaluate runs SFT, measures held-out accuracies where ground truth exists, and writes
+// the checkpoint folder's summary.json.
+func trainAndEvaluate(cmd *cobra.Command, cfg train.SFTConfig, evalLimit int) (train.SFTResult, train.SFTEval, error) {
 	start := time.Now()
 	var bar *mpb.Bar
 	var p *mpb.Progress
@@ -105,19 +112,19 @@ func runSFT(cmd *cobra.Command, cfg train.SFTConfig, evalLimit int) error {
 		p.Wait()
 	}
 	if err != nil {
-		return err
+		return train.SFTResult{}, train.SFTEval{}, err
 	}
 	report("sft: %d steps in %.0f s (%d params, %d examples); loss %.3f → %.3f, held-out %.3f",
 		res.Steps, res.Seconds, res.Params, res.Examples, res.FirstLoss, res.FinalLoss, res.HeldoutLoss)
 	var ev train.SFTEval
 	if res.World { // ground truth exists: measure what the model learnt
 		if ev, err = train.EvaluateSFT(cmd.Context(), cfg.World, cfg.Output, evalLimit, cfg.Seed); err != nil {
-			return err
+			return res, ev, err
 		}
 		report("sft: held-out short-answer accuracy %.1f%% (%d), judging accuracy %.1f%% (%d) → %s",
 			100*ev.ShortAnswerAccuracy, ev.ShortAnswers, 100*ev.JudgeAccuracy, ev.JudgePairs, cfg.Output)
 	}
-	return writeSummary(cfg.Output, schemas.Summary{
+	return res, ev, writeSummary(cfg.Output, schemas.Summary{
 		Command:     "train sft",
 		Stages:      map[string]schemas.StageCounts{"sft": {In: res.Examples, Out: 1}},
 		WallSeconds: time.Since(start).Seconds(),
