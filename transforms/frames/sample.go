@@ -13,14 +13,14 @@ import (
 
 // sampled is one frame taken for the plan.
 type sampled struct {
-	planIdx int
 	seconds float64 // actual presentation time relative to the stream start
 }
 
 // sample walks the stream and calls take for every plan entry, with s.frm holding the chosen
-// frame. Frames are chosen by index, as the seed does (the k-th decoded frame): in a sequential
-// pass the index is a count; after a seek it is recovered from the keyframe's timestamp, which is
-// why seeking needs a constant frame rate and an index. Plan indices must be ascending.
+// frame. Frames are chosen by index, as the seed does (the k-th frame). Where the container has a
+// complete index (byPTS) a frame's index is its timestamp over the frame duration, which survives
+// seeks and skipped non-reference frames; elsewhere it is the decode count, and no seeking or
+// skipping happens. Plan indices must be ascending.
 func (s *source) sample(ctx context.Context, plan Plan, p Params, deadline time.Time, take func(sampled) error) error {
 	tb := s.tb.Float64()
 	strict := !p.AllowDecodeErrors
@@ -89,7 +89,7 @@ func (s *source) sample(ctx context.Context, plan Plan, p Params, deadline time.
 			lastSec = roundMicro(float64(cur) * s.frameDur * tb)
 		}
 		for ti < len(plan.Indices) && plan.Indices[ti] <= cur {
-			if err := take(sampled{planIdx: ti, seconds: lastSec}); err != nil {
+			if err := take(sampled{seconds: lastSec}); err != nil {
 				return err
 			}
 			ti++
@@ -113,7 +113,7 @@ func (s *source) sample(ctx context.Context, plan Plan, p Params, deadline time.
 			return failf(ErrInternal, "reusing a frame: %v", err)
 		}
 		for ; ti < len(plan.Indices); ti++ {
-			if err := take(sampled{planIdx: ti, seconds: lastSec}); err != nil {
+			if err := take(sampled{seconds: lastSec}); err != nil {
 				return err
 			}
 		}
