@@ -69,8 +69,12 @@ func (m *Model) BackwardHeads(b *Batch, lmWeight float32, dheads map[string][]fl
 		clear(a.dup)
 		SwiGLUBackward(a.dgate, a.dup, a.dmlp, a.gate[l], a.up[l])
 		clear(a.dxn)
-		m.linearBackward(p+"mlp.gate_proj", a.dxn, a.dgate, a.xn2[l], N, C, H)
-		m.linearBackward(p+"mlp.up_proj", a.dxn, a.dup, a.xn2[l], N, C, H)
+		if m.LoRA == nil {
+			m.fusedBackward(p+"mlp.gate_proj.weight", a.dxn, [][]float32{a.dgate, a.dup}, []int{H, H}, a.xn2[l], a.fused, N, C)
+		} else {
+			m.linearBackward(p+"mlp.gate_proj", a.dxn, a.dgate, a.xn2[l], N, C, H)
+			m.linearBackward(p+"mlp.up_proj", a.dxn, a.dup, a.xn2[l], N, C, H)
+		}
 		RMSNormBackward(a.dx2, m.g(p+"post_attention_layernorm.weight"), a.dxn, a.x2[l], m.w(p+"post_attention_layernorm.weight"), a.rstd2[l], N, C)
 		// x2 = x + o(attn(rope(q(xn)), rope(k(xn)), v(xn))), xn = norm(x)
 		copy(dx, a.dx2)
@@ -83,9 +87,13 @@ func (m *Model) BackwardHeads(b *Batch, lmWeight float32, dheads map[string][]fl
 		RopeBackward(a.dq, a.pos, m.cos, m.sin, N, NH, hs)
 		RopeBackward(a.dk, a.pos, m.cos, m.sin, N, NKV, hs)
 		clear(a.dxn)
-		m.linearBackward(p+"self_attn.q_proj", a.dxn, a.dq, a.xn[l], N, C, NH*hs)
-		m.linearBackward(p+"self_attn.k_proj", a.dxn, a.dk, a.xn[l], N, C, NKV*hs)
-		m.linearBackward(p+"self_attn.v_proj", a.dxn, a.dv, a.xn[l], N, C, NKV*hs)
+		if m.LoRA == nil {
+			m.fusedBackward(p+"self_attn.q_proj.weight", a.dxn, [][]float32{a.dq, a.dk, a.dv}, []int{NH * hs, NKV * hs, NKV * hs}, a.xn[l], a.fused, N, C)
+		} else {
+			m.linearBackward(p+"self_attn.q_proj", a.dxn, a.dq, a.xn[l], N, C, NH*hs)
+			m.linearBackward(p+"self_attn.k_proj", a.dxn, a.dk, a.xn[l], N, C, NKV*hs)
+			m.linearBackward(p+"self_attn.v_proj", a.dxn, a.dv, a.xn[l], N, C, NKV*hs)
+		}
 		RMSNormBackward(dx, m.g(p+"input_layernorm.weight"), a.dxn, a.x[l], m.w(p+"input_layernorm.weight"), a.rstd1[l], N, C)
 	}
 	EmbeddingBackward(m.g("model.embed_tokens.weight"), dx, b.Tokens, N, C)

@@ -18,7 +18,8 @@ type acts struct {
 	xn, rstd1, q, k, v, att, a, x2, xn2       [][]float32
 	rstd2, gate, up, mlp                      [][]float32
 	fn, frstd, logits, probs, losses          []float32
-	lossNorm                                  float32 // the loss normaliser (Σ weights), for backward
+	lossNorm                                  float32   // the loss normaliser (Σ weights), for backward
+	fused                                     []float32 // scratch for fused products [N, max(q+k+v, gate+up)]
 	dx, dx2, dxn, dq, dk, dv, da, dmlp, dgate []float32
 	dup, dlogits, dfn, scratch                []float32
 	dvtok, dfeats, dp1, dp1g, dvx, dvn, dvh   []float32
@@ -65,6 +66,7 @@ func (m *Model) ensureActs(B, T int) *acts {
 		dvtok: f(B * c.VideoTokens() * C), dfeats: f(Nv * C), dp1: f(Nv * C), dp1g: f(Nv * C),
 		dvx: f(Nv * v.HiddenSize), dvn: f(Nv * v.HiddenSize), dvh: f(Nv * v.IntermediateSize),
 		dvg: f(Nv * v.IntermediateSize), dvpost: f(Nv * v.HiddenSize),
+		fused: f(N * max(qd+2*kvd, 2*H)),
 	}
 	for n := range a.pos {
 		a.pos[n] = int32(n % T)
@@ -100,17 +102,25 @@ func (m *Model) Forward(b *Batch) (float32, error) {
 	for l := 0; l < c.NumHiddenLayers; l++ {
 		p := fmt.Sprintf("model.layers.%d.", l)
 		RMSNormForward(a.xn[l], a.rstd1[l], a.x[l], m.w(p+"input_layernorm.weight"), N, C, c.RMSNormEps)
-		m.linear(p+"self_attn.q_proj", a.q[l], a.xn[l], N, C, NH*hs)
-		m.linear(p+"self_attn.k_proj", a.k[l], a.xn[l], N, C, NKV*hs)
-		m.linear(p+"self_attn.v_proj", a.v[l], a.xn[l], N, C, NKV*hs)
+		if m.LoRA == nil {
+			m.fusedForward(p+"self_attn.q_proj.weight", [][]float32{a.q[l], a.k[l], a.v[l]}, []int{NH * hs, NKV * hs, NKV * hs}, a.xn[l], a.fused, N, C)
+		} else {
+			m.linear(p+"self_attn.q_proj", a.q[l], a.xn[l], N, C, NH*hs)
+			m.linear(p+"self_attn.k_proj", a.k[l], a.xn[l], N, C, NKV*hs)
+			m.linear(p+"self_attn.v_proj", a.v[l], a.xn[l], N, C, NKV*hs)
+		}
 		RopeForward(a.q[l], a.pos, m.cos, m.sin, N, NH, hs)
 		RopeForward(a.k[l], a.pos, m.cos, m.sin, N, NKV, hs)
 		AttentionForward(a.a[l], a.att[l], a.q[l], a.k[l], a.v[l], b.B, T, NH, NKV, hs)
 		m.linear(p+"self_attn.o_proj", a.x2[l], a.a[l], N, NH*hs, C)
 		ResidualForward(a.x2[l], a.x2[l], a.x[l])
 		RMSNormForward(a.xn2[l], a.rstd2[l], a.x2[l], m.w(p+"post_attention_layernorm.weight"), N, C, c.RMSNormEps)
-		m.linear(p+"mlp.gate_proj", a.gate[l], a.xn2[l], N, C, H)
-		m.linear(p+"mlp.up_proj", a.up[l], a.xn2[l], N, C, H)
+		if m.LoRA == nil {
+			m.fusedForward(p+"mlp.gate_proj.weight", [][]float32{a.gate[l], a.up[l]}, []int{H, H}, a.xn2[l], a.fused, N, C)
+		} else {
+			m.linear(p+"mlp.gate_proj", a.gate[l], a.xn2[l], N, C, H)
+			m.linear(p+"mlp.up_proj", a.up[l], a.xn2[l], N, C, H)
+		}
 		SwiGLUForward(a.mlp[l], a.gate[l], a.up[l])
 		m.linear(p+"mlp.down_proj", a.x[l+1], a.mlp[l], N, H, C)
 		ResidualForward(a.x[l+1], a.x[l+1], a.x2[l])
