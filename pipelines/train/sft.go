@@ -1,6 +1,7 @@
 package train
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -169,6 +170,10 @@ func RunSFT(ctx context.Context, cfg SFTConfig, report func(StepInfo)) (SFTResul
 		if state, err = loadState(cfg.Output); err != nil {
 			return res, err
 		}
+		// Steps logged after the last checkpoint are redone: drop their lines.
+		if err := truncateMetrics(cfg.Output, state.Step); err != nil {
+			return res, err
+		}
 	}
 	patchLen := m.Config.Vision.NumFrames * m.Config.Vision.Patches() * m.Config.Vision.PatchDim()
 	videoOf := func(ex *Example) []float32 { return videos[ex.ClipID].Patches(ex.Video) }
@@ -298,6 +303,27 @@ func appendMetrics(dir string, info StepInfo) error {
 		err = cerr
 	}
 	return err
+}
+
+// truncateMetrics keeps the metrics.jsonl lines of steps ≤ step.
+func truncateMetrics(dir string, step int) error {
+	p := filepath.Join(dir, "metrics.jsonl")
+	b, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var keep []byte
+	for _, line := range bytes.SplitAfter(b, []byte("\n")) {
+		var info StepInfo
+		if len(bytes.TrimSpace(line)) == 0 || json.Unmarshal(line, &info) != nil || info.Step > step {
+			continue
+		}
+		keep = append(keep, line...)
+	}
+	return os.WriteFile(p, keep, 0o644)
 }
 
 func fileExists(p string) bool {

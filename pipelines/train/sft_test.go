@@ -145,7 +145,11 @@ func TestSFTTrainsResumesAndEvaluates(t *testing.T) {
 			t.Errorf("checkpoint lacks %s", f)
 		}
 	}
-	// Resuming with more steps continues from step 40, not from scratch.
+	// Resuming with more steps continues from step 40, not from scratch; lines logged after the
+	// last checkpoint (as after a crash) are dropped, not duplicated.
+	f, _ := os.OpenFile(filepath.Join(out, "metrics.jsonl"), os.O_APPEND|os.O_WRONLY, 0o644)
+	f.WriteString(`{"step":41,"loss":9}` + "\n")
+	f.Close()
 	cfg.Steps = 50
 	res2, err := RunSFT(t.Context(), cfg, nil)
 	if err != nil {
