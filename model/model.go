@@ -5,7 +5,8 @@ import (
 )
 
 // Model is the built-in video language model: weights and gradients in flat buffers laid out by
-// Params, with named views.
+// Params, with named views. A Model keeps its activations between Forward and Backward, so it is
+// not safe for concurrent use: give each goroutine its own (weights can be copied with Load).
 type Model struct {
 	Config Config
 	Params []Param
