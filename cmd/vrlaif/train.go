@@ -121,8 +121,8 @@ func trainAndEvaluate(cmd *cobra.Command, cfg train.SFTConfig, evalLimit int) (t
 		if ev, err = train.EvaluateSFT(cmd.Context(), cfg.World, cfg.Output, evalLimit, cfg.Seed); err != nil {
 			return res, ev, err
 		}
-		report("sft: held-out short-answer accuracy %.1f%% (%d), judging accuracy %.1f%% (%d) → %s",
-			100*ev.ShortAnswerAccuracy, ev.ShortAnswers, 100*ev.JudgeAccuracy, ev.JudgePairs, cfg.Output)
+		report("sft: held-out short-answer accuracy %.1f%% (%d), judging accuracy %.1f%% by verdict letter, %.1f%% by likelihood (%d pairs) → %s",
+			100*ev.ShortAnswerAccuracy, ev.ShortAnswers, 100*ev.JudgeAccuracy, 100*ev.LikelihoodJudgeAccuracy, ev.JudgePairs, cfg.Output)
 	}
 	return res, ev, writeSummary(cfg.Output, schemas.Summary{
 		Command:     "train sft",

@@ -98,3 +98,42 @@ func JudgeAccuracy(m *model.Model, tok ChatEncoder, es []*Encoded, videoOf func(
 	}
 	return float64(hits) / float64(len(es)), nil
 }
+
+// LikelihoodJudgeAccuracy judges each pair the other way the model can: by scoring. For the
+// question asked about the video (no narrative), it compares the mean per-token log-probability
+// of " response</s>" for A and for B and picks the likelier; it counts agreements with the ground
+// truth.
+func LikelihoodJudgeAccuracy(m *model.Model, tok ChatEncoder, es []*Encoded, videoOf func(*Example) []float32) (float64, error) {
+	if len(es) == 0 {
+		return 0, nil
+	}
+	hits := 0
+	for _, e := range es {
+		var score [2]float64
+		for i, resp := range e.Example.Responses {
+			ex := *e.Example
+			ex.Conv = []schemas.Turn{{From: "human", Value: "<video>\n" + e.Example.Question}, {From: "gpt", Value: resp}}
+			enc, err := Encode(tok, &ex, m.Config.VideoTokens())
+			if err != nil {
+				return 0, err
+			}
+			s := answerStart(&enc)
+			lp, err := m.Score(model.Prompt{Tokens: enc.Tokens[:s], VideoAt: enc.VideoAt, Patches: videoOf(e.Example)}, enc.Tokens[s:])
+			if err != nil {
+				return 0, err
+			}
+			for _, v := range lp {
+				score[i] += float64(v)
+			}
+			score[i] /= float64(len(lp))
+		}
+		verdict := "A"
+		if score[1] > score[0] {
+			verdict = "B"
+		}
+		if verdict == e.Example.Gold {
+			hits++
+		}
+	}
+	return float64(hits) / float64(len(es)), nil
+}

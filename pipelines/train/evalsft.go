@@ -15,8 +15,11 @@ import (
 type SFTEval struct {
 	ShortAnswerAccuracy float64 `json:"short_answer_accuracy"` // exact match of short answers
 	ShortAnswers        int     `json:"short_answers"`
-	JudgeAccuracy       float64 `json:"judge_accuracy"` // verdict agrees with the ground truth
+	JudgeAccuracy       float64 `json:"judge_accuracy"` // the generated verdict letter agrees with the ground truth
 	JudgePairs          int     `json:"judge_pairs"`
+	// LikelihoodJudgeAccuracy: the likelier response (mean token log-probability given the video
+	// and the question) is the right one.
+	LikelihoodJudgeAccuracy float64 `json:"likelihood_judge_accuracy"`
 }
 
 // EvaluateSFT loads the checkpoint in dir and scores it on the held-out clips of world: greedy
@@ -72,6 +75,9 @@ func EvaluateSFT(ctx context.Context, world, dir string, limit int, seed uint64)
 		return ev, err
 	}
 	if ev.JudgeAccuracy, err = JudgeAccuracy(m, tok, judge, videoOf); err != nil {
+		return ev, err
+	}
+	if ev.LikelihoodJudgeAccuracy, err = LikelihoodJudgeAccuracy(m, tok, judge, videoOf); err != nil {
 		return ev, err
 	}
 	return ev, nil

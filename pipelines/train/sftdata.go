@@ -17,6 +17,9 @@ type Example struct {
 	Split  string
 	Conv   []schemas.Turn
 	Gold   string // short answer, for short-answer and judging examples
+	// For judging examples: the question and the two responses in prompt order (A, B).
+	Question  string
+	Responses [2]string
 }
 
 // VideoFull selects frames spread over the whole clip.
@@ -88,6 +91,7 @@ func WorldExamples(truths []schemas.Truth, rng *rand.Rand) []Example {
 				good, bad, letter = bad, good, "B"
 			}
 			out = append(out, Example{ClipID: t.ClipID, Video: VideoFull, Kind: "judge", Split: t.Split, Gold: letter,
+				Question: q.Question, Responses: [2]string{good, bad},
 				Conv: []schemas.Turn{{From: "human", Value: JudgePrompt(narrative, q.Question, good, bad)}, {From: "gpt", Value: letter}}})
 		}
 	}
