@@ -98,21 +98,23 @@ func CrossEntropyBackward(dlogits, probs []float32, targets []int32, weights []f
 	if norm == 0 {
 		return
 	}
-	for n := 0; n < N; n++ {
-		t := targets[n]
-		if t == IgnoreIndex {
-			continue
+	parallelRows(N, V, func(lo, hi int) {
+		for n := lo; n < hi; n++ {
+			t := targets[n]
+			if t == IgnoreIndex {
+				continue
+			}
+			inv := 1 / norm
+			if weights != nil {
+				inv *= weights[n]
+			}
+			d, p := dlogits[n*V:(n+1)*V], probs[n*V:(n+1)*V]
+			for v := range d {
+				d[v] += p[v] * inv
+			}
+			d[t] -= inv
 		}
-		inv := 1 / norm
-		if weights != nil {
-			inv *= weights[n]
-		}
-		d, p := dlogits[n*V:(n+1)*V], probs[n*V:(n+1)*V]
-		for v := range d {
-			d[v] += p[v] * inv
-		}
-		d[t] -= inv
-	}
+	})
 }
 
 // softmax writes the softmax of x into out (float64 accumulation).

@@ -39,9 +39,7 @@ func AttentionForward(out, att, q, k, v []float32, B, T, NH, NKV, hs int) {
 // and the heads are spread over goroutines instead. They are grouped by key/value head: the
 // heads of one group write the same dk/dv rows in backward, so one goroutine owns each (b, group).
 func eachHead(B, NH, NKV int, fn func(worker, b, h int)) {
-	prev := blas.Threads()
-	blas.SetThreads(1)
-	defer blas.SetThreads(prev)
+	initCompute() // BLAS single-threaded: see gemm.go
 	group := NH / NKV
 	items := B * NKV
 	workers := max(1, min(items, runtime.GOMAXPROCS(0)))

@@ -18,7 +18,7 @@ func expf(x float32) float32 {
 		return 0
 	}
 	t := float64(x) * 1.4426950408889634 // log2(e); in float64 so that large |x| keep f exact
-	n := math.Floor(t + 0.5)
+	n := float64(int64(t+256.5) - 256)   // round to nearest: t+256.5 > 0, so truncation is floor
 	f := float32(t - n)
 	// 2^f = e^(f·ln2)
 	p := float32(1.5403530393381606e-04)

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/vrlaif/vrlaif/internal/blas"
 	"github.com/vrlaif/vrlaif/model/safetensors"
 )
 
@@ -114,7 +113,7 @@ func (m *Model) linear(module string, out, inp []float32, N, C, OC int) {
 		m.LoRA.tmp[module] = tmp
 	}
 	MatmulForward(tmp[:N*r], inp, A, nil, N, C, r)
-	blas.Sgemm(false, true, N, OC, r, m.LoRA.scale(), tmp, r, B, r, 1, out, OC)
+	gemm(false, true, N, OC, r, m.LoRA.scale(), tmp, r, B, r, 1, out, OC)
 }
 
 // linearBackward is linear's gradient. Without an adapter: dinp += dout·W, dW += doutᵀ·inp.
@@ -156,7 +155,7 @@ func (m *Model) MergeLoRA() {
 			}
 			p := m.byName[module+".weight"]
 			out, in := p.Shape[0], p.Shape[1]
-			blas.Sgemm(false, false, out, in, m.LoRA.Config.Rank, s, B, m.LoRA.Config.Rank, A, in, 1, m.W[p.Offset:p.Offset+p.Size], in)
+			gemm(false, false, out, in, m.LoRA.Config.Rank, s, B, m.LoRA.Config.Rank, A, in, 1, m.W[p.Offset:p.Offset+p.Size], in)
 		}
 	}
 	m.LoRA = nil

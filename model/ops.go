@@ -2,8 +2,7 @@ package model
 
 import (
 	"math"
-
-	"github.com/vrlaif/vrlaif/internal/blas"
+	"sync"
 )
 
 // The operations of the model, forward and backward, on flat row-major float32 slices. Each doc
@@ -35,43 +34,56 @@ func EmbeddingBackward(dwte, dout []float32, tok []int32, N, C int) {
 // RMSNormForward: rstd[n] = 1/sqrt(mean_i(x[n,i]²) + eps); out[n,i] = x[n,i]·rstd[n]·w[i].
 // out, x [N,C], rstd [N], w [C].
 func RMSNormForward(out, rstd, x, w []float32, N, C int, eps float32) {
-	for n := 0; n < N; n++ {
-		row := x[n*C : (n+1)*C]
-		var ss float64
-		for _, v := range row {
-			ss += float64(v) * float64(v)
+	parallelRows(N, C, func(lo, hi int) {
+		for n := lo; n < hi; n++ {
+			row := x[n*C : (n+1)*C]
+			var ss float64
+			for _, v := range row {
+				ss += float64(v) * float64(v)
+			}
+			r := float32(1 / math.Sqrt(ss/float64(C)+float64(eps)))
+			rstd[n] = r
+			o := out[n*C : (n+1)*C]
+			for i, v := range row {
+				o[i] = v * r * w[i]
+			}
 		}
-		r := float32(1 / math.Sqrt(ss/float64(C)+float64(eps)))
-		rstd[n] = r
-		o := out[n*C : (n+1)*C]
-		for i, v := range row {
-			o[i] = v * r * w[i]
-		}
-	}
+	})
 }
 
 // RMSNormBackward: with g = dout·w, dx[n,i] += rstd·g_i − rstd³·x_i·Σ_j(g_j·x_j)/C and
 // dw[i] += Σ_n dout[n,i]·x[n,i]·rstd[n]. dx, dout, x [N,C], dw, w [C], rstd [N].
 func RMSNormBackward(dx, dw, dout, x, w, rstd []float32, N, C int) {
-	for n := 0; n < N; n++ {
-		xr, dr, dxr := x[n*C:(n+1)*C], dout[n*C:(n+1)*C], dx[n*C:(n+1)*C]
-		r := rstd[n]
-		var dot float64
-		for i := range xr {
-			dot += float64(dr[i]*w[i]) * float64(xr[i])
-			dw[i] += dr[i] * xr[i] * r
+	// Rows are independent for dx; dw sums over rows, so each goroutine sums into its own
+	// buffer and the buffers are added at the end.
+	var mu sync.Mutex
+	parallelRows(N, C, func(lo, hi int) {
+		local := make([]float32, C)
+		for n := lo; n < hi; n++ {
+			xr, dr, dxr := x[n*C:(n+1)*C], dout[n*C:(n+1)*C], dx[n*C:(n+1)*C]
+			r := rstd[n]
+			var dot float64
+			for i := range xr {
+				dot += float64(dr[i]*w[i]) * float64(xr[i])
+				local[i] += dr[i] * xr[i] * r
+			}
+			k := float32(dot/float64(C)) * r * r * r
+			for i := range xr {
+				dxr[i] += r*dr[i]*w[i] - k*xr[i]
+			}
 		}
-		k := float32(dot/float64(C)) * r * r * r
-		for i := range xr {
-			dxr[i] += r*dr[i]*w[i] - k*xr[i]
+		mu.Lock()
+		for i, v := range local {
+			dw[i] += v
 		}
-	}
+		mu.Unlock()
+	})
 }
 
 // MatmulForward: out[n,o] = Σ_c inp[n,c]·w[o,c] (+ bias[o] when bias is non-nil).
 // out [N,OC], inp [N,C], w [OC,C] (PyTorch's Linear layout), bias [OC] or nil.
 func MatmulForward(out, inp, w, bias []float32, N, C, OC int) {
-	blas.Sgemm(false, true, N, OC, C, 1, inp, C, w, C, 0, out, OC)
+	gemm(false, true, N, OC, C, 1, inp, C, w, C, 0, out, OC)
 	if bias != nil {
 		for n := 0; n < N; n++ {
 			row := out[n*OC : (n+1)*OC]
@@ -87,10 +99,10 @@ func MatmulForward(out, inp, w, bias []float32, N, C, OC int) {
 // need no gradient, such as pixels).
 func MatmulBackward(dinp, dw, dbias, dout, inp, w []float32, N, C, OC int) {
 	if dinp != nil {
-		blas.Sgemm(false, false, N, C, OC, 1, dout, OC, w, C, 1, dinp, C)
+		gemm(false, false, N, C, OC, 1, dout, OC, w, C, 1, dinp, C)
 	}
 	if dw != nil {
-		blas.Sgemm(true, false, OC, C, N, 1, dout, OC, inp, C, 1, dw, C)
+		gemm(true, false, OC, C, N, 1, dout, OC, inp, C, 1, dw, C)
 	}
 	if dbias != nil {
 		for n := 0; n < N; n++ {

@@ -43,12 +43,14 @@ func (o *AdamW) Step(W, G []float32, lr float32) {
 		}
 		w, g := W[p.Offset:p.Offset+p.Size], G[p.Offset:p.Offset+p.Size]
 		m, v := o.m[p.Offset:p.Offset+p.Size], o.v[p.Offset:p.Offset+p.Size]
-		for i := range w {
-			m[i] = o.Beta1*m[i] + (1-o.Beta1)*g[i]
-			v[i] = o.Beta2*v[i] + (1-o.Beta2)*g[i]*g[i]
-			mh, vh := m[i]/bc1, v[i]/bc2
-			w[i] -= lr * (mh/(float32(math.Sqrt(float64(vh)))+o.Eps) + wd*w[i])
-		}
+		parallel(len(w), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				m[i] = o.Beta1*m[i] + (1-o.Beta1)*g[i]
+				v[i] = o.Beta2*v[i] + (1-o.Beta2)*g[i]*g[i]
+				mh, vh := m[i]/bc1, v[i]/bc2
+				w[i] -= lr * (mh/(float32(math.Sqrt(float64(vh)))+o.Eps) + wd*w[i])
+			}
+		})
 	}
 }
 
