@@ -2,22 +2,33 @@ package model
 
 import "math"
 
-// SwiGLUForward: out[i] = silu(gate[i])·up[i], silu(x) = x·σ(x). out, gate, up [N·H].
-func SwiGLUForward(out, gate, up []float32) {
+// SwiGLUForward: out[i] = silu(gate[i])·up[i], silu(x) = x·σ(x). out, gate, up [N·H]. If sig is
+// not nil, σ(gate[i]) is kept there for SwiGLUBackward.
+func SwiGLUForward(out, sig, gate, up []float32) {
 	parallel(len(gate), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			g := gate[i]
-			out[i] = g * sigmoidf(g) * up[i]
+			s := sigmoidf(g)
+			if sig != nil {
+				sig[i] = s
+			}
+			out[i] = g * s * up[i]
 		}
 	})
 }
 
 // SwiGLUBackward: dup[i] += dout[i]·silu(g); dgate[i] += dout[i]·up[i]·σ(g)·(1 + g·(1 − σ(g))).
-func SwiGLUBackward(dgate, dup, dout, gate, up []float32) {
+// sig holds σ(gate) from SwiGLUForward, or is nil to recompute it.
+func SwiGLUBackward(dgate, dup, dout, gate, up, sig []float32) {
 	parallel(len(gate), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			g := gate[i]
-			s := sigmoidf(g)
+			var s float32
+			if sig != nil {
+				s = sig[i]
+			} else {
+				s = sigmoidf(g)
+			}
 			dup[i] += dout[i] * g * s
 			dgate[i] += dout[i] * up[i] * s * (1 + g*(1-s))
 		}

@@ -67,7 +67,7 @@ func (m *Model) BackwardHeads(b *Batch, lmWeight float32, dheads map[string][]fl
 		m.linearBackward(p+"mlp.down_proj", a.dmlp, dx, a.mlp[l], N, H, C)
 		clear(a.dgate)
 		clear(a.dup)
-		SwiGLUBackward(a.dgate, a.dup, a.dmlp, a.gate[l], a.up[l])
+		SwiGLUBackward(a.dgate, a.dup, a.dmlp, a.gate[l], a.up[l], a.sig[l])
 		clear(a.dxn)
 		if m.LoRA == nil {
 			m.fusedBackward(p+"mlp.gate_proj.weight", a.dxn, [][]float32{a.dgate, a.dup}, []int{H, H}, a.xn2[l], a.fused, N, C)

@@ -16,7 +16,7 @@ type acts struct {
 	pos                                       []int32
 	x                                         [][]float32 // residual input of each layer, and the final one
 	xn, rstd1, q, k, v, att, a, x2, xn2       [][]float32
-	rstd2, gate, up, mlp                      [][]float32
+	rstd2, gate, up, mlp, sig                 [][]float32
 	fn, frstd, logits, probs, losses          []float32
 	lossNorm                                  float32   // the loss normaliser (Σ weights), for backward
 	fused                                     []float32 // scratch for fused products [N, max(q+k+v, gate+up)]
@@ -59,7 +59,7 @@ func (m *Model) ensureActs(B, T int) *acts {
 		vtok: f(B * c.VideoTokens() * C), pos: make([]int32, N),
 		x: per(L+1, N*C), xn: per(L, N*C), rstd1: per(L, N), q: per(L, N*qd), k: per(L, N*kvd), v: per(L, N*kvd),
 		att: per(L, B*c.NumAttentionHeads*T*T), a: per(L, N*qd), x2: per(L, N*C), xn2: per(L, N*C),
-		rstd2: per(L, N), gate: per(L, N*H), up: per(L, N*H), mlp: per(L, N*H),
+		rstd2: per(L, N), gate: per(L, N*H), up: per(L, N*H), mlp: per(L, N*H), sig: per(L, N*H),
 		fn: f(N * C), frstd: f(N), logits: f(N * V), probs: f(N * V), losses: f(N),
 		dx: f(N * C), dx2: f(N * C), dxn: f(N * C), dq: f(N * qd), dk: f(N * kvd), dv: f(N * kvd), da: f(N * qd),
 		dmlp: f(N * H), dgate: f(N * H), dup: f(N * H), dlogits: f(N * V), dfn: f(N * C), scratch: f(T * T),
@@ -121,7 +121,7 @@ func (m *Model) Forward(b *Batch) (float32, error) {
 			m.linear(p+"mlp.gate_proj", a.gate[l], a.xn2[l], N, C, H)
 			m.linear(p+"mlp.up_proj", a.up[l], a.xn2[l], N, C, H)
 		}
-		SwiGLUForward(a.mlp[l], a.gate[l], a.up[l])
+		SwiGLUForward(a.mlp[l], a.sig[l], a.gate[l], a.up[l])
 		m.linear(p+"mlp.down_proj", a.x[l+1], a.mlp[l], N, H, C)
 		ResidualForward(a.x[l+1], a.x[l+1], a.x2[l])
 	}

@@ -142,10 +142,11 @@ func TestActivationGrads(t *testing.T) {
 	n := 20
 	g, u, r := randn(rng, n, 2), randn(rng, n, 2), randn(rng, n, 1)
 	out := make([]float32, n)
-	swi := func() float64 { SwiGLUForward(out, g, u); return dotLoss(r, out) }
+	sig := make([]float32, n)
+	swi := func() float64 { SwiGLUForward(out, sig, g, u); return dotLoss(r, out) }
 	swi()
 	dg, du := make([]float32, n), make([]float32, n)
-	SwiGLUBackward(dg, du, r, g, u)
+	SwiGLUBackward(dg, du, r, g, u, sig)
 	checkGrad(t, "swiglu gate", g, dg, swi)
 	checkGrad(t, "swiglu up", u, du, swi)
 	gel := func() float64 { GELUForward(out, g); return dotLoss(r, out) }

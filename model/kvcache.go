@@ -81,7 +81,7 @@ func (m *Model) inferTokens(kv *kvCache, x []float32, seq []int, pos []int32) []
 		RMSNormForward(xn, rstd, x, m.w(p+"post_attention_layernorm.weight"), N, C, c.RMSNormEps)
 		m.linear(p+"mlp.gate_proj", gate, xn, N, C, H)
 		m.linear(p+"mlp.up_proj", up, xn, N, C, H)
-		SwiGLUForward(mlp, gate, up)
+		SwiGLUForward(mlp, nil, gate, up)
 		m.linear(p+"mlp.down_proj", o, mlp, N, H, C)
 		ResidualForward(x, x, o)
 	}
