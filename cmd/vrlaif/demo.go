@@ -24,7 +24,7 @@ func demoCmd() *cobra.Command {
 		Long: `demo runs everything vrlaif can do today on embedded defaults, with no external service:
 it renders the synthetic world into DIR/world (videos + ground truth), extracts frames from it
 into DIR/clips with the seed's sampling (50 frames, 224 px, padded), fine-tunes the built-in
-model on the world (DIR/sft; about 8 minutes on two cores) and reports its held-out accuracies,
+model on the world (DIR/sft; about 5 minutes on two cores) and reports its held-out accuracies,
 and writes DIR/summary.json. Later stages (narratives, responses, AI feedback, reward model, PPO,
 evaluation) join the demo as they land. --quick renders a few clips and trains the tiny model for a
 few steps.`,
