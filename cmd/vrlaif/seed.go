@@ -12,7 +12,18 @@ import (
 	"github.com/vrlaif/vrlaif/schemas"
 )
 
-var seedFormats = map[string]string{"sft": schemas.RowSFT, "rm": schemas.RowRM, "rl": schemas.RowRL}
+// seedFormat is one seed JSON layout: its dataset folder name and its import and export.
+type seedFormat struct {
+	rowDir     string
+	importJSON func(format, rowDir, in, out string) error
+	exportJSON func(format, rowDir, in, out string) error
+}
+
+var seedFormats = map[string]seedFormat{
+	"sft": {schemas.RowSFT, importSeed[schemas.SFTRow], exportSeed[schemas.SFTRow]},
+	"rm":  {schemas.RowRM, importSeed[schemas.RMRow], exportSeed[schemas.RMRow]},
+	"rl":  {schemas.RowRL, importSeed[schemas.RLRow], exportSeed[schemas.RLRow]},
+}
 
 func importCmd() *cobra.Command {
 	var format, in, out string
@@ -33,13 +44,8 @@ index and reason) and DIR/summary.json. A syntax error in the JSON array itself 
 			if in == "" || out == "" {
 				return fail(cmd, "--input and --output are required")
 			}
-			switch format {
-			case "sft":
-				return importSeed[schemas.SFTRow](format, in, out)
-			case "rm":
-				return importSeed[schemas.RMRow](format, in, out)
-			case "rl":
-				return importSeed[schemas.RLRow](format, in, out)
+			if f, ok := seedFormats[format]; ok {
+				return f.importJSON(format, f.rowDir, in, out)
 			}
 			return fail(cmd, "--format must be sft, rm or rl, got %q", format)
 		},
@@ -50,18 +56,18 @@ index and reason) and DIR/summary.json. A syntax error in the JSON array itself 
 	return cmd
 }
 
-func importSeed[T schemas.SeedRecord](format, in, out string) error {
+func importSeed[T schemas.SeedRecord](format, rowName, in, out string) error {
 	start := time.Now()
 	f, err := os.Open(in)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	rowDir := filepath.Join(out, seedFormats[format])
+	rowDir := filepath.Join(out, rowName)
 	if shards, _ := dataset.Shards(rowDir); len(shards) > 0 {
 		return fmt.Errorf("import: %s already holds a dataset; choose another --output", rowDir)
 	}
-	rows, err := dataset.NewWriter[T](rowDir, seedFormats[format], 0)
+	rows, err := dataset.NewWriter[T](rowDir, rowName, 0)
 	if err != nil {
 		return err
 	}
@@ -113,14 +119,10 @@ func exportCmd() *cobra.Command {
 			if in == "" || out == "" {
 				return fail(cmd, "--input and --output are required")
 			}
-			switch format {
-			case "sft":
-				return exportSeed[schemas.SFTRow](format, in, out)
-			case "rm":
-				return exportSeed[schemas.RMRow](format, in, out)
-			case "rl":
-				return exportSeed[schemas.RLRow](format, in, out)
-			case "frames":
+			if f, ok := seedFormats[format]; ok {
+				return f.exportJSON(format, f.rowDir, in, out)
+			}
+			if format == "frames" {
 				return exportFrames(datasetDir(in, schemas.RowClip), out)
 			}
 			return fail(cmd, "--format must be sft, rm, rl or frames, got %q", format)
@@ -140,8 +142,8 @@ func datasetDir(in, sub string) string {
 	return in
 }
 
-func exportSeed[T schemas.SeedRecord](format, in, out string) error {
-	dir := datasetDir(in, seedFormats[format])
+func exportSeed[T schemas.SeedRecord](format, rowName, in, out string) error {
+	dir := datasetDir(in, rowName)
 	if shards, err := dataset.Shards(dir); err != nil || len(shards) == 0 {
 		return fmt.Errorf("export: no Parquet shards in %s (%v)", dir, err)
 	}
