@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 )
 
@@ -16,15 +17,25 @@ type SampleParams struct {
 	TopP        float32 // keep the smallest set whose probability reaches p (0 or 1: all)
 	Seed        uint64  // sequence b draws from rand.NewPCG(Seed, b)
 	EOS         int     // stop a sequence at this token (it is returned); −1: never
+	TopLogProbs int     // also report the n most likely tokens at each step (0: none)
+}
+
+// TokenLogProb is a token id with its log-probability.
+type TokenLogProb struct {
+	Token   int32
+	LogProb float32
 }
 
 // Sample is one generated continuation. LogProbs[i] is log p(Tokens[i]) under the model's
 // distribution at temperature T (logits/T, before top-k/top-p truncation, the distribution PPO
 // scores against); Entropies[i] is that distribution's entropy in nats.
+// Top[i], when SampleParams.TopLogProbs > 0, lists the most likely tokens of that same
+// distribution, most likely first (ties by token id).
 type Sample struct {
 	Tokens    []int32
 	LogProbs  []float32
 	Entropies []float32
+	Top       [][]TokenLogProb
 }
 
 // Prompt is one sequence to continue: token ids with −1 at the video positions from VideoAt
@@ -39,7 +50,7 @@ type Prompt struct {
 // cache, then each decoding step runs all unfinished sequences together.
 func (m *Model) Generate(prompts []Prompt, p SampleParams) ([]Sample, error) {
 	c := m.Config
-	if p.MaxNew < 0 || p.Temperature < 0 || p.TopK < 0 || p.TopP < 0 || p.TopP > 1 {
+	if p.MaxNew < 0 || p.Temperature < 0 || p.TopK < 0 || p.TopP < 0 || p.TopP > 1 || p.TopLogProbs < 0 {
 		return nil, fmt.Errorf("model: bad sampling parameters %+v", p)
 	}
 	kv := newKVCache(c, len(prompts))
@@ -78,6 +89,9 @@ func (m *Model) Generate(prompts []Prompt, p SampleParams) ([]Sample, error) {
 			tok, lp, ent := pick(last[b], probs, p, rngs[b])
 			s := &out[b]
 			s.Tokens, s.LogProbs, s.Entropies = append(s.Tokens, tok), append(s.LogProbs, lp), append(s.Entropies, ent)
+			if p.TopLogProbs > 0 {
+				s.Top = append(s.Top, topLogProbs(probs, p.TopLogProbs))
+			}
 			if int(tok) == p.EOS || step+1 == p.MaxNew {
 				done[b] = true
 				continue
@@ -127,6 +141,30 @@ func pick(logits, probs []float32, p SampleParams, rng *rand.Rand) (int32, float
 		choice = sampleTruncated(probs, p.TopK, p.TopP, rng)
 	}
 	return int32(choice), float32(math.Log(math.Max(float64(probs[choice]), 1e-30))), float32(ent)
+}
+
+// topLogProbs returns the n most likely tokens of probs (the distribution pick just computed),
+// most likely first, ties by token id.
+func topLogProbs(probs []float32, n int) []TokenLogProb {
+	n = min(n, len(probs))
+	top := make([]TokenLogProb, 0, n+1)
+	for i, q := range probs {
+		if len(top) == n && q <= probs[top[n-1].Token] {
+			continue
+		}
+		j := len(top)
+		for j > 0 && probs[top[j-1].Token] < q {
+			j--
+		}
+		top = slices.Insert(top, j, TokenLogProb{Token: int32(i)})
+		if len(top) > n {
+			top = top[:n]
+		}
+	}
+	for i := range top {
+		top[i].LogProb = float32(math.Log(math.Max(float64(probs[top[i].Token]), 1e-30)))
+	}
+	return top
 }
 
 // sampleTruncated draws from probs restricted to the top-k tokens and then to the smallest prefix

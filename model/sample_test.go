@@ -89,3 +89,56 @@ func TestTopKOneIsGreedy(t *testing.T) {
 		}
 	}
 }
+
+// Top log-probabilities come from the same distribution as the sampled token's: under greedy
+// decoding the first entry is the chosen token with the identical value (same float32 math), the
+// list is sorted and holds at most all the probability mass.
+func TestGenerateTopLogProbs(t *testing.T) {
+	c := Tiny(24)
+	m, _ := New(c, 4)
+	rng := rand.New(rand.NewPCG(1, 9))
+	for i := range m.W {
+		m.W[i] *= 20
+	}
+	pr := promptFor(c, rng, 3)
+	out, err := m.Generate([]Prompt{pr}, SampleParams{MaxNew: 5, EOS: -1, TopLogProbs: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := out[0]
+	if len(s.Top) != len(s.Tokens) {
+		t.Fatalf("%d top lists for %d tokens", len(s.Top), len(s.Tokens))
+	}
+	for i, top := range s.Top {
+		if len(top) != 4 {
+			t.Fatalf("step %d: %d entries, want 4", i, len(top))
+		}
+		if top[0].Token != s.Tokens[i] || top[0].LogProb != s.LogProbs[i] {
+			t.Errorf("step %d: top %+v, chosen %d at %v", i, top[0], s.Tokens[i], s.LogProbs[i])
+		}
+		var mass float64
+		for j, e := range top {
+			mass += math.Exp(float64(e.LogProb))
+			if j > 0 && e.LogProb > top[j-1].LogProb {
+				t.Errorf("step %d: not sorted: %+v", i, top)
+			}
+		}
+		if mass > 1+1e-5 { // float32 probabilities sum to 1 within rounding
+			t.Errorf("step %d: top mass %v > 1", i, mass)
+		}
+	}
+}
+
+func TestTopLogProbsPicksTheLargest(t *testing.T) {
+	probs := []float32{0.1, 0.3, 0.05, 0.3, 0.25}
+	got := topLogProbs(probs, 3)
+	want := []int32{1, 3, 4} // ties by token id
+	for i, e := range got {
+		if e.Token != want[i] || e.LogProb != float32(math.Log(float64(probs[want[i]]))) {
+			t.Fatalf("got %+v, want tokens %v", got, want)
+		}
+	}
+	if n := len(topLogProbs(probs, 9)); n != len(probs) {
+		t.Errorf("asking for more than the vocabulary gave %d entries", n)
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"image"
-	"image/color"
 	_ "image/jpeg" // seed frames are JPEG
 	_ "image/png"
 	"os"
@@ -81,7 +80,7 @@ func LoadSeedVideos(rows []schemas.SFTRow, imageFolder string, vc model.VisionCo
 			if err != nil {
 				return nil, fmt.Errorf("train: record %s: %w", r.ID, err)
 			}
-			patches, err := PatchifyImage(padResize(img, vc.ImageSize), vc)
+			patches, err := model.PatchifyImage(model.PadResize(img, vc.ImageSize), vc)
 			if err != nil {
 				return nil, fmt.Errorf("train: record %s: %w", r.ID, err)
 			}
@@ -103,34 +102,4 @@ func readImage(path string) (image.Image, error) {
 		return nil, fmt.Errorf("decoding %s: %w", path, err)
 	}
 	return img, nil
-}
-
-// padResize centres img on a square of its longer side filled with (122,116,104), as the seed's
-// 'pad' aspect mode does, and box-filters it down (or nearest-neighbour up) to size².
-func padResize(img image.Image, size int) image.Image {
-	b := img.Bounds()
-	side := max(b.Dx(), b.Dy())
-	ox, oy := (side-b.Dx())/2, (side-b.Dy())/2
-	out := image.NewRGBA(image.Rect(0, 0, size, size))
-	fill := color.RGBA{frames.PadColor[0], frames.PadColor[1], frames.PadColor[2], 255}
-	for y := 0; y < size; y++ {
-		y0, y1 := y*side/size, max((y+1)*side/size, y*side/size+1)
-		for x := 0; x < size; x++ {
-			x0, x1 := x*side/size, max((x+1)*side/size, x*side/size+1)
-			var r, g, bl, n uint32
-			for sy := y0; sy < y1; sy++ {
-				for sx := x0; sx < x1; sx++ {
-					px, py := sx-ox, sy-oy
-					var c color.Color = fill
-					if px >= 0 && py >= 0 && px < b.Dx() && py < b.Dy() {
-						c = img.At(b.Min.X+px, b.Min.Y+py)
-					}
-					cr, cg, cb, _ := c.RGBA()
-					r, g, bl, n = r+cr>>8, g+cg>>8, bl+cb>>8, n+1
-				}
-			}
-			out.SetRGBA(x, y, color.RGBA{uint8(r / n), uint8(g / n), uint8(bl / n), 255})
-		}
-	}
-	return out
 }

@@ -1,22 +1,13 @@
 package train
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"image"
-	"image/jpeg"
 	"path/filepath"
 
 	"github.com/vrlaif/vrlaif/model"
 	"github.com/vrlaif/vrlaif/schemas"
 	"github.com/vrlaif/vrlaif/transforms/frames"
-)
-
-// CLIP's normalisation, as the seed's image processor applies it.
-var (
-	clipMean = [3]float32{0.48145466, 0.4578275, 0.40821073}
-	clipStd  = [3]float32{0.26862954, 0.26130258, 0.27577711}
 )
 
 // ClipVideo holds a clip's patches for the whole clip and for each third, ready for a Batch.
@@ -48,7 +39,7 @@ func LoadWorldVideos(ctx context.Context, worldDir string, truths []schemas.Trut
 		}
 		pat := make([][]float32, len(clip.Frames))
 		for i, jpg := range clip.Frames {
-			if pat[i], err = Patchify(jpg, vc); err != nil {
+			if pat[i], err = model.Patchify(jpg, vc); err != nil {
 				return nil, fmt.Errorf("train: %s frame %d: %w", t.ClipID, i, err)
 			}
 		}
@@ -64,42 +55,4 @@ func LoadWorldVideos(ctx context.Context, worldDir string, truths []schemas.Trut
 		out[t.ClipID] = cv
 	}
 	return out, nil
-}
-
-// Patchify decodes a JPEG of ImageSize² and cuts it into patches (see PatchifyImage).
-func Patchify(jpg []byte, vc model.VisionConfig) ([]float32, error) {
-	img, err := jpeg.Decode(bytes.NewReader(jpg))
-	if err != nil {
-		return nil, err
-	}
-	return PatchifyImage(img, vc)
-}
-
-// PatchifyImage cuts an ImageSize² image into patches in row-major patch order, each patch's
-// pixels row-major with RGB interleaved, normalised with CLIP's mean and std.
-func PatchifyImage(img image.Image, vc model.VisionConfig) ([]float32, error) {
-	S, ps := vc.ImageSize, vc.PatchSize
-	if b := img.Bounds(); b.Dx() != S || b.Dy() != S {
-		return nil, fmt.Errorf("frame is %dx%d, want %dx%d", b.Dx(), b.Dy(), S, S)
-	}
-	out := make([]float32, 0, vc.Patches()*vc.PatchDim())
-	for py := 0; py < S/ps; py++ {
-		for px := 0; px < S/ps; px++ {
-			for y := py * ps; y < (py+1)*ps; y++ {
-				for x := px * ps; x < (px+1)*ps; x++ {
-					out = append(out, pixel(img, x, y)...)
-				}
-			}
-		}
-	}
-	return out, nil
-}
-
-func pixel(img image.Image, x, y int) []float32 {
-	r, g, b, _ := img.At(img.Bounds().Min.X+x, img.Bounds().Min.Y+y).RGBA()
-	v := [3]float32{float32(r>>8) / 255, float32(g>>8) / 255, float32(b>>8) / 255}
-	for c := range v {
-		v[c] = (v[c] - clipMean[c]) / clipStd[c]
-	}
-	return v[:]
 }
