@@ -1,0 +1,50 @@
+package backend
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinels that Error wraps; test with errors.Is.
+var (
+	ErrBadRequest  = errors.New("backend: bad request")            // the request itself is wrong; retrying cannot help
+	ErrBadResponse = errors.New("backend: malformed response")     // unparseable or inconsistent reply
+	ErrUnavailable = errors.New("backend: server unavailable")     // 5xx, timeouts, refused connections
+	ErrRateLimited = errors.New("backend: rate limited")           // 429
+	ErrCircuitOpen = errors.New("backend: circuit breaker open")   // too many failures in a row; failing fast
+	ErrUnknown     = errors.New("backend: unknown backend name")   // Config.Name not registered
+	ErrClosed      = errors.New("backend: used after Close")       // programming error
+	ErrUnsupported = errors.New("backend: not supported by model") // e.g. two videos in one conversation
+)
+
+// Error is a failed call: what was asked, of whom, how many attempts were made and why the last
+// one failed. Its message is what a dead-letter row records.
+type Error struct {
+	Backend  string
+	Op       string // "chat", "score"
+	Status   int    // HTTP status of the last attempt, 0 if none
+	Attempts int
+	Err      error // wraps one of the sentinels
+}
+
+func (e *Error) Error() string {
+	s := fmt.Sprintf("%s %s", e.Backend, e.Op)
+	if e.Attempts > 1 {
+		s += fmt.Sprintf(" (after %d attempts)", e.Attempts)
+	}
+	if e.Status != 0 {
+		s += fmt.Sprintf(": HTTP %d", e.Status)
+	}
+	return s + ": " + e.Err.Error()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// BadRequest is an ErrBadRequest with a reason.
+func BadRequest(reason string) error { return fmt.Errorf("%w: %s", ErrBadRequest, reason) }
+
+// Retryable reports whether trying the same call again later may succeed.
+func Retryable(err error) bool {
+	return errors.Is(err, ErrUnavailable) || errors.Is(err, ErrRateLimited) ||
+		errors.Is(err, ErrBadResponse) || errors.Is(err, ErrCircuitOpen)
+}
