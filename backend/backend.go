@@ -7,6 +7,7 @@ package backend
 import (
 	"context"
 	"fmt"
+	"math"
 )
 
 // Roles of a message.
@@ -121,7 +122,10 @@ type ChatResponse struct {
 	Cached  int      `json:"cached,omitempty"`
 }
 
-// ScoreRequest asks for the log-probability of each continuation as the assistant's next reply.
+// ScoreRequest asks, for each continuation c, for the log-probability that the assistant's next
+// reply starts with c, with or without a leading space: log(p(c) + p(" "+c)). Tokenizers differ on
+// whether the first word of a reply carries its space; the sum makes the value mean the same on
+// every backend.
 type ScoreRequest struct {
 	Messages      []Message `json:"messages"`
 	Continuations []string  `json:"continuations"`
@@ -153,4 +157,16 @@ type Backend interface {
 	Score(ctx context.Context, r *ScoreRequest) (*ScoreResponse, error)
 	Stats() Stats
 	Close() error
+}
+
+// LogAddExp is log(exp(a) + exp(b)), computed without overflow.
+func LogAddExp(a, b float64) float64 {
+	if math.IsInf(a, -1) {
+		return b
+	}
+	if math.IsInf(b, -1) {
+		return a
+	}
+	m := math.Max(a, b)
+	return m + math.Log1p(math.Exp(-math.Abs(a-b)))
 }

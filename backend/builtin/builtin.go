@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -258,9 +259,8 @@ func firstStop(s string, stop []string) (cut, end int) {
 	return cut, end
 }
 
-// Score returns log p(" " + continuation) given the conversation, teacher-forced (the reply's
-// first token carries the space the template leaves after "ASSISTANT:"); no end-of-sequence is
-// added, so it is the probability that the reply starts with the continuation. Always exact.
+// Score returns, for each continuation c, log(p(c) + p(" "+c)) as the start of the reply,
+// teacher-forced (see backend.ScoreRequest); no end-of-sequence is added. Always exact.
 func (b *Builtin) Score(ctx context.Context, r *backend.ScoreRequest) (*backend.ScoreResponse, error) {
 	if len(r.Continuations) == 0 {
 		return nil, b.fail("score", backend.BadRequest("no continuations"))
@@ -269,36 +269,50 @@ func (b *Builtin) Score(ctx context.Context, r *backend.ScoreRequest) (*backend.
 	if err != nil {
 		return nil, b.fail("score", err)
 	}
-	resp := &backend.ScoreResponse{Usage: backend.Usage{PromptTokens: len(pr.Tokens) * len(r.Continuations)}}
+	resp := &backend.ScoreResponse{}
 	b.counters.Attempt(false)
 	for _, c := range r.Continuations {
-		if err := ctx.Err(); err != nil {
-			return nil, b.fail("score", err)
+		total := math.Inf(-1)
+		for _, variant := range []string{c, " " + c} {
+			if err := ctx.Err(); err != nil {
+				return nil, b.fail("score", err)
+			}
+			lp, n, err := b.score(pr, variant)
+			if err != nil {
+				return nil, b.fail("score", err)
+			}
+			total = backend.LogAddExp(total, lp)
+			resp.Usage.PromptTokens += len(pr.Tokens)
+			resp.Usage.CompletionTokens += n
 		}
-		ids := b.tok.Encode(" " + c)
-		cont := make([]int32, len(ids))
-		for i, id := range ids {
-			cont[i] = int32(id)
-		}
-		if len(pr.Tokens)+len(cont) > b.m.Config.MaxPositionEmbeddings {
-			return nil, b.fail("score", backend.BadRequest("prompt and continuation exceed the model's context"))
-		}
-		b.mu.Lock()
-		lps, err := b.m.Score(pr, cont)
-		b.mu.Unlock()
-		if err != nil {
-			return nil, b.fail("score", backend.BadRequest(err.Error()))
-		}
-		var sum float64
-		for _, lp := range lps {
-			sum += float64(lp)
-		}
-		resp.LogProbs = append(resp.LogProbs, sum)
+		resp.LogProbs = append(resp.LogProbs, total)
 		resp.Exact = append(resp.Exact, true)
-		resp.Usage.CompletionTokens += len(cont)
 	}
 	b.counters.Call(resp.Usage)
 	return resp, nil
+}
+
+// score is log p(text) as the reply's start, and its number of tokens.
+func (b *Builtin) score(pr model.Prompt, text string) (float64, int, error) {
+	ids := b.tok.Encode(text)
+	cont := make([]int32, len(ids))
+	for i, id := range ids {
+		cont[i] = int32(id)
+	}
+	if len(pr.Tokens)+len(cont) > b.m.Config.MaxPositionEmbeddings {
+		return 0, 0, backend.BadRequest("prompt and continuation exceed the model's context")
+	}
+	b.mu.Lock()
+	lps, err := b.m.Score(pr, cont)
+	b.mu.Unlock()
+	if err != nil {
+		return 0, 0, backend.BadRequest(err.Error())
+	}
+	var sum float64
+	for _, lp := range lps {
+		sum += float64(lp)
+	}
+	return sum, len(cont), nil
 }
 
 // validText replaces each byte that is not part of valid UTF-8 with U+FFFD, as encoding/json

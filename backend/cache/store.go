@@ -3,7 +3,7 @@
 // seed, sample index) was answered before is served from disk and never paid for twice.
 //
 // The store is a folder of one small file per entry, named by the key's SHA-256 under a
-// two-hex-digit fan-out (ab/abcdef….json). An entry is written to a temporary file, synced, and
+// two-hex-digit fan-out (ab/abcdef….entry). An entry is written to a temporary file, synced, and
 // hard-linked to its name: the link fails if the name exists, so the first writer wins and every
 // later reader sees the same bytes, with no lock, across goroutines, processes and machines that
 // share a POSIX file system. A crash leaves at most a stray temporary file, never half an entry.
@@ -42,7 +42,7 @@ func (s *Store) Dir() string { return s.dir }
 
 func (s *Store) path(k Key) string {
 	h := k.String()
-	return filepath.Join(s.dir, h[:2], h+".json")
+	return filepath.Join(s.dir, h[:2], h+".entry")
 }
 
 // Get returns the entry for k, or ok false.
@@ -105,7 +105,7 @@ func (s *Store) Len() (int, error) {
 		if err != nil {
 			return err
 		}
-		if !d.IsDir() && filepath.Ext(p) == ".json" {
+		if !d.IsDir() && filepath.Ext(p) == ".entry" {
 			n++
 		}
 		return nil

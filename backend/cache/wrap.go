@@ -1,9 +1,11 @@
 package cache
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/gob"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -23,7 +25,7 @@ func init() {
 
 // KeyVersion changes when the key's recipe or the entry format changes, so old entries are never
 // read with a new meaning.
-const KeyVersion = "vrlaif-call-cache-v1"
+const KeyVersion = "vrlaif-call-cache-v2"
 
 // Cached is a backend behind the call cache.
 type Cached struct {
@@ -51,7 +53,7 @@ func (c *Cached) Stats() backend.Stats { return c.inner.Stats().Add(c.counters.S
 
 // hashedPart is a message part in the key: text as is, an image by its SHA-256.
 type hashedPart struct {
-	Text  string `json:"t,omitempty"`
+	Text  []byte `json:"t,omitempty"` // bytes, not string: JSON would fold invalid UTF-8 together
 	Image []byte `json:"i,omitempty"`
 }
 
@@ -65,7 +67,7 @@ func hashMessages(ms []backend.Message) []hashedMessage {
 	for i, m := range ms {
 		out[i].Role = m.Role
 		for _, p := range m.Parts {
-			hp := hashedPart{Text: p.Text}
+			hp := hashedPart{Text: []byte(p.Text)}
 			if p.Image != nil {
 				h := sha256.Sum256(p.Image)
 				hp.Image = h[:]
@@ -155,7 +157,10 @@ func (c *Cached) Chat(ctx context.Context, r *backend.ChatRequest) (*backend.Cha
 			continue
 		}
 		resp.Choices[i] = fresh.Choices[i]
-		data, _ := json.Marshal(fresh.Choices[i])
+		data, err := encode(fresh.Choices[i])
+		if err != nil {
+			return nil, err
+		}
 		if wrote, err := c.store.Put(k, data); err != nil {
 			return nil, err
 		} else if !wrote { // another writer stored it first: use theirs
@@ -175,7 +180,7 @@ func (c *Cached) getChoice(k Key) (*backend.Choice, bool) {
 		return nil, false
 	}
 	var ch backend.Choice
-	if json.Unmarshal(data, &ch) != nil {
+	if decode(data, &ch) != nil {
 		c.store.Remove(k) // drop it; Put will write the fresh answer
 		return nil, false
 	}
@@ -189,7 +194,7 @@ func (c *Cached) Score(ctx context.Context, r *backend.ScoreRequest) (*backend.S
 	defer release()
 	if data, ok, err := c.store.Get(k); err == nil && ok {
 		var resp backend.ScoreResponse
-		if json.Unmarshal(data, &resp) == nil && len(resp.LogProbs) == len(r.Continuations) {
+		if decode(data, &resp) == nil && len(resp.LogProbs) == len(r.Continuations) {
 			c.counters.Cache(1, 0)
 			resp.Cached, resp.Usage = true, backend.Usage{}
 			return &resp, nil
@@ -200,7 +205,10 @@ func (c *Cached) Score(ctx context.Context, r *backend.ScoreRequest) (*backend.S
 	if err != nil {
 		return nil, err
 	}
-	data, _ := json.Marshal(resp)
+	data, err := encode(resp)
+	if err != nil {
+		return nil, err
+	}
 	if _, err := c.store.Put(k, data); err != nil {
 		return nil, err
 	}
@@ -229,3 +237,15 @@ func (c *Cached) claim(k Key) func() {
 		wg.Wait()
 	}
 }
+
+// Entries are gob: unlike JSON it keeps a token's bytes when they are not valid UTF-8 (half of a
+// multi-byte character), so a cached answer is bit-identical to the fresh one.
+func encode(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(v); err != nil {
+		return nil, fmt.Errorf("cache: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+func decode(data []byte, v any) error { return gob.NewDecoder(bytes.NewReader(data)).Decode(v) }

@@ -114,9 +114,9 @@ func (c *Client) Chat(ctx context.Context, r *backend.ChatRequest) (*backend.Cha
 }
 
 // Score asks for one greedy token with the top ScoreTopN log-probabilities and reads each
-// continuation's value from them: the entry equal to " "+continuation, else equal to it, else the
-// likeliest whose trimmed text equals it. A continuation not listed (or longer than one token)
-// gets the smallest listed value with Exact false: its true value is at most that.
+// continuation's value from them: the summed probability of the entries equal to it and to it
+// with a leading space (see backend.ScoreRequest). A continuation not listed (or longer than one
+// token) gets the smallest listed value with Exact false: its true value is at most that.
 func (c *Client) Score(ctx context.Context, r *backend.ScoreRequest) (*backend.ScoreResponse, error) {
 	if len(r.Continuations) == 0 {
 		return nil, &backend.Error{Backend: Name, Op: "score", Err: backend.BadRequest("no continuations")}
@@ -147,22 +147,15 @@ func (c *Client) Score(ctx context.Context, r *backend.ScoreRequest) (*backend.S
 }
 
 func lookup(top []backend.TokenLogProb, cont string) (float64, bool) {
-	for _, want := range []string{" " + cont, cont} {
-		for _, e := range top {
-			if e.Token == want {
-				return e.LogProb, true
-			}
-		}
-	}
-	best, found, floor := math.Inf(-1), false, math.Inf(1)
+	sum, found, floor := math.Inf(-1), false, math.Inf(1)
 	for _, e := range top {
 		floor = math.Min(floor, e.LogProb)
-		if strings.TrimSpace(e.Token) == strings.TrimSpace(cont) && e.LogProb > best {
-			best, found = e.LogProb, true
+		if e.Token == cont || e.Token == " "+cont {
+			sum, found = backend.LogAddExp(sum, e.LogProb), true
 		}
 	}
 	if found {
-		return best, true
+		return sum, true
 	}
 	return floor, false
 }
