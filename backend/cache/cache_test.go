@@ -237,3 +237,9 @@ func TestWritersInSeparateProcesses(t *testing.T) {
 		}
 	}
 }
+
+// The cached backend is a backend like any other.
+func TestConformanceCached(t *testing.T) {
+	st, _ := cache.Open(t.TempDir())
+	backendtest.Run(t, cache.Wrap(openModel(t), st))
+}

@@ -180,10 +180,10 @@ func TestDemoQuick(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	for _, sub := range []string{"synth", "frames", "import", "export", "demo"} {
+	for _, sub := range []string{"synth", "frames", "import", "export", "demo", "serve"} {
 		help := vrlaif(t, true, sub, "--help")
-		if !strings.Contains(help, "--output") {
-			t.Errorf("%s --help does not document --output", sub)
+		if flag := map[bool]string{true: "--model", false: "--output"}[sub == "serve"]; !strings.Contains(help, flag) {
+			t.Errorf("%s --help does not document %s", sub, flag)
 		}
 		msg := vrlaif(t, false, sub)
 		if !strings.Contains(msg, "required") {

@@ -1,0 +1,121 @@
+package openai_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vrlaif/vrlaif/backend"
+	"github.com/vrlaif/vrlaif/backend/backendtest"
+	"github.com/vrlaif/vrlaif/backend/builtin"
+	"github.com/vrlaif/vrlaif/backend/openai"
+)
+
+func post(t *testing.T, url, key, body string) (int, string, http.Header) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", url+"/v1/chat/completions", strings.NewReader(body))
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
+
+// Every limit answers with the right status and an OpenAI-style error that says what to change.
+func TestServerLimits(t *testing.T) {
+	b, err := builtin.Load(backendtest.Checkpoint(t), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(openai.Handler(b, openai.ServerOptions{MaxBodyBytes: 4096, MaxNewTokens: 16, MaxImages: 2, MaxN: 3, APIKey: "k"}))
+	defer srv.Close()
+	img := "data:image/jpeg;base64," + base64.StdEncoding.EncodeToString(backendtest.Frames(t, 1)[0])
+	withImages := func(n int) string {
+		parts := []string{`{"type":"text","text":"What color?"}`}
+		for range n {
+			parts = append(parts, fmt.Sprintf(`{"type":"image_url","image_url":{"url":%q}}`, img))
+		}
+		return `{"messages":[{"role":"user","content":[` + strings.Join(parts, ",") + `]}],"max_tokens":4}`
+	}
+	for _, c := range []struct {
+		name, key, body string
+		status          int
+		says            string
+	}{
+		{"no key", "", `{"messages":[{"role":"user","content":"hi"}]}`, 401, "API key"},
+		{"ok", "k", withImages(2), 200, `"finish_reason"`},
+		{"too many images", "k", withImages(3), 400, "more than 2 images"},
+		{"body too big", "k", `{"messages":[{"role":"user","content":"` + strings.Repeat("x", 5000) + `"}]}`, 413, "larger than 4096"},
+		{"n", "k", `{"n":4,"messages":[{"role":"user","content":"hi"}]}`, 400, "at most 3"},
+		{"max_tokens", "k", `{"max_tokens":17,"messages":[{"role":"user","content":"hi"}]}`, 400, "at most 16"},
+		{"stream", "k", `{"stream":true,"messages":[{"role":"user","content":"hi"}]}`, 400, "streaming"},
+		{"model", "k", `{"model":"gpt-4","messages":[{"role":"user","content":"hi"}]}`, 404, "not served here"},
+		{"remote image", "k", `{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"http://169.254.169.254/x.jpg"}}]}]}`, 400, "fetches no URLs"},
+		{"malformed", "k", `{"messages":[`, 400, "malformed JSON"},
+		{"bad image", "k", `{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/jpeg;base64,AAAA"}},{"type":"text","text":"?"}]}]}`, 400, "frame 0"},
+	} {
+		status, body, _ := post(t, srv.URL, c.key, c.body)
+		if status != c.status || !strings.Contains(body, c.says) {
+			t.Errorf("%s: %d %s, want %d saying %q", c.name, status, body, c.status, c.says)
+		}
+		if status != 200 {
+			var e struct{ Error struct{ Message, Type string } }
+			if json.Unmarshal([]byte(body), &e) != nil || e.Error.Message == "" {
+				t.Errorf("%s: error body is not OpenAI-shaped: %s", c.name, body)
+			}
+		}
+	}
+}
+
+// slowBackend holds every call until released, to fill the server's queue.
+type slowBackend struct {
+	backend.Backend
+	release chan struct{}
+}
+
+func (s *slowBackend) Chat(ctx context.Context, r *backend.ChatRequest) (*backend.ChatResponse, error) {
+	<-s.release
+	return &backend.ChatResponse{Choices: []backend.Choice{{Text: "ok", FinishReason: "stop"}}}, nil
+}
+
+func (s *slowBackend) Info() backend.Info { return backend.Info{Model: "slow"} }
+
+// Beyond MaxInFlight running and MaxQueue waiting, requests get 429 with Retry-After; the queued
+// ones complete once the backend frees up.
+func TestServerQueueLimit(t *testing.T) {
+	sb := &slowBackend{release: make(chan struct{})}
+	srv := httptest.NewServer(openai.Handler(sb, openai.ServerOptions{MaxInFlight: 1, MaxQueue: 2}))
+	defer srv.Close()
+	body := `{"messages":[{"role":"user","content":"hi"}]}`
+	var wg sync.WaitGroup
+	codes := make(chan int, 3)
+	for range 3 { // one runs, two wait
+		wg.Go(func() { s, _, _ := post(t, srv.URL, "", body); codes <- s })
+	}
+	time.Sleep(500 * time.Millisecond) // let the three reach the server (no timing is asserted)
+	status, _, h := post(t, srv.URL, "", body)
+	if status != 429 || h.Get("Retry-After") != "1" {
+		t.Errorf("fourth request: %d, Retry-After %q; want 429 and 1", status, h.Get("Retry-After"))
+	}
+	close(sb.release)
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		if c != 200 {
+			t.Errorf("queued request ended %d", c)
+		}
+	}
+}
