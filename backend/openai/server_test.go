@@ -72,7 +72,9 @@ func TestServerLimits(t *testing.T) {
 			t.Errorf("%s: %d %s, want %d saying %q", c.name, status, body, c.status, c.says)
 		}
 		if status != 200 {
-			var e struct{ Error struct{ Message, Type string } }
+			var e struct {
+				Error struct{ Message, Type string }
+			}
 			if json.Unmarshal([]byte(body), &e) != nil || e.Error.Message == "" {
 				t.Errorf("%s: error body is not OpenAI-shaped: %s", c.name, body)
 			}
