@@ -5,7 +5,7 @@ GO      ?= go
 BIN     := bin/vrlaif
 OUT     ?= out
 
-.PHONY: all setup build demo demo-quick test test-short vet bench-frames bench-model clean
+.PHONY: all setup build demo demo-quick test test-short vet bench-frames bench-model bench-backend clean
 
 all: build
 
@@ -37,6 +37,10 @@ bench-frames: build
 ## bench-model: training-step FLOP utilization vs the BLAS peak (same run), sampling tokens/s
 bench-model: setup
 	$(GO) test -run x -bench 'TrainStep|Greedy|Generate' -benchtime 10x ./model
+
+## bench-backend: client CPU per call (17 frames of 224²) and the concurrency held against vrlaif serve
+bench-backend: setup
+	$(GO) test -run x -bench . -benchtime 200x ./backend/openai
 
 clean:
 	rm -rf bin $(OUT)

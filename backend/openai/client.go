@@ -99,7 +99,7 @@ func (c *Client) Chat(ctx context.Context, r *backend.ChatRequest) (*backend.Cha
 		c.counters.Failure()
 		return nil, &backend.Error{Backend: Name, Op: "chat", Err: err}
 	}
-	body, err := json.Marshal(toWire(c.cfg.Model, r))
+	body, err := encodeRequest(c.cfg.Model, r)
 	if err != nil {
 		return nil, &backend.Error{Backend: Name, Op: "chat", Err: backend.BadRequest(err.Error())}
 	}
@@ -122,7 +122,7 @@ func (c *Client) Score(ctx context.Context, r *backend.ScoreRequest) (*backend.S
 		return nil, &backend.Error{Backend: Name, Op: "score", Err: backend.BadRequest("no continuations")}
 	}
 	cr := &backend.ChatRequest{Messages: r.Messages, N: 1, MaxTokens: 1, LogProbs: true, TopLogProbs: c.cfg.ScoreTopN}
-	body, err := json.Marshal(toWire(c.cfg.Model, cr))
+	body, err := encodeRequest(c.cfg.Model, cr)
 	if err != nil {
 		return nil, &backend.Error{Backend: Name, Op: "score", Err: backend.BadRequest(err.Error())}
 	}

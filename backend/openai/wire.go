@@ -5,6 +5,7 @@
 package openai
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -17,7 +18,7 @@ import (
 // chatRequest is the body of POST /v1/chat/completions.
 type chatRequest struct {
 	Model       string        `json:"model"`
-	Messages    []wireMessage `json:"messages"`
+	Messages    []wireMessage `json:"messages,omitempty"` // written by encodeRequest
 	N           int           `json:"n,omitempty"`
 	Temperature *float64      `json:"temperature,omitempty"`
 	TopP        *float64      `json:"top_p,omitempty"`
@@ -79,14 +80,6 @@ func (c *wireContent) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// MarshalJSON writes text-only content as a plain string (what every server accepts).
-func (c wireContent) MarshalJSON() ([]byte, error) {
-	if len(c) == 1 && c[0].Type == "text" {
-		return json.Marshal(c[0].Text)
-	}
-	return json.Marshal([]contentPart(c))
-}
-
 // chatResponse is the non-streaming reply.
 type chatResponse struct {
 	ID      string       `json:"id"`
@@ -135,37 +128,76 @@ type errorBody struct {
 	} `json:"error"`
 }
 
-// toWire builds the request body for r.
-func toWire(modelID string, r *backend.ChatRequest) chatRequest {
+// encodeRequest writes the request body for r. Frames go straight from bytes to base64 in the
+// body: encoding/json would scan every megabyte of them twice more.
+func encodeRequest(modelID string, r *backend.ChatRequest) ([]byte, error) {
 	w := chatRequest{Model: modelID, N: r.Samples(), TopK: r.TopK, MaxTokens: r.MaxTokens, Stop: r.Stop,
 		LogProbs: r.LogProbs || r.TopLogProbs > 0, TopLogProbs: r.TopLogProbs}
-	t, p, s := r.Temperature, r.TopP, r.Seed
+	t, p, sd := r.Temperature, r.TopP, r.Seed
 	if p == 0 {
 		p = 1
 	}
-	w.Temperature, w.TopP, w.Seed = &t, &p, &s
-	for _, m := range r.Messages {
-		wm := wireMessage{Role: m.Role}
-		for _, part := range m.Parts {
-			if part.Image != nil {
-				wm.Content = append(wm.Content, contentPart{Type: "image_url",
-					ImageURL: &imageURL{URL: dataURL(part.Image)}})
-			} else {
-				wm.Content = append(wm.Content, contentPart{Type: "text", Text: part.Text})
-			}
-		}
-		w.Messages = append(w.Messages, wm)
+	w.Temperature, w.TopP, w.Seed = &t, &p, &sd
+	head, err := json.Marshal(w)
+	if err != nil {
+		return nil, err
 	}
-	return w
+	size := len(head) + 64
+	for _, m := range r.Messages {
+		for _, part := range m.Parts {
+			size += len(part.Text) + base64.StdEncoding.EncodedLen(len(part.Image)) + 64
+		}
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	buf.WriteString(`{"messages":[`)
+	for i, m := range r.Messages {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.WriteString(`{"role":`)
+		writeJSONString(buf, m.Role)
+		buf.WriteString(`,"content":`)
+		if len(m.Parts) == 1 && m.Parts[0].Image == nil {
+			writeJSONString(buf, m.Parts[0].Text)
+		} else {
+			buf.WriteByte('[')
+			for j, part := range m.Parts {
+				if j > 0 {
+					buf.WriteByte(',')
+				}
+				if part.Image == nil {
+					buf.WriteString(`{"type":"text","text":`)
+					writeJSONString(buf, part.Text)
+					buf.WriteByte('}')
+					continue
+				}
+				buf.WriteString(`{"type":"image_url","image_url":{"url":"data:` + imageType(part.Image) + `;base64,`)
+				enc := base64.NewEncoder(base64.StdEncoding, buf)
+				enc.Write(part.Image)
+				enc.Close()
+				buf.WriteString(`"}}`)
+			}
+			buf.WriteByte(']')
+		}
+		buf.WriteByte('}')
+	}
+	buf.WriteString("],")
+	buf.Write(head[1:])
+	return buf.Bytes(), nil
 }
 
-// dataURL encodes an image as a data: URL with its sniffed type.
-func dataURL(img []byte) string {
+func writeJSONString(buf *bytes.Buffer, s string) {
+	b, _ := json.Marshal(s)
+	buf.Write(b)
+}
+
+// imageType is an image's sniffed MIME type (JPEG if unrecognised).
+func imageType(img []byte) string {
 	mime := http.DetectContentType(img)
 	if !strings.HasPrefix(mime, "image/") {
 		mime = "image/jpeg"
 	}
-	return "data:" + mime + ";base64," + base64.StdEncoding.EncodeToString(img)
+	return mime
 }
 
 // fromWire turns a request body back into a backend request; images must be data: URLs.
