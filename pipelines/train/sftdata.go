@@ -1,10 +1,10 @@
 package train
 
 import (
-	"fmt"
 	"math/rand/v2"
 	"strings"
 
+	"github.com/vrlaif/vrlaif/prompts"
 	"github.com/vrlaif/vrlaif/schemas"
 	"github.com/vrlaif/vrlaif/synth"
 )
@@ -25,32 +25,21 @@ type Example struct {
 // VideoFull selects frames spread over the whole clip.
 const VideoFull = -1
 
-// Prompts shared with the narrative and judge stages.
-const (
-	DescribePrompt  = "Describe this video in detail."
-	ShortSuffix     = " Answer with one word or phrase."
-	JudgeQuestion   = "Which response is more accurate and better grounded in the video? Answer with a single letter, A or B."
-	judgeCriteriaIn = "Context (a description of the video): "
-)
+// Prompts shared with the narrative and judge stages (package prompts holds the templates).
+var DescribePrompt = prompts.MustRender(prompts.Narrative, prompts.Fields{})
 
-// JudgePrompt is the context-aware judging prompt (a fill-in after reference §6: the narrative as
-// context, the question, both responses and an instruction to answer with one letter).
+// ShortSuffix asks for a short answer.
+const ShortSuffix = " Answer with one word or phrase."
+
+// JudgePrompt is the user turn of a judging example: the video and the judge-v1 template (the
+// narrative as context, the question, both responses, the seed's four criteria, one letter) — the
+// same text the feedback pipeline's judge sends.
 func JudgePrompt(narrative, question, a, b string) string {
-	return fmt.Sprintf("<video>\n%s%s\nQuestion: %s\nResponse (A): %s\nResponse (B): %s\n%s",
-		judgeCriteriaIn, narrative, question, a, b, JudgeQuestion)
+	return "<video>\n" + prompts.MustRender(prompts.Judge, prompts.Fields{Context: narrative, Question: question, A: a, B: b})
 }
 
 // Narrative joins per-clip descriptions as the narrative stage does.
-func Narrative(clips []string) string {
-	var b strings.Builder
-	for i, c := range clips {
-		if i > 0 {
-			b.WriteString("\n")
-		}
-		fmt.Fprintf(&b, "Clip %d: %s", i+1, c)
-	}
-	return b.String()
-}
+func Narrative(clips []string) string { return prompts.JoinCaptions(clips) }
 
 func turn(q, a string) []schemas.Turn {
 	return []schemas.Turn{{From: "human", Value: "<video>\n" + q}, {From: "gpt", Value: a}}

@@ -1,0 +1,94 @@
+// Package prompts holds vrlaif's prompt templates as versioned files (templates/NAME.txt, Go
+// text/template syntax), embedded in the binary. A template's name includes its version
+// ("judge-v1"); the name travels with every row a model produced from it and is part of the call
+// cache's key, so editing a template means adding a new version, never changing an old one.
+package prompts
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"sort"
+	"strings"
+	"text/template"
+)
+
+//go:embed templates/*.txt
+var files embed.FS
+
+// Template names.
+const (
+	Narrative      = "narrative-v1"       // "Describe this video in detail." per sub-clip (reference §6)
+	Judge          = "judge-v1"           // narrative as context + question + A + B, the seed's four criteria, one letter
+	JudgeNoContext = "judge-nocontext-v1" // the ablation: the same without the narrative
+	Answer         = "answer-v1"          // the question as asked (no template text added)
+)
+
+var parsed = map[string]*template.Template{}
+
+func init() {
+	entries, err := files.ReadDir("templates")
+	if err != nil {
+		panic(err)
+	}
+	for _, e := range entries {
+		b, err := files.ReadFile("templates/" + e.Name())
+		if err != nil {
+			panic(err)
+		}
+		name := strings.TrimSuffix(e.Name(), ".txt")
+		parsed[name] = template.Must(template.New(name).Option("missingkey=error").Parse(strings.TrimRight(string(b), "\n")))
+	}
+	parsed[Answer] = template.Must(template.New(Answer).Parse("{{.Question}}"))
+}
+
+// Names lists the templates.
+func Names() []string {
+	var out []string
+	for n := range parsed {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Fields fill a template; each template uses some of them.
+type Fields struct {
+	Context  string // the narrative
+	Question string
+	A, B     string // the two responses, in the order shown
+}
+
+// Render fills the named template.
+func Render(name string, f Fields) (string, error) {
+	t, ok := parsed[name]
+	if !ok {
+		return "", fmt.Errorf("prompts: no template %q (have %v)", name, Names())
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, f); err != nil {
+		return "", fmt.Errorf("prompts: %s: %w", name, err)
+	}
+	return b.String(), nil
+}
+
+// MustRender is Render for templates and fields known to be valid.
+func MustRender(name string, f Fields) string {
+	s, err := Render(name, f)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// JoinCaptions makes a narrative from sub-clip descriptions: "Clip 1: …\nClip 2: …".
+func JoinCaptions(captions []string) string {
+	var b strings.Builder
+	for i, c := range captions {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		fmt.Fprintf(&b, "Clip %d: %s", i+1, c)
+	}
+	return b.String()
+}
