@@ -48,3 +48,23 @@ func Retryable(err error) bool {
 	return errors.Is(err, ErrUnavailable) || errors.Is(err, ErrRateLimited) ||
 		errors.Is(err, ErrBadResponse) || errors.Is(err, ErrCircuitOpen)
 }
+
+// Kind names the class of err for a dead-letter row: bad_request, unsupported, bad_response,
+// unavailable, rate_limited, circuit_open (the last four may succeed on a later run), or internal.
+func Kind(err error) string {
+	switch {
+	case errors.Is(err, ErrCircuitOpen):
+		return "circuit_open"
+	case errors.Is(err, ErrRateLimited):
+		return "rate_limited"
+	case errors.Is(err, ErrUnavailable):
+		return "unavailable"
+	case errors.Is(err, ErrBadResponse):
+		return "bad_response"
+	case errors.Is(err, ErrUnsupported):
+		return "unsupported"
+	case errors.Is(err, ErrBadRequest):
+		return "bad_request"
+	}
+	return "internal"
+}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"github.com/vrlaif/vrlaif/internal/progress"
 	"github.com/vrlaif/vrlaif/schemas"
 )
 
@@ -18,6 +19,63 @@ func init() {
 	register.Emitter1[schemas.DeadLetter]()
 	beam.RegisterType(reflect.TypeOf((*schemas.Clip)(nil)).Elem())
 	beam.RegisterType(reflect.TypeOf((*schemas.DeadLetter)(nil)).Elem())
+	register.DoFn4x1[context.Context, schemas.Task, func(schemas.TaskClip), func(schemas.DeadLetter), error](&extractTaskFn{})
+	register.Emitter1[schemas.TaskClip]()
+	beam.RegisterType(reflect.TypeOf((*schemas.Task)(nil)).Elem())
+	beam.RegisterType(reflect.TypeOf((*schemas.TaskClip)(nil)).Elem())
+}
+
+// ExtractTasks is Extract for generate's input records (PCollection<schemas.Task>): each task's
+// video is decoded, or its frame folder read, into a PCollection<schemas.TaskClip>; failures
+// become dead letters whose InputRef is the task id.
+func ExtractTasks(s beam.Scope, tasks beam.PCollection, p Params) (taskClips, deadLetters beam.PCollection) {
+	s = s.Scope("frames.ExtractTasks")
+	if err := p.Validate(); err != nil {
+		panic(fmt.Errorf("frames.ExtractTasks: %w", err))
+	}
+	return beam.ParDo2(s, &extractTaskFn{Params: p}, tasks)
+}
+
+type extractTaskFn struct {
+	Params Params `json:"params"`
+
+	in, clips, dead beam.Counter
+}
+
+func (f *extractTaskFn) Setup() {
+	f.in = beam.NewCounter(Stage, "in")
+	f.clips = beam.NewCounter(Stage, "out")
+	f.dead = beam.NewCounter(Stage, "deadletter")
+}
+
+func (f *extractTaskFn) ProcessElement(ctx context.Context, t schemas.Task, emit func(schemas.TaskClip), emitDead func(schemas.DeadLetter)) error {
+	f.in.Inc(ctx, 1)
+	progress.Add(Stage, "in", 1)
+	clip, err := ExtractTask(ctx, t, f.Params)
+	if err == nil {
+		f.clips.Inc(ctx, 1)
+		progress.Add(Stage, "out", 1)
+		emit(schemas.TaskClip{Task: t, Clip: clip})
+		return nil
+	}
+	if errors.Is(err, errCanceled) {
+		return err
+	}
+	f.dead.Inc(ctx, 1)
+	progress.Add(Stage, "deadletter", 1)
+	emitDead(DeadLetter(t.ID, err))
+	return nil
+}
+
+// DeadLetter describes a failed extraction of input ref.
+func DeadLetter(ref string, err error) schemas.DeadLetter {
+	var detail string
+	var fe *Error
+	if errors.As(err, &fe) {
+		detail = fe.Log
+	}
+	return schemas.DeadLetter{Stage: Stage, InputRef: ref, ErrorKind: Kind(err), Message: err.Error(),
+		Detail: detail, CreatedMicros: time.Now().UnixMicro()}
 }
 
 // Extract is the Beam composite: it samples frames from each video URI in uris

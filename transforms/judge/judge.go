@@ -1,0 +1,157 @@
+// Package judge labels preferences with a context-aware judge (reference §6): each pair of
+// answers to a question is shown to the judge with the question, the video and (by default) the
+// clip's narrative as context, in both orders; the verdict is read from the probabilities of "A"
+// and "B" where the backend gives them, else parsed from its reply; a pair is labeled only when the
+// two orders agree, and kept with the reason when they do not.
+package judge
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"time"
+
+	"github.com/vrlaif/vrlaif/backend"
+	"github.com/vrlaif/vrlaif/prompts"
+	"github.com/vrlaif/vrlaif/schemas"
+)
+
+// Stage names.
+const (
+	PairsStage = "pairs"
+	Stage      = "judge"
+)
+
+// Reasons a pair has no label.
+const (
+	ReasonDisagree   = "orders_disagree"
+	ReasonUnreadable = "unreadable_verdict"
+	ReasonTie        = "tie"
+)
+
+// Verdict methods.
+const (
+	MethodLogProbs = "logprobs"
+	MethodParsed   = "parsed"
+)
+
+// Params configure the judge.
+type Params struct {
+	Backend   backend.Config `json:"backend"`
+	Template  string         `json:"template"`   // prompts.Judge (default) or prompts.JudgeNoContext
+	MaxTokens int            `json:"max_tokens"` // for a parsed verdict (default 8)
+}
+
+// WithDefaults fills unset fields.
+func (p Params) WithDefaults() Params {
+	if p.Template == "" {
+		p.Template = prompts.Judge
+	}
+	if p.MaxTokens <= 0 {
+		p.MaxTokens = 8
+	}
+	return p
+}
+
+// Pair is two different answers to one question about one clip, ready to judge.
+type Pair struct {
+	ClipID     string
+	VideoID    string
+	QuestionID string
+	Question   string
+	Frames     [][]byte
+	Context    string
+	R1, R2     schemas.Response // stored as output_1 and output_2
+}
+
+// PreferenceID is a judged pair's deterministic id.
+func PreferenceID(r1, r2 string, judge backend.Info, template string) string {
+	sum := sha256.Sum256([]byte(r1 + "\x00" + r2 + "\x00" + judge.Backend + "\x00" + judge.Model + "\x00" + judge.Revision + "\x00" + template))
+	return hex.EncodeToString(sum[:16])
+}
+
+// Judge labels one pair: both orders, then agreement.
+func Judge(ctx context.Context, b backend.Backend, pr Pair, p Params) (schemas.Preference, error) {
+	info := b.Info()
+	out := schemas.Preference{ID: PreferenceID(pr.R1.ID, pr.R2.ID, info, p.Template), ClipID: pr.ClipID, VideoID: pr.VideoID,
+		QuestionID: pr.QuestionID, Question: pr.Question, Response1: pr.R1.ID, Response2: pr.R2.ID,
+		Output1: pr.R1.Text, Output2: pr.R2.Text, Images: pr.R1.Images,
+		Judge: schemas.ModelRef{Backend: info.Backend, Model: info.Model, Revision: info.Revision, Template: p.Template}}
+	if p.Template != prompts.JudgeNoContext {
+		out.Context = pr.Context
+	}
+	var err error
+	if out.Forward, err = verdict(ctx, b, pr.Frames, prompts.Fields{Context: out.Context, Question: pr.Question, A: pr.R1.Text, B: pr.R2.Text}, p); err != nil {
+		return out, fmt.Errorf("judging (A=output_1): %w", err)
+	}
+	if out.Swapped, err = verdict(ctx, b, pr.Frames, prompts.Fields{Context: out.Context, Question: pr.Question, A: pr.R2.Text, B: pr.R1.Text}, p); err != nil {
+		return out, fmt.Errorf("judging (A=output_2): %w", err)
+	}
+	Decide(&out)
+	out.CreatedMicros = time.Now().UnixMicro()
+	return out, nil
+}
+
+// Decide sets Labeled, Chosen, ProbOutput1 and Reason from the two verdicts: output_1 is better
+// in the forward order when p(A) > ½ and in the swapped order when p(A) < ½; the pair is labeled
+// when both orders say the same. ProbOutput1 is the mean of the two orders' p(output_1 better).
+func Decide(pf *schemas.Preference) {
+	f, s := pf.Forward, pf.Swapped
+	p1, p2 := f.ProbA, 1-s.ProbA
+	pf.ProbOutput1 = (p1 + p2) / 2
+	switch {
+	case f.Letter == "" || s.Letter == "":
+		pf.Reason = ReasonUnreadable
+	case p1 == 0.5 || p2 == 0.5:
+		pf.Reason = ReasonTie
+	case (p1 > 0.5) != (p2 > 0.5):
+		pf.Reason = ReasonDisagree
+	default:
+		pf.Labeled, pf.Chosen = true, 1
+		if p1 < 0.5 {
+			pf.Chosen = 2
+		}
+	}
+}
+
+var letterRE = regexp.MustCompile(`^\W*\(?([AB])\b`)
+
+// verdict asks the judge once: by the probabilities of "A" and "B" when the backend gives both
+// exactly, else by parsing a short greedy reply.
+func verdict(ctx context.Context, b backend.Backend, frames [][]byte, f prompts.Fields, p Params) (schemas.Verdict, error) {
+	text, err := prompts.Render(p.Template, f)
+	if err != nil {
+		return schemas.Verdict{}, err
+	}
+	msgs := []backend.Message{backend.VideoMessage(frames, text)}
+	sr, err := b.Score(ctx, &backend.ScoreRequest{Messages: msgs, Continuations: []string{"A", "B"}, Template: p.Template})
+	if err != nil && !errors.Is(err, backend.ErrBadResponse) && !errors.Is(err, backend.ErrUnsupported) {
+		return schemas.Verdict{}, err
+	}
+	if err == nil && sr.Exact[0] && sr.Exact[1] {
+		pa := 1 / (1 + math.Exp(sr.LogProbs[1]-sr.LogProbs[0]))
+		v := schemas.Verdict{ProbA: pa, Method: MethodLogProbs}
+		if pa > 0.5 {
+			v.Letter = "A"
+		} else if pa < 0.5 {
+			v.Letter = "B"
+		} else {
+			v.Letter = "A" // an exact tie: Decide reports it
+		}
+		return v, nil
+	}
+	resp, err := b.Chat(ctx, &backend.ChatRequest{Messages: msgs, N: 1, Temperature: 0, MaxTokens: p.MaxTokens, Template: p.Template})
+	if err != nil {
+		return schemas.Verdict{}, err
+	}
+	v := schemas.Verdict{Method: MethodParsed, Raw: resp.Choices[0].Text, ProbA: 0.5}
+	if m := letterRE.FindStringSubmatch(resp.Choices[0].Text); m != nil {
+		v.Letter = m[1]
+		v.ProbA = map[string]float64{"A": 1, "B": 0}[m[1]]
+	}
+	return v, nil
+}
