@@ -1,5 +1,10 @@
 package schemas
 
+import (
+	"crypto/sha256"
+	"encoding/hex"
+)
+
 // SamplingSpec is how frames were sampled from a video; it is part of a clip's identity.
 type SamplingSpec struct {
 	Frames  int32   `parquet:"frames" beam:"frames" json:"frames"`      // N uniform samples (0 when FPS is used)
@@ -39,10 +44,18 @@ type Clip struct {
 
 // DeadLetter is one input that a stage could not process: the rows of `deadletter/`.
 type DeadLetter struct {
+	ID            string `parquet:"id" beam:"id" json:"id"`                      // hash of stage and input_ref (DeadLetterID); empty in files from before it existed
 	Stage         string `parquet:"stage,dict" beam:"stage" json:"stage"`        // e.g. "frames"
 	InputRef      string `parquet:"input_ref" beam:"input_ref" json:"input_ref"` // a URI or a row id
 	ErrorKind     string `parquet:"error_kind,dict" beam:"error_kind" json:"error_kind"`
 	Message       string `parquet:"message" beam:"message" json:"message"`
 	Detail        string `parquet:"detail" beam:"detail" json:"detail"` // e.g. the captured FFmpeg log
 	CreatedMicros int64  `parquet:"created_micros,timestamp(microsecond)" beam:"created_micros" json:"created_micros"`
+}
+
+// DeadLetterID is a dead letter's deterministic id: the same input failing in the same stage
+// again is the same row (a re-run does not duplicate it).
+func DeadLetterID(stage, inputRef string) string {
+	sum := sha256.Sum256([]byte(stage + "\x00" + inputRef))
+	return hex.EncodeToString(sum[:16])
 }

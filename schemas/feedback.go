@@ -87,3 +87,12 @@ type Preference struct {
 	Images        []string `parquet:"images,list" beam:"images" json:"images"`
 	CreatedMicros int64    `parquet:"created_micros,timestamp(microsecond)" beam:"created_micros" json:"created_micros"`
 }
+
+// RM converts a labeled preference into the seed's reward-model record (RM JSON layout): the
+// question as the human turn with the video placeholder, the two outputs, and the preference.
+func (p Preference) RM() RMRow {
+	r := RMRow{Conversations: []Turn{{From: "human", Value: "<image>\n" + p.Question}, {From: "gpt", Value: ""}},
+		Output1: p.Output1, Output2: p.Output2, Preference: p.Chosen, Images: p.Images}
+	r.ID = r.contentID()
+	return r
+}

@@ -9,6 +9,10 @@ type Summary struct {
 	Outputs     map[string]string      `json:"outputs,omitempty"` // name → path
 	// ErrorKinds counts dead letters by kind, per stage.
 	ErrorKinds map[string]map[string]int `json:"error_kinds,omitempty"`
+	// Counters are a pipeline's Beam counters ("namespace.name": tokens, cache hits, skipped rows…).
+	Counters map[string]int64 `json:"counters,omitempty"`
+	// Extra holds a command's own results (feedback: the judge statistics).
+	Extra map[string]any `json:"extra,omitempty"`
 }
 
 // StageCounts are the inputs, outputs and dead letters of one stage.

@@ -60,7 +60,7 @@ becomes a dead-letter row with a clear reason.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(synthCmd(), framesCmd(), importCmd(), exportCmd(), trainCmd(), serveCmd(), demoCmd())
+	root.AddCommand(synthCmd(), framesCmd(), generateCmd(), feedbackCmd(), importCmd(), exportCmd(), trainCmd(), serveCmd(), demoCmd())
 	return root
 }
 

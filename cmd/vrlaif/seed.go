@@ -80,7 +80,7 @@ func importSeed[T schemas.SeedRecord](format, rowName, in, out string) error {
 		counts.In++
 		if rerr != nil {
 			counts.DeadLetter++
-			return dead.Write(schemas.DeadLetter{Stage: "import", InputRef: fmt.Sprintf("%s#%d", in, i),
+			return dead.Write(schemas.DeadLetter{ID: schemas.DeadLetterID("import", fmt.Sprintf("%s#%d", in, i)), Stage: "import", InputRef: fmt.Sprintf("%s#%d", in, i),
 				ErrorKind: "bad_record", Message: rerr.Error(), CreatedMicros: time.Now().UnixMicro()})
 		}
 		counts.Out++
@@ -110,6 +110,8 @@ func exportCmd() *cobra.Command {
 		Long: `export is the inverse of import:
 
   sft|rm|rl  DIR (or DIR/<format>) of Parquet rows → one seed JSON array at PATH
+  rm         also from 'vrlaif feedback' output (DIR/preferences): its labeled pairs, in the
+             seed's RM layout (pairs whose two judging orders disagree are left out)
   frames     DIR/clips (or the clips folder itself) → PATH/<video>/image_01.jpg … image_NN.jpg,
              the seed's frame-folder layout (names zero-padded, so a lexicographic listing is in
              time order); <video> is the source file's name without extension.`,
@@ -118,6 +120,9 @@ func exportCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if in == "" || out == "" {
 				return fail(cmd, "--input and --output are required")
+			}
+			if format == "rm" && hasShards(datasetDir(in, schemas.RowPreference)) && !hasShards(datasetDir(in, schemas.RowRM)) {
+				return exportPreferences(datasetDir(in, schemas.RowPreference), out)
 			}
 			if f, ok := seedFormats[format]; ok {
 				return f.exportJSON(format, f.rowDir, in, out)
@@ -169,5 +174,44 @@ func exportSeed[T schemas.SeedRecord](format, rowName, in, out string) error {
 		return err
 	}
 	report("export: %d %s records → %s", n, format, out)
+	return os.Rename(tmp, out)
+}
+
+func hasShards(dir string) bool {
+	shards, err := dataset.Shards(dir)
+	return err == nil && len(shards) > 0
+}
+
+// exportPreferences writes the labeled rows of a preferences dataset as seed RM JSON.
+func exportPreferences(dir, out string) error {
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return err
+	}
+	tmp := out + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	enc := schemas.NewSeedEncoder(f)
+	n, unlabeled := 0, 0
+	err = dataset.Read(dir, func(p schemas.Preference) error {
+		if !p.Labeled {
+			unlabeled++
+			return nil
+		}
+		n++
+		return enc.Encode(p.RM())
+	})
+	if err == nil {
+		err = enc.Close()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	report("export: %d labeled preferences → %s (%d without a label left out)", n, out, unlabeled)
 	return os.Rename(tmp, out)
 }

@@ -172,7 +172,7 @@ func within(root, p string) bool {
 }
 
 func badRecord(ref, kind, msg string) schemas.DeadLetter {
-	return schemas.DeadLetter{Stage: InputStage, InputRef: ref, ErrorKind: kind, Message: msg, CreatedMicros: time.Now().UnixMicro()}
+	return schemas.DeadLetter{ID: schemas.DeadLetterID(InputStage, ref), Stage: InputStage, InputRef: ref, ErrorKind: kind, Message: msg, CreatedMicros: time.Now().UnixMicro()}
 }
 
 // task builds one task, resolving its paths; a problem becomes a dead letter.

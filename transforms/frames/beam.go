@@ -74,7 +74,7 @@ func DeadLetter(ref string, err error) schemas.DeadLetter {
 	if errors.As(err, &fe) {
 		detail = fe.Log
 	}
-	return schemas.DeadLetter{Stage: Stage, InputRef: ref, ErrorKind: Kind(err), Message: err.Error(),
+	return schemas.DeadLetter{ID: schemas.DeadLetterID(Stage, ref), Stage: Stage, InputRef: ref, ErrorKind: Kind(err), Message: err.Error(),
 		Detail: detail, CreatedMicros: time.Now().UnixMicro()}
 }
 
@@ -119,7 +119,7 @@ func (f *extractFn) ProcessElement(ctx context.Context, uri string, emitClip fun
 	if errors.As(err, &fe) {
 		detail = fe.Log
 	}
-	emitDead(schemas.DeadLetter{Stage: Stage, InputRef: uri, ErrorKind: Kind(err), Message: err.Error(),
+	emitDead(schemas.DeadLetter{ID: schemas.DeadLetterID(Stage, uri), Stage: Stage, InputRef: uri, ErrorKind: Kind(err), Message: err.Error(),
 		Detail: detail, CreatedMicros: time.Now().UnixMicro()})
 	return nil
 }

@@ -122,7 +122,7 @@ func Run(ctx context.Context, inputs []string, outDir string, p Params, o RunOpt
 			if errors.As(r.err, &fe) {
 				detail = fe.Log
 			}
-			werr = dead.Write(schemas.DeadLetter{Stage: Stage, InputRef: r.uri, ErrorKind: kind,
+			werr = dead.Write(schemas.DeadLetter{ID: schemas.DeadLetterID(Stage, r.uri), Stage: Stage, InputRef: r.uri, ErrorKind: kind,
 				Message: r.err.Error(), Detail: detail, CreatedMicros: time.Now().UnixMicro()})
 		}
 		if o.Progress != nil {

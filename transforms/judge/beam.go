@@ -85,7 +85,7 @@ func (f *pairFn) ProcessElement(ctx context.Context, clipID string, clips func(*
 		f.dead.Inc(ctx, int64(len(rs)))
 		progress.Add(PairsStage, "deadletter", int64(len(rs)))
 		for _, r := range rs {
-			emitDead(schemas.DeadLetter{Stage: PairsStage, InputRef: r.ID, ErrorKind: kind, Message: msg + " (clip " + clipID + ")",
+			emitDead(schemas.DeadLetter{ID: schemas.DeadLetterID(PairsStage, r.ID), Stage: PairsStage, InputRef: r.ID, ErrorKind: kind, Message: msg + " (clip " + clipID + ")",
 				CreatedMicros: time.Now().UnixMicro()})
 		}
 		return nil

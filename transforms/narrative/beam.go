@@ -81,6 +81,6 @@ func (f *describeFn) ProcessElement(ctx context.Context, tc schemas.TaskClip, em
 // DeadLetter describes a failed model call; its kind (backend.Kind) says whether a later run may
 // succeed.
 func DeadLetter(stage, ref string, err error) schemas.DeadLetter {
-	return schemas.DeadLetter{Stage: stage, InputRef: ref, ErrorKind: backend.Kind(err), Message: err.Error(),
+	return schemas.DeadLetter{ID: schemas.DeadLetterID(stage, ref), Stage: stage, InputRef: ref, ErrorKind: backend.Kind(err), Message: err.Error(),
 		CreatedMicros: time.Now().UnixMicro()}
 }

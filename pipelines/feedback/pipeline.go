@@ -1,0 +1,88 @@
+// Package feedback is the feedback pipeline (Beam): the generate pipeline's clips, narratives and
+// responses → A/B pairs of different answers to each question → a context-aware judge in both
+// orders → preferences/ (labeled where the orders agree, kept with the reason where not) and
+// deadletter/, with the judge's statistics in the run summary.
+package feedback
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/vrlaif/vrlaif/internal/dataset"
+	"github.com/vrlaif/vrlaif/pipelines/beamrun"
+	"github.com/vrlaif/vrlaif/schemas"
+	"github.com/vrlaif/vrlaif/transforms/judge"
+	"github.com/vrlaif/vrlaif/transforms/parquetio"
+)
+
+func init() {
+	parquetio.Register[schemas.Clip]()
+	parquetio.Register[schemas.Narrative]()
+	parquetio.Register[schemas.Response]()
+	parquetio.Register[schemas.Preference]()
+	parquetio.Register[schemas.DeadLetter]()
+}
+
+// Config is plain data.
+type Config struct {
+	Input  string       `json:"input"` // a generate output folder (clips/, narratives/, responses/)
+	Output string       `json:"output"`
+	Judge  judge.Params `json:"judge"`
+}
+
+// Output folders under Config.Output.
+const (
+	PreferencesDir = schemas.RowPreference
+	DeadLetterDir  = schemas.RowDeadLetter
+)
+
+// Pipeline adds the feedback graph to s.
+func Pipeline(s beam.Scope, cfg Config) {
+	s = s.Scope("feedback")
+	clips := parquetio.Read[schemas.Clip](s, filepath.Join(cfg.Input, schemas.RowClip))
+	narratives := parquetio.Read[schemas.Narrative](s, filepath.Join(cfg.Input, schemas.RowNarrative))
+	responses := parquetio.Read[schemas.Response](s, filepath.Join(cfg.Input, schemas.RowResponse))
+	pairs, pairDead := judge.Pairs(s, clips, narratives, responses, cfg.Judge)
+	prefs, judgeDead := judge.Label(s, pairs, cfg.Judge)
+	wp := parquetio.WriteParams{IDField: "ID", SkipExisting: true}
+	parquetio.Write[schemas.Preference](s.Scope("write.preferences"), filepath.Join(cfg.Output, PreferencesDir), PreferencesDir, prefs, wp)
+	parquetio.Write[schemas.DeadLetter](s.Scope("write.deadletter"), filepath.Join(cfg.Output, DeadLetterDir), DeadLetterDir,
+		beam.Flatten(s, pairDead, judgeDead), wp)
+}
+
+// Run runs the pipeline and returns its summary, the judge statistics included (computed over
+// every row in preferences/, earlier runs' too).
+func Run(ctx context.Context, cfg Config, progress io.Writer) (schemas.Summary, error) {
+	start := time.Now()
+	if cfg.Output == "" {
+		return schemas.Summary{}, fmt.Errorf("feedback: no output folder")
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Input, schemas.RowResponse)); err != nil {
+		return schemas.Summary{}, fmt.Errorf("feedback: %s has no %s/ (give a 'vrlaif generate' output folder): %w", cfg.Input, schemas.RowResponse, err)
+	}
+	p, s := beam.NewPipelineWithRoot()
+	Pipeline(s, cfg)
+	c, err := beamrun.Run(ctx, p, progress, 5*time.Second, judge.PairsStage, judge.Stage)
+	if err != nil {
+		return schemas.Summary{}, fmt.Errorf("feedback: %w", err)
+	}
+	prefs, err := dataset.ReadAll[schemas.Preference](filepath.Join(cfg.Output, PreferencesDir))
+	if err != nil {
+		return schemas.Summary{}, fmt.Errorf("feedback: reading back preferences: %w", err)
+	}
+	stats := judge.Summarize(prefs, int(c[judge.PairsStage+".identical"]))
+	pairs := c.Stage(judge.PairsStage, "")
+	return schemas.Summary{Command: "feedback", WallSeconds: time.Since(start).Seconds(),
+		Stages: map[string]schemas.StageCounts{
+			judge.PairsStage: pairs,
+			judge.Stage:      c.Stage(judge.Stage, PreferencesDir),
+		},
+		Settings: map[string]any{"input": cfg.Input, "judge": cfg.Judge},
+		Outputs:  map[string]string{PreferencesDir: PreferencesDir, DeadLetterDir: DeadLetterDir},
+		Counters: c, Extra: map[string]any{"judge_stats": stats}}, nil
+}

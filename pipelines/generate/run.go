@@ -1,0 +1,56 @@
+package generate
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/vrlaif/vrlaif/pipelines/beamrun"
+	"github.com/vrlaif/vrlaif/schemas"
+	"github.com/vrlaif/vrlaif/transforms/frames"
+	"github.com/vrlaif/vrlaif/transforms/narrative"
+	"github.com/vrlaif/vrlaif/transforms/sample"
+)
+
+// Stages in the order they run (the summary's and the progress line's names).
+var Stages = []string{InputStage, frames.Stage, narrative.Stage, sample.Stage}
+
+// Run loads the tasks, runs the pipeline on the configured runner and returns the run's summary.
+// progress (may be nil) gets a line every few seconds.
+func Run(ctx context.Context, cfg Config, progress io.Writer) (schemas.Summary, error) {
+	start := time.Now()
+	if cfg.Output == "" {
+		return schemas.Summary{}, fmt.Errorf("generate: no output folder")
+	}
+	tasks, dead, err := LoadTasks(ctx, cfg.Input)
+	if err != nil {
+		return schemas.Summary{}, err
+	}
+	questions := 0
+	for _, t := range tasks {
+		questions += len(t.Questions)
+	}
+	if progress != nil {
+		fmt.Fprintf(progress, "generate: %d videos, %d questions (%d input records refused)\n", len(tasks), questions, len(dead))
+	}
+	p, s := beam.NewPipelineWithRoot()
+	Pipeline(s, cfg, tasks, dead)
+	c, err := beamrun.Run(ctx, p, progress, 5*time.Second, Stages[1:]...)
+	if err != nil {
+		return schemas.Summary{}, fmt.Errorf("generate: %w", err)
+	}
+	sum := schemas.Summary{Command: "generate", WallSeconds: time.Since(start).Seconds(),
+		Stages: map[string]schemas.StageCounts{
+			InputStage:      {In: len(tasks) + len(dead), Out: len(tasks), DeadLetter: len(dead)},
+			frames.Stage:    c.Stage(frames.Stage, ClipsDir),
+			narrative.Stage: c.Stage(narrative.Stage, NarrativesDir),
+			sample.Stage:    c.Stage(sample.Stage, ResponsesDir),
+		},
+		Settings: map[string]any{"input": cfg.Input, "frames": cfg.Frames, "narrative": cfg.Narrative, "sample": cfg.Sample},
+		Outputs: map[string]string{ClipsDir: ClipsDir, NarrativesDir: NarrativesDir, ResponsesDir: ResponsesDir,
+			DeadLetterDir: DeadLetterDir},
+		Counters: c}
+	return sum, nil
+}
