@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs what vrlaif needs to build and test, if it is missing: Go (checked, not installed),
 # a C compiler for cgo, pkg-config, FFmpeg's development libraries (go-astiav links them),
-# OpenBLAS (the built-in model's matrix products) and the ffmpeg CLI (tests cross-check against it; the benchmark compares with it). Idempotent and quick
-# when everything is present.
+# OpenBLAS (the built-in model's matrix products) and the ffmpeg CLI (tests cross-check against it; the benchmark compares with it),
+# Node.js + npm and, with them, DuckDB for the tests (tools/duckdb: `npm ci`, native binaries from the npm registry).
+# Idempotent and quick when everything is present.
 set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
 
 need_go="1.26"
 if ! command -v go >/dev/null 2>&1; then
@@ -26,6 +28,8 @@ fi
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 pkg-config --exists openblas 2>/dev/null || missing+=(libopenblas-dev) # internal/blas (the model's matrix products)
 command -v bc >/dev/null 2>&1 || missing+=(bc) # scripts/bench-frames.sh
+command -v node >/dev/null 2>&1 || missing+=(nodejs) # tools/duckdb (internal/duckdb reads our Parquet with it)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2
@@ -42,3 +46,23 @@ case "$ver" in
   59.*) ;;
   *) echo "setup: warning: libavcodec $ver found; vrlaif is built for FFmpeg 5.1 (libavcodec 59)" >&2 ;;
 esac
+
+# DuckDB for the tests: @duckdb/node-api, pinned by tools/duckdb/package-lock.json. Reinstalled when the
+# lock file, the platform or Node's major version changes (a stamp in node_modules records them).
+need_node=18
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt "$need_node" ]; then
+  echo "setup: Node.js $need_node or newer is required (tools/duckdb), found $(node --version 2>/dev/null || echo none)" >&2
+  exit 1
+fi
+duck="$root/tools/duckdb"
+stamp="$duck/node_modules/.vrlaif-stamp"
+want="$(sha256sum "$duck/package-lock.json" | cut -d' ' -f1) $(uname -sm) node$node_major"
+if [ ! -f "$duck/node_modules/@duckdb/node-api/package.json" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: installing DuckDB for the tests (npm ci in tools/duckdb)" >&2
+  if ! npm ci --prefix "$duck" --no-audit --no-fund --loglevel=error >&2; then
+    echo "setup: npm ci failed in $duck; @duckdb/node-api and its native binaries come from the npm registry ($(npm config get registry))" >&2
+    exit 1
+  fi
+  echo "$want" >"$stamp"
+fi
