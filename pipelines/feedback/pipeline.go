@@ -65,6 +65,11 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (schemas.Summary, 
 	if _, err := os.Stat(filepath.Join(cfg.Input, schemas.RowResponse)); err != nil {
 		return schemas.Summary{}, fmt.Errorf("feedback: %s has no %s/ (give a 'vrlaif generate' output folder): %w", cfg.Input, schemas.RowResponse, err)
 	}
+	for _, d := range []string{PreferencesDir, DeadLetterDir} {
+		if err := os.MkdirAll(filepath.Join(cfg.Output, d), 0o755); err != nil {
+			return schemas.Summary{}, fmt.Errorf("feedback: %w", err)
+		}
+	}
 	p, s := beam.NewPipelineWithRoot()
 	Pipeline(s, cfg)
 	c, err := beamrun.Run(ctx, p, progress, 5*time.Second, judge.PairsStage, judge.Stage)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -34,6 +36,11 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (schemas.Summary, 
 	}
 	if progress != nil {
 		fmt.Fprintf(progress, "generate: %d videos, %d questions (%d input records refused)\n", len(tasks), questions, len(dead))
+	}
+	for _, d := range []string{ClipsDir, NarrativesDir, ResponsesDir, DeadLetterDir} {
+		if err := os.MkdirAll(filepath.Join(cfg.Output, d), 0o755); err != nil {
+			return schemas.Summary{}, fmt.Errorf("generate: %w", err)
+		}
 	}
 	p, s := beam.NewPipelineWithRoot()
 	Pipeline(s, cfg, tasks, dead)
