@@ -114,7 +114,8 @@ type Usage struct {
 }
 
 // ChatResponse holds the choices in sample order. Cached counts choices served from the call
-// cache (their usage is not counted again).
+// cache; Usage is then the usage of the call that made them (what the answer cost; a backend's
+// Stats count what was actually paid).
 type ChatResponse struct {
 	Model   string   `json:"model"`
 	Choices []Choice `json:"choices"`

@@ -243,3 +243,17 @@ func TestConformanceCached(t *testing.T) {
 	st, _ := cache.Open(t.TempDir())
 	backendtest.Run(t, cache.Wrap(openModel(t), st))
 }
+
+// A response served from the cache reports the usage of the call that made it, so rows that
+// record token counts are the same whether or not the call was cached.
+func TestCachedUsageMatchesFresh(t *testing.T) {
+	m := openModel(t)
+	st, _ := cache.Open(t.TempDir())
+	c := cache.Wrap(m, st)
+	r := backendtest.Question(backendtest.Frames(t, 3), 2, 8)
+	fresh, _ := c.Chat(context.Background(), r)
+	cached, _ := c.Chat(context.Background(), r)
+	if cached.Cached != 2 || cached.Usage != fresh.Usage || fresh.Usage.CompletionTokens == 0 {
+		t.Errorf("fresh usage %+v, cached %+v (cached %d)", fresh.Usage, cached.Usage, cached.Cached)
+	}
+}

@@ -25,7 +25,7 @@ func init() {
 
 // KeyVersion changes when the key's recipe or the entry format changes, so old entries are never
 // read with a new meaning.
-const KeyVersion = "vrlaif-call-cache-v2"
+const KeyVersion = "vrlaif-call-cache-v3"
 
 // Cached is a backend behind the call cache.
 type Cached struct {
@@ -128,18 +128,28 @@ func (c *Cached) Chat(ctx context.Context, r *backend.ChatRequest) (*backend.Cha
 	keys := chatKeys(c.Info(), r)
 	release := c.claim(keys[0])
 	defer release()
-	got := make([]*backend.Choice, len(keys))
+	got := make([]*entry, len(keys))
 	hits := 0
 	for i, k := range keys {
-		if ch, ok := c.getChoice(k); ok {
-			got[i], hits = ch, hits+1
+		if e, ok := c.getChoice(k); ok {
+			got[i], hits = e, hits+1
 		}
 	}
 	c.counters.Cache(hits, len(keys)-hits)
 	resp := &backend.ChatResponse{Model: c.Info().Model, Choices: make([]backend.Choice, len(keys)), Cached: hits}
 	if hits == len(keys) {
-		for i, ch := range got {
-			resp.Choices[i] = *ch
+		same := true
+		for i, e := range got {
+			resp.Choices[i] = e.Choice
+			same = same && e.N == len(keys) && e.Usage == got[0].Usage
+		}
+		if same { // all from one call like this one: its usage
+			resp.Usage = got[0].Usage
+		} else {
+			resp.Usage = backend.Usage{PromptTokens: got[0].Usage.PromptTokens}
+			for _, e := range got {
+				resp.Usage.CompletionTokens += e.Usage.CompletionTokens / max(e.N, 1)
+			}
 		}
 		return resp, nil
 	}
@@ -153,38 +163,46 @@ func (c *Cached) Chat(ctx context.Context, r *backend.ChatRequest) (*backend.Cha
 	resp.Usage, resp.Model = fresh.Usage, fresh.Model
 	for i, k := range keys {
 		if got[i] != nil {
-			resp.Choices[i] = *got[i]
+			resp.Choices[i] = got[i].Choice
 			continue
 		}
 		resp.Choices[i] = fresh.Choices[i]
-		data, err := encode(fresh.Choices[i])
+		data, err := encode(entry{Choice: fresh.Choices[i], Usage: fresh.Usage, N: len(keys)})
 		if err != nil {
 			return nil, err
 		}
 		if wrote, err := c.store.Put(k, data); err != nil {
 			return nil, err
 		} else if !wrote { // another writer stored it first: use theirs
-			if ch, ok := c.getChoice(k); ok {
-				resp.Choices[i] = *ch
+			if e, ok := c.getChoice(k); ok {
+				resp.Choices[i] = e.Choice
 			}
 		}
 	}
 	return resp, nil
 }
 
+// entry is what the cache keeps per sample: the choice, and the usage of the call that made it
+// (so that a response served from the cache reports the same usage as the fresh one did).
+type entry struct {
+	Choice backend.Choice
+	Usage  backend.Usage
+	N      int
+}
+
 // getChoice reads an entry; an unreadable one (a disk that filled up mid-write elsewhere) counts
 // as missing and is overwritten by the next call's answer.
-func (c *Cached) getChoice(k Key) (*backend.Choice, bool) {
+func (c *Cached) getChoice(k Key) (*entry, bool) {
 	data, ok, err := c.store.Get(k)
 	if err != nil || !ok {
 		return nil, false
 	}
-	var ch backend.Choice
-	if decode(data, &ch) != nil {
+	var e entry
+	if decode(data, &e) != nil {
 		c.store.Remove(k) // drop it; Put will write the fresh answer
 		return nil, false
 	}
-	return &ch, true
+	return &e, true
 }
 
 // Score is cached as one entry per request.
@@ -196,7 +214,7 @@ func (c *Cached) Score(ctx context.Context, r *backend.ScoreRequest) (*backend.S
 		var resp backend.ScoreResponse
 		if decode(data, &resp) == nil && len(resp.LogProbs) == len(r.Continuations) {
 			c.counters.Cache(1, 0)
-			resp.Cached, resp.Usage = true, backend.Usage{}
+			resp.Cached = true // Usage is the original call's: what the answer cost, not this call
 			return &resp, nil
 		}
 	}
