@@ -6,7 +6,7 @@ GO      ?= go
 BIN     := bin/vrlaif
 OUT     ?= out
 
-.PHONY: all setup build demo demo-quick test test-short vet bench-frames bench-model bench-backend clean
+.PHONY: all setup build demo demo-quick test test-short vet bench-frames bench-model bench-backend bench-pipelines clean
 
 all: build
 
@@ -42,6 +42,10 @@ bench-model: setup
 ## bench-backend: client CPU per call (17 frames of 224²) and the concurrency held against vrlaif serve
 bench-backend: setup
 	$(GO) test -run x -bench . -benchtime 200x ./backend/openai
+
+## bench-pipelines: generate on Prism vs the same stages standalone (clips/s, overhead ratio)
+bench-pipelines: setup
+	$(GO) test -run x -bench Overhead -benchtime 1x ./pipelines/generate
 
 clean:
 	rm -rf bin $(OUT)

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -25,6 +26,7 @@ func main() {
 		flag.Parse()
 	}
 	beam.Init()
+	quietBeam()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := rootCmd().ExecuteContext(ctx)
 	stop()
@@ -34,6 +36,19 @@ func main() {
 		}
 		log.Fatalf("vrlaif: %v", err) // the only exit
 	}
+}
+
+// quietBeam keeps Beam's and Prism's per-job INFO lines (about a dozen per pipeline) off the
+// terminal; VRLAIF_LOG=info (or debug) shows them.
+func quietBeam() {
+	level := slog.LevelWarn
+	switch strings.ToLower(os.Getenv("VRLAIF_LOG")) {
+	case "info":
+		level = slog.LevelInfo
+	case "debug":
+		level = slog.LevelDebug
+	}
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
 }
 
 func isBeamWorker(args []string) bool {
