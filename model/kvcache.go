@@ -116,3 +116,36 @@ func (m *Model) Score(pr Prompt, continuation []int32) ([]float32, error) {
 	}
 	return out, nil
 }
+
+// NextLogProbs returns log p(v | prompt) for every token v of the vocabulary, from one forward
+// pass (a judge reading "A" against "B" needs nothing more). log-softmax in float64 over the
+// float32 logits.
+func (m *Model) NextLogProbs(pr Prompt) ([]float32, error) {
+	T := len(pr.Tokens)
+	b := &Batch{B: 1, T: T, Tokens: pr.Tokens, Targets: make([]int32, T), VideoAt: []int{pr.VideoAt}, Patches: pr.Patches}
+	if pr.VideoAt < 0 {
+		v := m.Config.Vision
+		b.Patches = make([]float32, v.NumFrames*v.Patches()*v.PatchDim())
+	}
+	for i := range b.Targets {
+		b.Targets[i] = IgnoreIndex
+	}
+	if _, err := m.Forward(b); err != nil {
+		return nil, err
+	}
+	logits := m.Logits(T - 1)
+	mx := logits[0]
+	for _, v := range logits {
+		mx = max(mx, v)
+	}
+	var sum float64
+	for _, v := range logits {
+		sum += math.Exp(float64(v - mx))
+	}
+	lse := float64(mx) + math.Log(sum)
+	out := make([]float32, len(logits))
+	for i, v := range logits {
+		out[i] = float32(float64(v) - lse)
+	}
+	return out, nil
+}

@@ -142,3 +142,31 @@ func TestTopLogProbsPicksTheLargest(t *testing.T) {
 		t.Errorf("asking for more than the vocabulary gave %d entries", n)
 	}
 }
+
+// NextLogProbs agrees with Score's teacher-forced log-probability of each single next token: the
+// same forward pass, log-softmax in float64 here and float32 there, so 1e-5 (float32 rounding of
+// values of order 1–10).
+func TestNextLogProbsMatchesScore(t *testing.T) {
+	c := Tiny(24)
+	m, _ := New(c, 4)
+	rng := rand.New(rand.NewPCG(3, 9))
+	pr := promptFor(c, rng, 4)
+	all, err := m.NextLogProbs(pr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mass float64
+	for v := range all {
+		lp, err := m.Score(pr, []int32{int32(v)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(float64(lp[0]-all[v])) > 1e-5 {
+			t.Errorf("token %d: NextLogProbs %v, Score %v", v, all[v], lp[0])
+		}
+		mass += math.Exp(float64(all[v]))
+	}
+	if math.Abs(mass-1) > 1e-5 {
+		t.Errorf("probabilities sum to %v", mass)
+	}
+}

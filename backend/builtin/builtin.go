@@ -271,6 +271,17 @@ func (b *Builtin) Score(ctx context.Context, r *backend.ScoreRequest) (*backend.
 	}
 	resp := &backend.ScoreResponse{}
 	b.counters.Attempt(false)
+	if lps, ok, err := b.scoreSingleTokens(pr, r.Continuations); err != nil {
+		return nil, b.fail("score", err)
+	} else if ok { // every variant is one token: one forward pass answers all
+		resp.LogProbs = lps
+		for range lps {
+			resp.Exact = append(resp.Exact, true)
+		}
+		resp.Usage = backend.Usage{PromptTokens: len(pr.Tokens), CompletionTokens: 0}
+		b.counters.Call(resp.Usage)
+		return resp, nil
+	}
 	for _, c := range r.Continuations {
 		total := math.Inf(-1)
 		for _, variant := range []string{c, " " + c} {
@@ -290,6 +301,32 @@ func (b *Builtin) Score(ctx context.Context, r *backend.ScoreRequest) (*backend.
 	}
 	b.counters.Call(resp.Usage)
 	return resp, nil
+}
+
+// scoreSingleTokens scores continuations whose variants (c and " "+c) are all single tokens
+// from one forward pass; ok is false when some variant is longer.
+func (b *Builtin) scoreSingleTokens(pr model.Prompt, conts []string) ([]float64, bool, error) {
+	ids := make([][2]int, len(conts))
+	for i, c := range conts {
+		for j, v := range []string{c, " " + c} {
+			t := b.tok.Encode(v)
+			if len(t) != 1 {
+				return nil, false, nil
+			}
+			ids[i][j] = t[0]
+		}
+	}
+	b.mu.Lock()
+	all, err := b.m.NextLogProbs(pr)
+	b.mu.Unlock()
+	if err != nil {
+		return nil, false, backend.BadRequest(err.Error())
+	}
+	out := make([]float64, len(conts))
+	for i, pair := range ids {
+		out[i] = backend.LogAddExp(float64(all[pair[0]]), float64(all[pair[1]]))
+	}
+	return out, true, nil
 }
 
 // score is log p(text) as the reply's start, and its number of tokens.
