@@ -1,14 +1,21 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/vrlaif/vrlaif/backend"
+	"github.com/vrlaif/vrlaif/pipelines/feedback"
+	"github.com/vrlaif/vrlaif/pipelines/generate"
 	"github.com/vrlaif/vrlaif/pipelines/train"
 	"github.com/vrlaif/vrlaif/schemas"
 	"github.com/vrlaif/vrlaif/synth"
 	"github.com/vrlaif/vrlaif/transforms/frames"
+	"github.com/vrlaif/vrlaif/transforms/judge"
+	"github.com/vrlaif/vrlaif/transforms/narrative"
+	"github.com/vrlaif/vrlaif/transforms/sample"
 )
 
 func demoCmd() *cobra.Command {
@@ -25,8 +32,10 @@ func demoCmd() *cobra.Command {
 it renders the synthetic world into DIR/world (videos + ground truth), extracts frames from it
 into DIR/clips with the seed's sampling (50 frames, 224 px, padded), fine-tunes the built-in
 model on the world (DIR/sft; about 5 minutes on two cores) and reports its held-out accuracies,
-and writes DIR/summary.json. Later stages (narratives, responses, AI feedback, reward model, PPO,
-evaluation) join the demo as they land. --quick renders a few clips and trains the tiny model for a
+then runs the generate pipeline on the held-out clips with that model (narratives, two sampled
+answers per question: DIR/generate) and the feedback pipeline (the same model judges each pair
+in both orders with the narrative as context: DIR/feedback), and writes DIR/summary.json. The
+reward model, PPO and evaluation join the demo as they land. --quick renders a few clips and trains the tiny model for a
 few steps.`,
 		Example: "  vrlaif demo --output out/demo",
 		Args:    cobra.NoArgs,
@@ -58,25 +67,34 @@ few steps.`,
 			if err != nil {
 				return err
 			}
+			gen, fb, err := demoFeedback(cmd, world, out, sft.Output, fp)
+			if err != nil {
+				return err
+			}
 			if err := writeSummary(out, schemas.Summary{
 				Command: "demo",
 				Stages: map[string]schemas.StageCounts{
 					"synth":      {In: sp.N, Out: sp.N},
 					frames.Stage: stageCounts(st),
 					"sft":        {In: res.Examples, Out: 1},
+					"narrative":  gen.Stages["narrative"],
+					"responses":  gen.Stages["responses"],
+					"pairs":      fb.Stages["pairs"],
+					"judge":      fb.Stages["judge"],
 				},
+				Extra:       fb.Extra,
 				WallSeconds: time.Since(start).Seconds(),
 				Settings:    map[string]any{"synth": sp, "frames": fp, "sft": sft, "quick": quick, "sft_result": res, "sft_eval": ev},
 				Outputs: map[string]string{
 					"world": world, "clips": filepath.Join(out, schemas.RowClip), "deadletter": filepath.Join(out, schemas.RowDeadLetter),
-					"sft": sft.Output,
+					"sft": sft.Output, "generate": filepath.Join(out, "generate"), "feedback": filepath.Join(out, "feedback"),
 				},
 				ErrorKinds: map[string]map[string]int{frames.Stage: st.ErrorKinds},
 			}); err != nil {
 				return err
 			}
-			report("demo: done in %.1f s. Outputs:\n  %s/world/videos   synthetic clips (mp4)\n  %s/world/truth    ground truth (Parquet + truth.jsonl)\n  %s/clips          sampled frames (Parquet)\n  %s/sft            the SFT checkpoint (model.safetensors, config.json, tokenizer.json)\n  %s/summary.json   counts per stage",
-				time.Since(start).Seconds(), out, out, out, out, out)
+			report("demo: done in %.1f s. Outputs:\n  %s/world/videos   synthetic clips (mp4)\n  %s/world/truth    ground truth (Parquet + truth.jsonl)\n  %s/clips          sampled frames (Parquet)\n  %s/sft            the SFT checkpoint (model.safetensors, config.json, tokenizer.json)\n  %s/generate       narratives and sampled answers for the held-out clips (Parquet)\n  %s/feedback       AI preferences, both orders, with the judge's statistics (Parquet)\n  %s/summary.json   counts per stage",
+				time.Since(start).Seconds(), out, out, out, out, out, out, out)
 			return nil
 		},
 	}
@@ -86,4 +104,31 @@ few steps.`,
 	cmd.Flags().Int64Var(&sp.Seed, "seed", sp.Seed, "world seed")
 	cmd.Flags().IntVar(&sft.Steps, "sft-steps", sft.Steps, "SFT optimizer steps")
 	return cmd
+}
+
+// demoFeedback runs generate and feedback on the world's held-out clips with the SFT model.
+func demoFeedback(cmd *cobra.Command, world, out, ckpt string, fp frames.Params) (gen, fb schemas.Summary, err error) {
+	b := backend.Config{Name: "builtin", Model: ckpt, CacheDir: filepath.Join(out, "cache")}
+	sp := sample.DefaultParams(b)
+	sp.MaxTokens = 48
+	gcfg := generate.Config{Input: generate.Input{Spec: world, Split: "heldout"}, Output: filepath.Join(out, "generate"),
+		Frames: fp, Narrative: narrative.Params{Backend: b, MaxTokens: 96}, Sample: sp}
+	if gen, err = generate.Run(cmd.Context(), gcfg, os.Stderr); err != nil {
+		return gen, fb, err
+	}
+	if err = writeSummary(gcfg.Output, gen); err != nil {
+		return gen, fb, err
+	}
+	report("generate: %s in %.0fs", stageLine(gen, generate.Stages), gen.WallSeconds)
+	fcfg := feedback.Config{Input: gcfg.Output, Output: filepath.Join(out, "feedback"), Judge: judge.Params{Backend: b}}
+	if fb, err = feedback.Run(cmd.Context(), fcfg, os.Stderr); err != nil {
+		return gen, fb, err
+	}
+	if err = writeSummary(fcfg.Output, fb); err != nil {
+		return gen, fb, err
+	}
+	st := fb.Extra["judge_stats"].(judge.Stats)
+	report("feedback: %d pairs judged in %.0fs, %d labeled (both orders agree), flip rate %.2f, label balance %.2f, %d identical pairs dropped",
+		st.Pairs, fb.WallSeconds, st.Labeled, st.FlipRate, st.LabelBalance, st.Identical)
+	return gen, fb, nil
 }
