@@ -23,9 +23,10 @@ import (
 
 // modelFlags choose the backend every model stage uses and the Beam runner.
 type modelFlags struct {
-	cfg                                backend.Config
-	noCache                            bool
-	runner, endpoint, environment, job string
+	cfg                           backend.Config
+	noCache                       bool
+	runner, endpoint, environment string
+	beamFlags                     []string
 }
 
 func (m *modelFlags) add(f *pflag.FlagSet) {
@@ -42,6 +43,7 @@ func (m *modelFlags) add(f *pflag.FlagSet) {
 	f.StringVar(&m.runner, "runner", "prism", "Beam runner: prism (in-process), universal (a portable job server: --endpoint), dataflow, flink")
 	f.StringVar(&m.endpoint, "endpoint", "", "job server address for --runner=universal (HOST:PORT)")
 	f.StringVar(&m.environment, "environment-type", "", "Beam SDK environment (LOOPBACK runs workers in this process; default LOOPBACK with --endpoint)")
+	f.StringArrayVar(&m.beamFlags, "beam-flag", nil, "any other Beam pipeline option as NAME=VALUE, repeatable (e.g. project=my-gcp-project, region=us-central1, worker_binary=./vrlaif-linux-amd64)")
 }
 
 // resolve checks the flags, defaults the cache under out and passes the runner settings to Beam
@@ -70,12 +72,23 @@ func (m *modelFlags) resolve(cmd *cobra.Command, out string) (backend.Config, er
 	if m.endpoint != "" && env == "" {
 		env = "LOOPBACK"
 	}
-	for name, v := range map[string]string{"runner": m.runner, "endpoint": m.endpoint, "environment_type": env} {
-		if v == "" {
+	opts := [][2]string{{"runner", m.runner}, {"endpoint", m.endpoint}, {"environment_type", env}}
+	for _, kv := range m.beamFlags {
+		name, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return c, fail(cmd, "--beam-flag wants NAME=VALUE, got %q", kv)
+		}
+		opts = append(opts, [2]string{strings.TrimLeft(name, "-"), v})
+	}
+	for _, o := range opts {
+		if o[1] == "" {
 			continue
 		}
-		if err := flag.Set(name, v); err != nil {
-			return c, fmt.Errorf("setting Beam's --%s: %w", name, err)
+		if flag.Lookup(o[0]) == nil {
+			return c, fail(cmd, "Beam has no pipeline option --%s", o[0])
+		}
+		if err := flag.Set(o[0], o[1]); err != nil {
+			return c, fmt.Errorf("setting Beam's --%s: %w", o[0], err)
 		}
 	}
 	return c, nil
