@@ -49,6 +49,9 @@ func quietBeam() {
 		level = slog.LevelDebug
 	}
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+	// SetDefault also sends the log package through slog at INFO, which the level above would
+	// swallow (our own fatal errors included): give the log package its own output back.
+	log.SetOutput(os.Stderr)
 }
 
 func isBeamWorker(args []string) bool {

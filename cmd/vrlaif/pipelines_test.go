@@ -112,3 +112,41 @@ wait:
 	json.Unmarshal(b, &s)
 	t.Logf("killed part-way: %v; the re-run skipped %d responses already written", partial, s.Stages["responses"].Skipped)
 }
+
+// feedback over a generate folder, then its labeled pairs exported in the seed's RM layout, which
+// our own importer reads back.
+func TestFeedbackAndExportRM(t *testing.T) {
+	dir := t.TempDir()
+	world := filepath.Join(dir, "world")
+	vrlaif(t, true, "synth", "--n", "2", "--output", world)
+	ckpt := backendtest.Checkpoint(t)
+	gen, fb := filepath.Join(dir, "gen"), filepath.Join(dir, "fb")
+	vrlaif(t, true, "generate", "--input", world, "--model", ckpt, "--output", gen, "--frames", "8", "--size", "32", "--max-tokens", "6", "--narrative-max-tokens", "6")
+	log := vrlaif(t, true, "feedback", "--input", gen, "--model", ckpt, "--output", fb)
+	if !strings.Contains(log, "flip rate") {
+		t.Errorf("feedback does not report the judge's statistics:\n%s", log)
+	}
+	var s schemas.Summary
+	b, _ := os.ReadFile(filepath.Join(fb, "summary.json"))
+	if err := json.Unmarshal(b, &s); err != nil || s.Extra["judge_stats"] == nil {
+		t.Fatalf("summary: %v %s", err, b)
+	}
+	prefs, _ := dataset.ReadAll[schemas.Preference](filepath.Join(fb, "preferences"))
+	labeled := 0
+	for _, p := range prefs {
+		if p.Labeled {
+			labeled++
+		}
+	}
+	rm := filepath.Join(dir, "rm.json")
+	vrlaif(t, true, "export", "--format", "rm", "--input", fb, "--output", rm)
+	back := filepath.Join(dir, "rm-back")
+	vrlaif(t, true, "import", "--format", "rm", "--input", rm, "--output", back)
+	rows, _ := dataset.ReadAll[schemas.RMRow](filepath.Join(back, "rm"))
+	if len(rows) != labeled {
+		t.Errorf("%d RM records back, %d labeled preferences", len(rows), labeled)
+	}
+	if msg := vrlaif(t, false, "feedback", "--input", world, "--model", ckpt, "--output", filepath.Join(dir, "x")); !strings.Contains(msg, "generate") {
+		t.Errorf("feedback on a folder without responses: %q", msg)
+	}
+}

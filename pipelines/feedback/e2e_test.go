@@ -191,6 +191,12 @@ func TestGenerateAndFeedback(t *testing.T) {
 		if sum.Counters["responses.written"] != 0 {
 			t.Errorf("re-run wrote %d responses", sum.Counters["responses.written"])
 		}
+		// Every model call of the re-run was answered by the cache.
+		for _, stage := range []string{"narrative", "responses"} {
+			if calls, hits := sum.Counters[stage+".model_calls"], sum.Counters[stage+".cache_hits"]; calls != 0 || hits == 0 {
+				t.Errorf("%s re-run: %d model calls, %d cache hits", stage, calls, hits)
+			}
+		}
 	})
 
 	t.Run("InterruptedRunCompletes", func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"github.com/vrlaif/vrlaif/internal/progress"
 	"github.com/vrlaif/vrlaif/prompts"
 	"github.com/vrlaif/vrlaif/schemas"
+	"github.com/vrlaif/vrlaif/transforms/internal/metered"
 	"github.com/vrlaif/vrlaif/transforms/narrative"
 )
 
@@ -123,7 +124,7 @@ func (f *judgeFn) Setup(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("judge: opening the judge (%s): %w", f.Params.Backend, err)
 	}
-	f.b = b
+	f.b = metered.Wrap(b, Stage)
 	f.in, f.out, f.dead = beam.NewCounter(Stage, "in"), beam.NewCounter(Stage, "out"), beam.NewCounter(Stage, "deadletter")
 	f.labeled = beam.NewCounter(Stage, "labeled")
 	return nil

@@ -12,6 +12,7 @@ import (
 	_ "github.com/vrlaif/vrlaif/backend/all" // the backends a Config may name
 	"github.com/vrlaif/vrlaif/internal/progress"
 	"github.com/vrlaif/vrlaif/schemas"
+	"github.com/vrlaif/vrlaif/transforms/internal/metered"
 )
 
 func init() {
@@ -36,7 +37,6 @@ type describeFn struct {
 
 	b             backend.Backend
 	in, out, dead beam.Counter
-	prompt, compl beam.Counter
 }
 
 func (f *describeFn) Setup(ctx context.Context) error {
@@ -44,9 +44,8 @@ func (f *describeFn) Setup(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("narrative: opening the captioner (%s): %w", f.Params.Backend, err)
 	}
-	f.b = b
+	f.b = metered.Wrap(b, Stage)
 	f.in, f.out, f.dead = beam.NewCounter(Stage, "in"), beam.NewCounter(Stage, "out"), beam.NewCounter(Stage, "deadletter")
-	f.prompt, f.compl = beam.NewCounter(Stage, "prompt_tokens"), beam.NewCounter(Stage, "completion_tokens")
 	return nil
 }
 
@@ -71,8 +70,6 @@ func (f *describeFn) ProcessElement(ctx context.Context, tc schemas.TaskClip, em
 		return nil
 	}
 	f.out.Inc(ctx, 1)
-	f.prompt.Inc(ctx, n.PromptTokens)
-	f.compl.Inc(ctx, n.CompletionTokens)
 	progress.Add(Stage, "out", 1)
 	emit(n)
 	return nil

@@ -11,6 +11,7 @@ import (
 	_ "github.com/vrlaif/vrlaif/backend/all" // the backends a Config may name
 	"github.com/vrlaif/vrlaif/internal/progress"
 	"github.com/vrlaif/vrlaif/schemas"
+	"github.com/vrlaif/vrlaif/transforms/internal/metered"
 	"github.com/vrlaif/vrlaif/transforms/narrative"
 )
 
@@ -44,9 +45,8 @@ func (f *answerFn) Setup(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sample: opening the policy (%s): %w", f.Params.Backend, err)
 	}
-	f.b = b
+	f.b = metered.Wrap(b, Stage)
 	f.in, f.out, f.dead = beam.NewCounter(Stage, "in"), beam.NewCounter(Stage, "out"), beam.NewCounter(Stage, "deadletter")
-	f.toks = beam.NewCounter(Stage, "completion_tokens")
 	return nil
 }
 
@@ -74,7 +74,6 @@ func (f *answerFn) ProcessElement(ctx context.Context, tc schemas.TaskClip, emit
 		f.out.Inc(ctx, int64(len(rs)))
 		progress.Add(Stage, "out", int64(len(rs)))
 		for _, r := range rs {
-			f.toks.Inc(ctx, int64(r.Tokens))
 			emit(r)
 		}
 	}
