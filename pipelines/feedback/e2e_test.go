@@ -61,6 +61,18 @@ func newFixture(t *testing.T) fixture {
 		f.videos++
 		f.questions += 3
 	}
+	// A record with a folder of pre-extracted frames (the seed's layout) instead of a video.
+	var imgs []string
+	for i, fr := range backendtest.Frames(t, 6) {
+		name := fmt.Sprintf("frames/v_9/image_%02d.jpg", i+1)
+		os.MkdirAll(filepath.Join(world, "frames", "v_9"), 0o755)
+		os.WriteFile(filepath.Join(world, name), fr, 0o644)
+		imgs = append(imgs, name)
+	}
+	b, _ := json.Marshal(map[string]any{"id": "folder", "images": imgs, "questions": []string{"What moves?", "What color is it?", "Where is it?"}})
+	fmt.Fprintln(m, string(b))
+	f.videos++
+	f.questions += 3
 	fmt.Fprintln(m, `{"id":"bad","video":"videos/bad.mp4","question":"What is shown?"}`)
 	fmt.Fprintln(m, `{"id":"escape","video":"../../etc/hostname","question":"What is shown?"}`)
 	m.Close()
