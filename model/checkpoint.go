@@ -64,6 +64,53 @@ func Load(dir string) (*Model, error) {
 	return m, nil
 }
 
+// LoadWithHeads reads a folder written by Save into a model that also has the scalar heads asked
+// for (value, reward): tensors the checkpoint lacks (a head an SFT checkpoint never had) keep their
+// initial values, with the head's bias at zero, as the seed initialises its reward head. A
+// checkpoint head the new config does not have is an error.
+func LoadWithHeads(dir string, value, reward bool, seed uint64) (*Model, error) {
+	c, err := LoadConfig(filepath.Join(dir, ConfigFile))
+	if err != nil {
+		return nil, err
+	}
+	c.ValueHead, c.RewardHead = c.ValueHead || value, c.RewardHead || reward
+	m, err := New(c, seed)
+	if err != nil {
+		return nil, err
+	}
+	f, err := safetensors.ReadFile(filepath.Join(dir, WeightsFile))
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range m.Params {
+		t, ok := f.Tensor(p.Name)
+		if !ok {
+			if !hasSuffix(p.Name, "_head.weight") && !hasSuffix(p.Name, "_head.bias") {
+				return nil, fmt.Errorf("model: %s has no tensor %s", dir, p.Name)
+			}
+			if hasSuffix(p.Name, ".bias") {
+				clear(m.W[p.Offset : p.Offset+p.Size])
+			}
+			continue
+		}
+		if !sameShape(t.Shape, p.Shape) {
+			return nil, fmt.Errorf("model: tensor %s has shape %v, config says %v", p.Name, t.Shape, p.Shape)
+		}
+		v, err := t.Float32()
+		if err != nil {
+			return nil, fmt.Errorf("model: tensor %s: %w", p.Name, err)
+		}
+		copy(m.W[p.Offset:p.Offset+p.Size], v)
+	}
+	return m, nil
+}
+
+// Param returns the layout entry of a named tensor.
+func (m *Model) Param(name string) (Param, bool) {
+	p, ok := m.byName[name]
+	return p, ok
+}
+
 func sameShape(a, b []int) bool {
 	if len(a) != len(b) {
 		return false

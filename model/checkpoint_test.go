@@ -111,3 +111,32 @@ func TestGreedyIsDeterministic(t *testing.T) {
 		t.Errorf("greedy outputs %v and %v", a1, a2)
 	}
 }
+
+// An SFT checkpoint loads into a model with reward and value heads: every shared tensor is the
+// same, and the new heads start with a zero bias.
+func TestLoadWithHeads(t *testing.T) {
+	c := Tiny(40)
+	m, _ := New(c, 3)
+	dir := t.TempDir()
+	if err := Save(dir, m); err != nil {
+		t.Fatal(err)
+	}
+	h, err := LoadWithHeads(dir, true, true, 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range m.Params {
+		q, _ := h.Param(p.Name)
+		for i := 0; i < p.Size; i++ {
+			if m.W[p.Offset+i] != h.W[q.Offset+i] {
+				t.Fatalf("%s differs after loading", p.Name)
+			}
+		}
+	}
+	for _, name := range []string{"reward_head.bias", "value_head.bias"} {
+		p, ok := h.Param(name)
+		if !ok || h.W[p.Offset] != 0 {
+			t.Errorf("%s: present %v, value %v", name, ok, h.W[p.Offset])
+		}
+	}
+}

@@ -22,7 +22,12 @@ const (
 	Judge          = "judge-v1"           // narrative as context + question + A + B, the seed's four criteria, one letter
 	JudgeNoContext = "judge-nocontext-v1" // the ablation: the same without the narrative
 	Answer         = "answer-v1"          // the question as asked (no template text added)
+	Reward         = "reward-v1"          // the reward model's evaluation turn (reference §3.2, {factual_prompt} removed)
 )
+
+// RewardAnswerPrefix is what the assistant's turn starts with after the evaluation turn; the
+// reward is read at its last token (reference §3.2).
+const RewardAnswerPrefix = " Following your definitions, the quality score of my last response is"
 
 var parsed = map[string]*template.Template{}
 

@@ -18,7 +18,67 @@ func trainCmd() *cobra.Command {
 		Use:   "train",
 		Short: "Train the built-in model (sft today; rm and ppo with later stages)",
 	}
-	cmd.AddCommand(trainSFTCmd())
+	cmd.AddCommand(trainSFTCmd(), trainRMCmd())
+	return cmd
+}
+
+func trainRMCmd() *cobra.Command {
+	cfg := train.DefaultRMConfig()
+	cmd := &cobra.Command{
+		Use:   "rm --data FEEDBACK_DIR_OR_RM_JSON --base SFT_CKPT --output RM_CKPT",
+		Short: "Train the reward model on preferences (LoRA + reward head, Bradley–Terry)",
+		Long: `rm trains a reward model as the seed does (reference §3): a LoRA adapter on the SFT checkpoint
+(targets q, k, v, o, gate, up, down) and a linear reward head read at the last token of
+
+  {system} USER: <video>\n{question} ASSISTANT: {response}</s>USER: {evaluation prompt} ASSISTANT:
+  Following your definitions, the quality score of my last response is
+
+with the loss BCEWithLogits(r(output_2) − r(output_1), preference = 2) + 1e-3·|mean(r1 + r2)|,
+constant learning rate with warm-up, gradient norm clipped at 0.3. The evaluation prompt is the
+seed's four criteria (prompts/templates/reward-v1.txt); its {factual_prompt} slot is removed, and
+PPO scores with exactly the same text.
+
+--data is a 'vrlaif feedback' folder (its labeled preferences; frames from the generate folder it
+read, or --clips) or the seed's RM JSON (frames under --image-folder). A share of the pairs is held
+out; the seed's metrics (accuracy, label-positive rate, average score) are reported on it.
+Writes RM_CKPT/adapter_model.safetensors + adapter_config.json (PEFT), reward_head.safetensors,
+rm_config.json and rm_result.json.`,
+		Example: "  vrlaif train rm --data out/fb --base out/sft --output out/rm",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cfg.Data == "" || cfg.Base == "" || cfg.Output == "" {
+				return fail(cmd, "--data, --base and --output are required")
+			}
+			res, err := train.RunRM(cmd.Context(), cfg, func(s train.RMStep) {
+				if s.Heldout != nil {
+					report("rm: step %d/%d loss %.3f accuracy %.2f lr %.2g · held-out accuracy %.3f (%d pairs)",
+						s.Step, s.Steps, s.Loss, s.Accuracy, s.LR, s.Heldout.Accuracy, s.Heldout.Pairs)
+				}
+			})
+			if err != nil {
+				return err
+			}
+			report("rm: %d steps in %.0fs; held-out accuracy %.3f on %d pairs (label-positive rate %.2f, average score %.3f); train accuracy %.3f → %s",
+				res.Steps, res.Seconds, res.Heldout.Accuracy, res.Heldout.Pairs, res.Heldout.LabelPositiveRate, res.Heldout.AverageScore,
+				res.Train.Accuracy, cfg.Output)
+			return writeSummary(cfg.Output, schemas.Summary{Command: "train rm", WallSeconds: res.Seconds,
+				Stages:   map[string]schemas.StageCounts{"rm": {In: res.Train.Pairs + res.Heldout.Pairs, Out: 1}},
+				Settings: map[string]any{"rm": cfg, "result": res}})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Data, "data", "", "a 'vrlaif feedback' folder, or the seed's RM JSON (required)")
+	f.StringVar(&cfg.Clips, "clips", "", "the clips of the preferences (a generate folder; default: the feedback run's input)")
+	f.StringVar(&cfg.ImageFolder, "image-folder", "", "root of the seed RM JSON's frame paths")
+	f.StringVar(&cfg.Base, "base", "", "the SFT checkpoint (required)")
+	f.StringVarP(&cfg.Output, "output", "o", "", "reward-model checkpoint folder (required)")
+	f.IntVar(&cfg.Rank, "lora-r", cfg.Rank, "LoRA rank")
+	f.Float32Var(&cfg.Alpha, "lora-alpha", cfg.Alpha, "LoRA alpha")
+	f.Float32Var(&cfg.LR, "lr", cfg.LR, "peak learning rate")
+	f.IntVar(&cfg.Epochs, "epochs", cfg.Epochs, "passes over the training pairs")
+	f.IntVar(&cfg.BatchPairs, "batch-pairs", cfg.BatchPairs, "pairs per step")
+	f.Float64Var(&cfg.Heldout, "heldout", cfg.Heldout, "share of pairs held out")
+	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "split and shuffle seed")
 	return cmd
 }
 

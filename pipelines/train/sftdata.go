@@ -145,7 +145,8 @@ func yesNoFlip(a string) string {
 
 // Texts returns every string the tokenizer should learn from.
 func Texts(ex []Example) []string {
-	var out []string
+	// The reward model's evaluation turn is not in any example but is read by the same tokenizer.
+	out := []string{prompts.MustRender(prompts.Reward, prompts.Fields{}), prompts.RewardAnswerPrefix}
 	for _, e := range ex {
 		for _, t := range e.Conv {
 			out = append(out, t.Value)
