@@ -1,6 +1,9 @@
 package model
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // Backward accumulates into G the gradient of the mean loss of the last Forward on b.
 // Call ZeroGrad first unless gradients are meant to accumulate over several batches.
@@ -144,4 +147,41 @@ func (m *Model) visionBackward(a *acts, b *Batch) {
 		}
 	}
 	MatmulBackward(nil, m.g("vision_tower.patch_embed.weight"), m.g("vision_tower.patch_embed.bias"), dx, b.Patches, m.w("vision_tower.patch_embed.weight"), Nv, v.PatchDim(), D)
+}
+
+// TokenLogProbs returns log p(targets[n]) for every position of the last Forward (0 where the
+// target is IgnoreIndex). [B·T]
+func (m *Model) TokenLogProbs() []float32 {
+	out := make([]float32, len(m.acts.losses))
+	for i, l := range m.acts.losses {
+		out[i] = -l
+	}
+	return out
+}
+
+// Entropy returns the entropy (nats) of position n's next-token distribution from the last Forward.
+func (m *Model) Entropy(n int) float32 {
+	var h float64
+	for _, p := range m.Probs(n) {
+		if p > 0 {
+			h -= float64(p) * math.Log(float64(p))
+		}
+	}
+	return float32(h)
+}
+
+// BackwardLogProbs accumulates the gradient of Σ_n dlogp[n]·log p(targets[n]) + Σ_h Σ_n
+// dheads[h][n]·head_h(fn[n]) for the last Forward on b (positions whose target is IgnoreIndex
+// contribute nothing): PPO's policy loss arrives as its derivative with respect to each token's
+// log-probability. Since ∂log p(y)/∂logit_v = [v = y] − p_v, this is the weighted cross-entropy
+// backward with weights −dlogp and normaliser 1.
+func (m *Model) BackwardLogProbs(b *Batch, dlogp []float32, dheads map[string][]float32) {
+	w := make([]float32, len(dlogp))
+	for i, d := range dlogp {
+		w[i] = -d
+	}
+	saved, norm := b.Weights, m.acts.lossNorm
+	b.Weights, m.acts.lossNorm = w, 1
+	m.BackwardHeads(b, 1, dheads)
+	b.Weights, m.acts.lossNorm = saved, norm
 }

@@ -259,3 +259,39 @@ func TestWholeModelGrad(t *testing.T) {
 		checkGrad(t, p.Name, m.W[p.Offset:p.Offset+p.Size], ana[p.Offset:p.Offset+p.Size], loss)
 	}
 }
+
+// BackwardLogProbs: the gradient of Σ_n c_n·log p(target_n) + Σ_n d_n·value(n) with arbitrary
+// signed coefficients (PPO's policy and value losses) against finite differences, same tolerance.
+func TestBackwardLogProbsGrad(t *testing.T) {
+	c := Tiny(24)
+	c.ValueHead = true
+	m, err := New(c, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(5, 1))
+	for i := range m.W {
+		m.W[i] += float32(rng.NormFloat64() * 0.3)
+	}
+	b := tinyBatch(c, rng, 2, c.VideoTokens()+6)
+	coef := randn(rng, b.B*b.T, 1)
+	dv := randn(rng, b.B*b.T, 1)
+	loss := func() float64 {
+		if _, err := m.Forward(b); err != nil {
+			t.Fatal(err)
+		}
+		var s float64
+		v := m.HeadOutputs("value_head")
+		for n, lp := range m.TokenLogProbs() {
+			s += float64(coef[n])*float64(lp) + float64(dv[n])*float64(v[n])
+		}
+		return s
+	}
+	loss()
+	m.ZeroGrad()
+	m.BackwardLogProbs(b, coef, map[string][]float32{"value_head": dv})
+	ana := append([]float32(nil), m.G...)
+	for _, p := range m.Params {
+		checkGrad(t, p.Name, m.W[p.Offset:p.Offset+p.Size], ana[p.Offset:p.Offset+p.Size], loss)
+	}
+}
