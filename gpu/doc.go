@@ -1,4 +1,40 @@
 // Package gpu is the home of vrlaif's numeric kernels: a Device interface, CPU reference kernels
-// with their exact math in doc comments, and CUDA kernels on gorgonia.org/cu behind the `cuda` build
-// tag. It lands with its own issue.
+// with their exact math in doc comments, and (later) CUDA kernels on gorgonia.org/cu behind the
+// `cuda` build tag. The default build never links CUDA.
+//
+// # What is here
+//
+// The PPO numeric core of the seed (VLM-RLAIF, reference vlm-rlaif.md §4.4–4.5): per-token KL,
+// reward shaping, GAE, advantage whitening, and the clipped policy and value losses with their
+// gradients. [Device] is the interface; [CPU] is the naive, readable reference that every other
+// implementation is checked against by the conformance suite in gpu/gputest.
+//
+// # Conventions
+//
+//   - Tensors are flat, row-major float32 slices on the host. PPO tensors are [B,T]: B rollouts ×
+//     T response slots, element (b,t) at index b·T+t. Per-rollout vectors are [B].
+//   - Padding is given by lengths [B] (int32): slots t < lengths[b] are response tokens, slots
+//     t ≥ lengths[b] are pads (responses are right-padded, as in the seed). lengths and hasStop
+//     are the values after the seed's truncation rule (§4.3.2).
+//   - Output first, inputs next, scalars and parameters after, shapes last (llm.c order). Outputs
+//     must not alias inputs unless a method says so.
+//   - Backward methods accumulate (+=) into their gradient slices, like model's ops; callers zero
+//     them.
+//   - Slices shorter than their shape are programmer errors and panic with a "gpu: " message
+//     (gonum style); only the first B·T (or B, or N) elements are read or written. Device failures
+//     (a CUDA launch, a copy) are returned as errors; the CPU reference never fails.
+//   - Storage is float32; the CPU reference accumulates sums and recursions in float64.
+//
+// # Ownership
+//
+// A Device is used by one goroutine at a time. The CUDA device will own its context on one
+// thread-locked goroutine; the order is fetcher → learner → device: the rollout fetcher hands a
+// batch to the learner, and only the learner calls the device. Close frees whatever the device
+// holds.
+//
+// # Not here
+//
+// The optimizer (AdamW) and global grad-norm clipping stay in package model (model.AdamW,
+// model.ClipGradNorm): they act on the model's own parameter buffers, and gpu must not import
+// model (the dependency runs train → model → gpu). Entropy is computed with the log-probs.
 package gpu
