@@ -6,7 +6,7 @@ GO      ?= go
 BIN     := bin/vrlaif
 OUT     ?= out
 
-.PHONY: all setup build demo demo-quick test test-short vet bench-frames bench-model bench-backend bench-pipelines clean
+.PHONY: all setup build demo demo-quick test test-short vet bench-frames bench-model bench-backend bench-pipelines bench-nats clean
 
 all: build
 
@@ -46,6 +46,10 @@ bench-backend: setup
 ## bench-pipelines: generate on Prism vs the same stages standalone (clips/s, overhead ratio)
 bench-pipelines: setup
 	$(GO) test -run x -bench Overhead -benchtime 1x ./pipelines/generate
+
+## bench-nats: 4 KiB JetStream publish and fetch+ack rates on the embedded server, natsbus vs `nats bench`
+bench-nats:
+	scripts/bench-nats.sh
 
 clean:
 	rm -rf bin $(OUT)
