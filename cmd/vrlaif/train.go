@@ -16,9 +16,9 @@ import (
 func trainCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "train",
-		Short: "Train the built-in model (sft today; rm and ppo with later stages)",
+		Short: "Train the built-in model: sft, the reward model (rm), PPO (ppo)",
 	}
-	cmd.AddCommand(trainSFTCmd(), trainRMCmd())
+	cmd.AddCommand(trainSFTCmd(), trainRMCmd(), trainPPOCmd())
 	return cmd
 }
 

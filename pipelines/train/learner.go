@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"time"
 
 	"github.com/vrlaif/vrlaif/gpu"
 	"github.com/vrlaif/vrlaif/model"
@@ -30,13 +31,14 @@ type PPOConfig struct {
 	Rollout      RolloutParams `json:"rollout"`
 	Math         gpu.Params    `json:"math"`
 	MaxStaleness int           `json:"max_staleness"` // rollouts more than this many versions old are dropped
+	AckWait      time.Duration `json:"ack_wait"`      // a fetched rollout not acked within this is redelivered
 	Seed         uint64        `json:"seed"`
 }
 
 // DefaultPPOConfig: the seed's PPO with batch sizes and a learning rate for the built-in model.
 func DefaultPPOConfig() PPOConfig {
 	return PPOConfig{Steps: 20, RolloutBatch: 16, MicroBatch: 8, Accum: 1, NoptEpochs: 2, LR: 1e-4, Warmup: 5,
-		MaxGradNorm: 1, Rank: 8, Alpha: 16, Rollout: DefaultRolloutParams(), Math: gpu.SeedParams(), MaxStaleness: 2, Seed: 42}
+		MaxGradNorm: 1, Rank: 8, Alpha: 16, Rollout: DefaultRolloutParams(), Math: gpu.SeedParams(), MaxStaleness: 2, AckWait: 2 * time.Minute, Seed: 42}
 }
 
 // Learner holds the actor-critic being trained (policy LoRA; value model = RM LoRA + a zeroed value

@@ -17,7 +17,7 @@ type LearnerState struct {
 	Step    int      `json:"step"`
 	Version int      `json:"version"`
 	Applied []string `json:"applied"`
-	Dropped int      `json:"dropped_stale"`
+	Dropped []string `json:"dropped_stale"` // ids of rollouts dropped as too stale (acked, not applied)
 }
 
 // Checkpoint layout under the learner's output folder.

@@ -1,0 +1,265 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/vrlaif/vrlaif/gpu"
+	"github.com/vrlaif/vrlaif/internal/natsbus"
+	"github.com/vrlaif/vrlaif/model"
+)
+
+// Bus names the NATS resources of one PPO run.
+type Bus struct {
+	Conn    natsbus.ConnOptions `json:"-"`
+	Prefix  string              `json:"prefix"`  // streams <PREFIX>_ROLLOUTS, subjects <prefix>.rollouts.<actor>
+	Weights string              `json:"weights"` // object-store bucket of policy versions
+	Durable string              `json:"durable"` // the learner's consumer
+}
+
+// DefaultBus is the demo's naming.
+func DefaultBus(url string) Bus {
+	return Bus{Conn: natsbus.ConnOptions{URL: url, Name: "vrlaif"}, Prefix: "vrlaif", Weights: "vrlaif_policy", Durable: "learner"}
+}
+
+// Header keys of a published rollout.
+const (
+	HeaderVersion = "Vrlaif-Policy-Version"
+	HeaderActor   = "Vrlaif-Actor"
+)
+
+// LearnerReport is one step's metrics plus the run's rollout accounting.
+type LearnerReport struct {
+	StepMetrics
+	Applied    int    `json:"applied_total"`
+	Dropped    int    `json:"dropped_stale_total"`
+	Duplicates int    `json:"duplicates"` // redelivered rollouts already applied or dropped (after a crash), this process
+	Malformed  int    `json:"malformed"`  // messages that were not rollouts, this process
+	Lag        uint64 `json:"consumer_lag"`
+}
+
+// RunLearner consumes rollouts from the bus and runs PPO steps until cfg.Steps are done, resuming
+// from out's checkpoint. After each step it commits the checkpoint, publishes the new policy
+// version, and only then acknowledges the rollouts it used (a crash before the ack redelivers them;
+// the checkpoint's list of applied ids makes the redelivered ones count once).
+func RunLearner(ctx context.Context, cfg PPOConfig, bus Bus, patches map[string][]float32, report func(LearnerReport)) (LearnerState, error) {
+	l, err := NewLearner(cfg, gpu.CPU{})
+	if err != nil {
+		return LearnerState{}, err
+	}
+	st, resumed, err := l.Resume(cfg.Output)
+	if err != nil {
+		return st, err
+	}
+	seen := map[string]bool{} // applied or dropped: acknowledged without applying when redelivered
+	for _, id := range append(append([]string{}, st.Applied...), st.Dropped...) {
+		seen[id] = true
+	}
+	nc, js, err := natsbus.Connect(ctx, bus.Conn)
+	if err != nil {
+		return st, err
+	}
+	defer nc.Close()
+	if err := natsbus.EnsureStreams(ctx, js, bus.Prefix); err != nil {
+		return st, err
+	}
+	// Publish the current policy if the bus does not have it yet (a fresh run, or a crash between
+	// the checkpoint commit and the publish).
+	if latest, err := natsbus.LatestVersion(ctx, js, bus.Weights); err != nil || latest < st.Version {
+		if !resumed {
+			if err := l.Save(cfg.Output, st); err != nil {
+				return st, err
+			}
+		}
+		if err := natsbus.PutWeights(ctx, js, bus.Weights, st.Version, PolicyDir(cfg.Output)); err != nil {
+			return st, err
+		}
+	}
+	cons, err := natsbus.NewConsumer(ctx, js, natsbus.ConsumerConfig{Stream: natsbus.RolloutsStream(bus.Prefix), Durable: bus.Durable,
+		AckWait: cfg.AckWait})
+	if err != nil {
+		return st, err
+	}
+	dups, bad := 0, 0
+	for st.Step < cfg.Steps {
+		waitStart := time.Now()
+		var batch []Rollout
+		var used, skipped []jetstream.Msg
+		for len(batch) < cfg.RolloutBatch {
+			msgs, err := cons.Fetch(ctx, cfg.RolloutBatch-len(batch), 2*time.Second)
+			if err != nil {
+				return st, err
+			}
+			for _, m := range msgs {
+				var r Rollout
+				if err := json.Unmarshal(m.Data(), &r); err != nil || r.ID == "" {
+					bad++ // not a rollout: acknowledged and counted, never applied
+					skipped = append(skipped, m)
+					continue
+				}
+				switch {
+				case seen[r.ID]:
+					dups++
+					skipped = append(skipped, m)
+				case r.Version < st.Version-cfg.MaxStaleness:
+					st.Dropped = append(st.Dropped, r.ID)
+					seen[r.ID] = true
+					skipped = append(skipped, m)
+				default:
+					batch = append(batch, r)
+					used = append(used, m)
+					seen[r.ID] = true // a redelivery during this step is a duplicate
+				}
+			}
+		}
+		met, err := l.Step(batch, patches, st.Step, st.Version)
+		if err != nil {
+			return st, err
+		}
+		met.RolloutWait = time.Since(waitStart).Seconds() - met.Seconds
+		st.Step++
+		st.Version++
+		for _, r := range batch {
+			st.Applied = append(st.Applied, r.ID)
+			seen[r.ID] = true
+		}
+		if err := l.Save(cfg.Output, st); err != nil {
+			return st, err
+		}
+		if err := natsbus.PutWeights(ctx, js, bus.Weights, st.Version, PolicyDir(cfg.Output)); err != nil {
+			return st, err
+		}
+		if err := cons.Ack(ctx, append(used, skipped...)); err != nil {
+			return st, err
+		}
+		lag, _, _ := cons.Lag(ctx)
+		rep := LearnerReport{StepMetrics: met, Applied: len(st.Applied), Dropped: len(st.Dropped), Duplicates: dups, Malformed: bad, Lag: lag}
+		if err := appendJSONL(filepath.Join(cfg.Output, "metrics.jsonl"), rep); err != nil {
+			return st, err
+		}
+		if report != nil {
+			report(rep)
+		}
+	}
+	return st, nil
+}
+
+func appendJSONL(path string, v any) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	b, _ := json.Marshal(v)
+	_, err = f.Write(append(b, '\n'))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// ActorConfig configures an actor.
+type ActorConfig struct {
+	Name    string        `json:"name"`
+	Policy  string        `json:"policy"` // the policy-init checkpoint (base of the LoRA versions)
+	RM      string        `json:"rm"`
+	Rollout RolloutParams `json:"rollout"`
+	Batch   int           `json:"batch"`   // prompts sampled together
+	MaxLag  uint64        `json:"max_lag"` // pause while the learner has this many rollouts waiting
+	Seed    uint64        `json:"seed"`
+	WorkDir string        `json:"work_dir"` // where policy versions are unpacked
+}
+
+// RunActor samples rollouts with the newest policy version on the bus, scores them with the
+// reward model, and publishes each with Nats-Msg-Id = its id, until ctx ends. Rollout ids are
+// deterministic in (prompt, version, actor, counter), so an actor restarted from the same state
+// republishes the same ids and the stream stores each once.
+func RunActor(ctx context.Context, cfg ActorConfig, bus Bus, prompts []RLPrompt, patches map[string][]float32, offset int) error {
+	nc, js, err := natsbus.Connect(ctx, bus.Conn)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	if err := natsbus.EnsureStreams(ctx, js, bus.Prefix); err != nil {
+		return err
+	}
+	rm, err := LoadRewardModel(cfg.RM)
+	if err != nil {
+		return err
+	}
+	policy, err := model.Load(cfg.Policy)
+	if err != nil {
+		return err
+	}
+	tok := rm.Tok
+	version, counter := -1, int64(0)
+	cons, err := natsbus.NewConsumer(ctx, js, natsbus.ConsumerConfig{Stream: natsbus.RolloutsStream(bus.Prefix), Durable: bus.Durable})
+	if err != nil {
+		return err
+	}
+	next := offset
+	for ctx.Err() == nil {
+		latest, err := natsbus.LatestVersion(ctx, js, bus.Weights)
+		if errors.Is(err, natsbus.ErrNoWeights) {
+			sleepCtx(ctx, 200*time.Millisecond)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if latest != version {
+			dir := filepath.Join(cfg.WorkDir, fmt.Sprintf("%s-v%06d", cfg.Name, latest))
+			os.RemoveAll(dir)
+			if err := natsbus.GetWeights(ctx, js, bus.Weights, latest, dir); err != nil {
+				return err
+			}
+			if policy.LoRA == nil {
+				if err := model.LoadLoRA(dir, policy); err != nil {
+					return err
+				}
+			} else if err := loadLoRAWeights(dir, policy); err != nil {
+				return err
+			}
+			os.RemoveAll(dir)
+			version = latest
+		}
+		if pending, ackPending, err := cons.Lag(ctx); err == nil && pending+uint64(ackPending) >= cfg.MaxLag {
+			sleepCtx(ctx, 100*time.Millisecond) // the learner is behind: do not run ahead of it
+			continue
+		}
+		batch := make([]RLPrompt, cfg.Batch)
+		for i := range batch {
+			batch[i] = prompts[next%len(prompts)]
+			next++
+		}
+		rs, err := Sample(policy, tok, rm, batch, patches, cfg.Rollout, version, cfg.Name, cfg.Seed+uint64(counter), counter)
+		if err != nil {
+			return err
+		}
+		counter += int64(len(rs))
+		for _, r := range rs {
+			b, _ := json.Marshal(r)
+			if _, err := natsbus.Publish(ctx, js, natsbus.RolloutsSubject(bus.Prefix, cfg.Name), b, r.ID,
+				map[string]string{HeaderVersion: strconv.Itoa(r.Version), HeaderActor: cfg.Name}); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
