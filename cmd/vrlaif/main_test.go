@@ -91,18 +91,6 @@ func TestFramesOverMixedFolder(t *testing.T) {
 	if got := s.Stages["frames"]; got.In != 8 || got.Out != 4 || got.DeadLetter != 4 {
 		t.Errorf("summary frames stage %+v", got)
 	}
-	// generate and feedback ran on the held-out clips, and their rows agree with the summary.
-	resp := readShards[schemas.Response](t, filepath.Join(out, "generate", "responses"))
-	prefs := readShards[schemas.Preference](t, filepath.Join(out, "feedback", "preferences"))
-	if len(resp) == 0 || len(resp) != s.Stages["responses"].Out || len(prefs) != s.Stages["judge"].Out || len(prefs) == 0 {
-		t.Errorf("demo: %d responses, %d preferences; summary %+v", len(resp), len(prefs), s.Stages)
-	}
-	for _, p := range prefs {
-		if p.Context == "" || p.Judge.Template != "judge-v1" {
-			t.Errorf("demo preference without context or template: %+v", p)
-			break
-		}
-	}
 	clips := readShards[schemas.Clip](t, filepath.Join(out, "clips"))
 	if len(clips) != 4 {
 		t.Fatalf("%d clip rows", len(clips))
