@@ -166,6 +166,7 @@ func feedbackCmd() *cobra.Command {
 	var cfg feedback.Config
 	var mf modelFlags
 	var noContext bool
+	var decision string
 	cmd := &cobra.Command{
 		Use:   "feedback --input GENERATE_DIR --model CKPT --output DIR",
 		Short: "Beam pipeline: A/B pairs → context-aware judge in both orders → preferences, as Parquet",
@@ -194,7 +195,10 @@ seed's RM JSON layout. Re-running into DIR writes only what is missing.`,
 			if err != nil {
 				return err
 			}
-			cfg.Judge = judge.Params{Backend: b, Template: prompts.Judge}
+			if decision != judge.DecideAgree && decision != judge.DecideAverage {
+				return fail(cmd, "--decision must be agree or average, got %q", decision)
+			}
+			cfg.Judge = judge.Params{Backend: b, Template: prompts.Judge, Decision: decision}
 			if noContext {
 				cfg.Judge.Template = prompts.JudgeNoContext
 			}
@@ -217,6 +221,7 @@ seed's RM JSON layout. Re-running into DIR writes only what is missing.`,
 	f.StringVarP(&cfg.Input, "input", "i", "", "a 'vrlaif generate' output folder (required)")
 	f.StringVarP(&cfg.Output, "output", "o", "", "output folder (required; re-running into it resumes)")
 	f.BoolVar(&noContext, "no-context", false, "judge without the narrative (the ablation)")
+	f.StringVar(&decision, "decision", judge.DecideAgree, "agree: label a pair only when both orders pick the same answer; average: label by the mean of both orders' probabilities (cancels a judge's position bias)")
 	mf.add(f)
 	return cmd
 }

@@ -39,11 +39,22 @@ const (
 	MethodParsed   = "parsed"
 )
 
+// Decision rules for turning the two orders' verdicts into a label.
+const (
+	// DecideAgree labels a pair only when both orders pick the same response (reference §6).
+	DecideAgree = "agree"
+	// DecideAverage labels a pair by the mean of the two orders' p(output_1 better), which cancels
+	// a judge's constant position bias (the reference's other option: "or average the A/B
+	// probabilities"). Pairs whose orders disagree still carry that reason in Reason.
+	DecideAverage = "average"
+)
+
 // Params configure the judge.
 type Params struct {
 	Backend   backend.Config `json:"backend"`
 	Template  string         `json:"template"`   // prompts.Judge (default) or prompts.JudgeNoContext
 	MaxTokens int            `json:"max_tokens"` // for a parsed verdict (default 8)
+	Decision  string         `json:"decision"`   // DecideAgree (default) or DecideAverage
 }
 
 // WithDefaults fills unset fields.
@@ -53,6 +64,9 @@ func (p Params) WithDefaults() Params {
 	}
 	if p.MaxTokens <= 0 {
 		p.MaxTokens = 8
+	}
+	if p.Decision == "" {
+		p.Decision = DecideAgree
 	}
 	return p
 }
@@ -68,16 +82,16 @@ type Pair struct {
 	R1, R2     schemas.Response // stored as output_1 and output_2
 }
 
-// PreferenceID is a judged pair's deterministic id.
-func PreferenceID(r1, r2 string, judge backend.Info, template string) string {
-	sum := sha256.Sum256([]byte(r1 + "\x00" + r2 + "\x00" + judge.Backend + "\x00" + judge.Model + "\x00" + judge.Revision + "\x00" + template))
+// PreferenceID is a judged pair's deterministic id (rule: the template and the decision rule).
+func PreferenceID(r1, r2 string, judge backend.Info, rule string) string {
+	sum := sha256.Sum256([]byte(r1 + "\x00" + r2 + "\x00" + judge.Backend + "\x00" + judge.Model + "\x00" + judge.Revision + "\x00" + rule))
 	return hex.EncodeToString(sum[:16])
 }
 
 // Judge labels one pair: both orders, then agreement.
 func Judge(ctx context.Context, b backend.Backend, pr Pair, p Params) (schemas.Preference, error) {
 	info := b.Info()
-	out := schemas.Preference{ID: PreferenceID(pr.R1.ID, pr.R2.ID, info, p.Template), ClipID: pr.ClipID, VideoID: pr.VideoID,
+	out := schemas.Preference{ID: PreferenceID(pr.R1.ID, pr.R2.ID, info, p.Template+"/"+p.Decision), ClipID: pr.ClipID, VideoID: pr.VideoID,
 		QuestionID: pr.QuestionID, Question: pr.Question, Response1: pr.R1.ID, Response2: pr.R2.ID,
 		Output1: pr.R1.Text, Output2: pr.R2.Text, Images: pr.R1.Images,
 		Judge: schemas.ModelRef{Backend: info.Backend, Model: info.Model, Revision: info.Revision, Template: p.Template}}
@@ -91,15 +105,17 @@ func Judge(ctx context.Context, b backend.Backend, pr Pair, p Params) (schemas.P
 	if out.Swapped, err = verdict(ctx, b, pr.Frames, prompts.Fields{Context: out.Context, Question: pr.Question, A: pr.R2.Text, B: pr.R1.Text}, p); err != nil {
 		return out, fmt.Errorf("judging (A=output_2): %w", err)
 	}
-	Decide(&out)
+	Decide(&out, p.Decision)
 	out.CreatedMicros = time.Now().UnixMicro()
 	return out, nil
 }
 
 // Decide sets Labeled, Chosen, ProbOutput1 and Reason from the two verdicts: output_1 is better
-// in the forward order when p(A) > ½ and in the swapped order when p(A) < ½; the pair is labeled
-// when both orders say the same. ProbOutput1 is the mean of the two orders' p(output_1 better).
-func Decide(pf *schemas.Preference) {
+// in the forward order when p(A) > ½ and in the swapped order when p(A) < ½; with DecideAgree the
+// pair is labeled when both orders say the same. ProbOutput1 is the mean of the two orders'
+// p(output_1 better); with DecideAverage it alone decides the label (Reason still records a
+// disagreement of the orders).
+func Decide(pf *schemas.Preference, rule string) {
 	f, s := pf.Forward, pf.Swapped
 	p1, p2 := f.ProbA, 1-s.ProbA
 	pf.ProbOutput1 = (p1 + p2) / 2
@@ -108,6 +124,16 @@ func Decide(pf *schemas.Preference) {
 		pf.Reason = ReasonUnreadable
 	case p1 == 0.5 || p2 == 0.5:
 		pf.Reason = ReasonTie
+	case rule == DecideAverage:
+		if (p1 > 0.5) != (p2 > 0.5) {
+			pf.Reason = ReasonDisagree
+		}
+		if pf.ProbOutput1 != 0.5 {
+			pf.Labeled, pf.Chosen = true, 1
+			if pf.ProbOutput1 < 0.5 {
+				pf.Chosen = 2
+			}
+		}
 	case (p1 > 0.5) != (p2 > 0.5):
 		pf.Reason = ReasonDisagree
 	default:

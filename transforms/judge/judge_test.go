@@ -29,10 +29,31 @@ func TestDecide(t *testing.T) {
 		{"tie", v("A", 0.5), v("B", 0.2), false, 0, ReasonTie, 0.65},
 	} {
 		p := schemas.Preference{Forward: c.f, Swapped: c.s}
-		Decide(&p)
+		Decide(&p, DecideAgree)
 		if p.Labeled != c.labeled || p.Chosen != c.chosen || p.Reason != c.reason || math.Abs(p.ProbOutput1-c.probOut1) > 1e-12 {
 			t.Errorf("%s: labeled %v chosen %d reason %q p1 %v", c.name, p.Labeled, p.Chosen, p.Reason, p.ProbOutput1)
 		}
+	}
+}
+
+// Averaging cancels a constant position bias: a judge that prefers A by 0.2 in both orders still
+// labels the pair by the content difference it sees.
+func TestDecideAverage(t *testing.T) {
+	v := func(l string, pa float64) schemas.Verdict { return schemas.Verdict{Letter: l, ProbA: pa} }
+	// forward p(A = output_1) = 0.75; swapped p(A = output_2) = 0.65 → p(output_1) = 0.35; mean 0.55.
+	p := schemas.Preference{Forward: v("A", 0.75), Swapped: v("A", 0.65)}
+	Decide(&p, DecideAverage)
+	if !p.Labeled || p.Chosen != 1 || p.Reason != ReasonDisagree || math.Abs(p.ProbOutput1-0.55) > 1e-12 {
+		t.Errorf("%+v", p)
+	}
+	q := schemas.Preference{Forward: v("A", 0.6), Swapped: v("A", 0.7)} // mean 0.45 → output_2
+	Decide(&q, DecideAverage)
+	if !q.Labeled || q.Chosen != 2 {
+		t.Errorf("%+v", q)
+	}
+	u := schemas.Preference{Forward: v("", 0.5), Swapped: v("A", 0.7)}
+	if Decide(&u, DecideAverage); u.Labeled {
+		t.Errorf("an unreadable verdict was labeled: %+v", u)
 	}
 }
 
