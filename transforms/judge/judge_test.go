@@ -120,3 +120,11 @@ func TestJudgeWithBuiltin(t *testing.T) {
 		}
 	}
 }
+
+// Under the average rule a pair can be labeled although its orders disagree: it counts in both.
+func TestSummarizeAverageRule(t *testing.T) {
+	s := Summarize([]schemas.Preference{{Labeled: true, Chosen: 2, Reason: ReasonDisagree}, {Labeled: true, Chosen: 1}}, 0)
+	if s.Labeled != 2 || s.Disagree != 1 || s.FlipRate != 0.5 || s.LabelBalance != 0.5 {
+		t.Errorf("%+v", s)
+	}
+}

@@ -77,18 +77,18 @@ func Summarize(prefs []schemas.Preference, identical int) Stats {
 				lp++
 			}
 		}
-		switch {
-		case p.Labeled:
+		if p.Labeled {
 			s.Labeled++
-			readable++
 			if p.Chosen == 1 {
 				ones++
 			}
-		case p.Reason == ReasonDisagree:
+		}
+		switch p.Reason {
+		case ReasonUnreadable:
+			s.Unreadable++
+		case ReasonDisagree: // labeled or not (the average rule labels some of these)
 			s.Disagree++
 			readable++
-		case p.Reason == ReasonUnreadable:
-			s.Unreadable++
 		default:
 			readable++
 		}
