@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vrlaif/vrlaif/backend"
+	"github.com/vrlaif/vrlaif/internal/natsbus"
 	"github.com/vrlaif/vrlaif/pipelines/feedback"
 	"github.com/vrlaif/vrlaif/pipelines/generate"
 	"github.com/vrlaif/vrlaif/pipelines/train"
@@ -34,8 +35,9 @@ into DIR/clips with the seed's sampling (50 frames, 224 px, padded), fine-tunes 
 model on the world (DIR/sft; about 5 minutes on two cores) and reports its held-out accuracies,
 then runs the generate pipeline on the held-out clips with that model (narratives, two sampled
 answers per question: DIR/generate) and the feedback pipeline (the same model judges each pair
-in both orders with the narrative as context: DIR/feedback), and writes DIR/summary.json. The
-reward model, PPO and evaluation join the demo as they land. --quick renders a few clips and trains the tiny model for a
+in both orders with the narrative as context, labels by the mean of both orders: DIR/feedback),
+trains the reward model on those preferences (DIR/rm), runs 20 PPO steps with two actors over an
+embedded NATS server (DIR/ppo), and writes DIR/summary.json. Evaluation joins the demo as it lands. --quick renders a few clips and trains the tiny model for a
 few steps.`,
 		Example: "  vrlaif demo --output out/demo",
 		Args:    cobra.NoArgs,
@@ -71,6 +73,25 @@ few steps.`,
 			if err != nil {
 				return err
 			}
+			rmCfg := train.DefaultRMConfig()
+			rmCfg.Data, rmCfg.Base, rmCfg.Output = filepath.Join(out, "feedback"), sft.Output, filepath.Join(out, "rm")
+			ppoCfg := train.DefaultPPOConfig()
+			ppoCfg.Policy, ppoCfg.RM, ppoCfg.Prompts, ppoCfg.Output = sft.Output, rmCfg.Output, filepath.Join(out, "generate"), filepath.Join(out, "ppo")
+			if quick {
+				rmCfg.Epochs, ppoCfg.Steps, ppoCfg.RolloutBatch, ppoCfg.Rollout.T = 1, 3, 8, 16
+			}
+			rmRes, err := train.RunRM(cmd.Context(), rmCfg, nil)
+			switch {
+			case err != nil && quick:
+				report("rm: skipped in --quick (%v)", err)
+			case err != nil:
+				return err
+			default:
+				report("rm: held-out accuracy %.3f on %d pairs (train %.3f) in %.0fs", rmRes.Heldout.Accuracy, rmRes.Heldout.Pairs, rmRes.Train.Accuracy, rmRes.Seconds)
+				if err := runPPO(cmd, ppoCfg, natsbus.ConnOptions{}, 2); err != nil {
+					return err
+				}
+			}
 			if err := writeSummary(out, schemas.Summary{
 				Command: "demo",
 				Stages: map[string]schemas.StageCounts{
@@ -81,6 +102,7 @@ few steps.`,
 					"responses":  gen.Stages["responses"],
 					"pairs":      fb.Stages["pairs"],
 					"judge":      fb.Stages["judge"],
+					"rm":         {In: rmRes.Train.Pairs + rmRes.Heldout.Pairs, Out: min(1, rmRes.Steps)},
 				},
 				Extra:       fb.Extra,
 				WallSeconds: time.Since(start).Seconds(),
@@ -88,13 +110,14 @@ few steps.`,
 				Outputs: map[string]string{
 					"world": world, "clips": filepath.Join(out, schemas.RowClip), "deadletter": filepath.Join(out, schemas.RowDeadLetter),
 					"sft": sft.Output, "generate": filepath.Join(out, "generate"), "feedback": filepath.Join(out, "feedback"),
+					"rm": rmCfg.Output, "ppo": ppoCfg.Output,
 				},
 				ErrorKinds: map[string]map[string]int{frames.Stage: st.ErrorKinds},
 			}); err != nil {
 				return err
 			}
-			report("demo: done in %.1f s. Outputs:\n  %s/world/videos   synthetic clips (mp4)\n  %s/world/truth    ground truth (Parquet + truth.jsonl)\n  %s/clips          sampled frames (Parquet)\n  %s/sft            the SFT checkpoint (model.safetensors, config.json, tokenizer.json)\n  %s/generate       narratives and sampled answers for the held-out clips (Parquet)\n  %s/feedback       AI preferences, both orders, with the judge's statistics (Parquet)\n  %s/summary.json   counts per stage",
-				time.Since(start).Seconds(), out, out, out, out, out, out, out)
+			report("demo: done in %.1f s. Outputs:\n  %s/world/videos   synthetic clips (mp4)\n  %s/world/truth    ground truth (Parquet + truth.jsonl)\n  %s/clips          sampled frames (Parquet)\n  %s/sft            the SFT checkpoint (model.safetensors, config.json, tokenizer.json)\n  %s/generate       narratives and sampled answers for the held-out clips (Parquet)\n  %s/feedback       AI preferences, both orders, with the judge's statistics (Parquet)\n  %s/rm             the reward model (LoRA + reward head)\n  %s/ppo            the PPO run: policy adapter, metrics.jsonl\n  %s/summary.json   counts per stage",
+				time.Since(start).Seconds(), out, out, out, out, out, out, out, out, out)
 			return nil
 		},
 	}
@@ -120,7 +143,10 @@ func demoFeedback(cmd *cobra.Command, world, out, ckpt string, fp frames.Params)
 		return gen, fb, err
 	}
 	report("generate: %s in %.0fs", stageLine(gen, generate.Stages), gen.WallSeconds)
-	fcfg := feedback.Config{Input: gcfg.Output, Output: filepath.Join(out, "feedback"), Judge: judge.Params{Backend: b}}
+	// The built-in judge answers with a strong position bias, so the demo labels by the mean of both
+	// orders (judge.DecideAverage); the flip rate it reports is the bias.
+	fcfg := feedback.Config{Input: gcfg.Output, Output: filepath.Join(out, "feedback"),
+		Judge: judge.Params{Backend: b, Decision: judge.DecideAverage}}
 	if fb, err = feedback.Run(cmd.Context(), fcfg, os.Stderr); err != nil {
 		return gen, fb, err
 	}

@@ -173,6 +173,13 @@ func TestDemoQuick(t *testing.T) {
 	if !strings.Contains(log, out) {
 		t.Errorf("demo does not say where its output went:\n%s", log)
 	}
+	// The reward model and three PPO steps ran on those preferences.
+	if _, err := os.Stat(filepath.Join(out, "rm", "rm_config.json")); err != nil {
+		t.Errorf("demo: no reward model: %v", err)
+	}
+	if ms := metricsLines(t, filepath.Join(out, "ppo", "metrics.jsonl")); len(ms) != 3 || ms[2].Applied != 24 {
+		t.Errorf("demo: %d PPO steps logged", len(ms))
+	}
 	// generate and feedback ran on the held-out clips, and their rows agree with the summary.
 	resp := readShards[schemas.Response](t, filepath.Join(out, "generate", "responses"))
 	prefs := readShards[schemas.Preference](t, filepath.Join(out, "feedback", "preferences"))
