@@ -88,16 +88,18 @@ func TestTrainPPOWithActors(t *testing.T) {
 }
 
 // The learner is killed with SIGKILL at several points (while starting, mid-step, between steps)
-// and restarted each time, while actors keep publishing to a NATS server that outlives it. At the
+// and restarted each time, while actors keep publishing to a NATS server that outlives it; then
+// the NATS server itself restarts mid-run and the run completes. At the
 // end every rollout the stream ever stored is accounted for exactly once: applied, dropped as
 // stale, or still waiting in the stream; no applied id repeats.
 func TestLearnerKilledAndRestarted(t *testing.T) {
 	ckpt, rm, gen := ppoInputs(t)
-	srv, err := natsbus.StartEmbedded(filepath.Join(t.TempDir(), "nats"))
+	natsDir := filepath.Join(t.TempDir(), "nats")
+	srv, err := natsbus.StartEmbedded(natsDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Shutdown()
+	defer func() { srv.Shutdown() }()
 	bus := train.DefaultBus(srv.ClientURL())
 	r, _ := train.LoadRewardModel(rm)
 	prompts, patches, err := train.LoadRLPrompts(gen, r.M.Config.Vision)
@@ -119,12 +121,20 @@ func TestLearnerKilledAndRestarted(t *testing.T) {
 	defer func() { stop(); wg.Wait() }()
 
 	out := filepath.Join(t.TempDir(), "ppo")
-	const steps = 6
+	const steps = 8
 	args := []string{"train", "ppo", "--policy", ckpt, "--rm", rm, "--prompts", gen, "--output", out, "--nats-url", srv.ClientURL(),
 		"--actors", "0", "--steps", fmt.Sprint(steps), "--rollout-batch", "8", "--micro-batch", "4", "--response-len", "10", "--ack-wait", "2s"}
+	logf, _ := os.Create(filepath.Join(t.TempDir(), "learner.log"))
+	defer func() {
+		if t.Failed() {
+			b, _ := os.ReadFile(logf.Name())
+			t.Logf("learner log:\n%s", b)
+		}
+	}()
 	start := func() *exec.Cmd {
 		cmd := exec.Command(os.Args[0], args...)
 		cmd.Env = append(os.Environ(), "VRLAIF_RUN_MAIN=1")
+		cmd.Stdout, cmd.Stderr = logf, logf
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -151,8 +161,28 @@ func TestLearnerKilledAndRestarted(t *testing.T) {
 	time.Sleep(30 * time.Millisecond) // into the next step
 	kill(cmd)
 	cmd = start()
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("the last learner run failed: %v", err)
+	waitLines(5)
+	// The NATS server restarts under the running learner and actors: they reconnect and go on.
+	port := srv.Port()
+	if n := len(metricsLines(t, filepath.Join(out, "metrics.jsonl"))); n >= steps {
+		t.Errorf("the learner finished (%d steps) before the NATS restart; the restart was not exercised", n)
+	}
+	srv.Shutdown()
+	time.Sleep(300 * time.Millisecond)
+	if srv, err = natsbus.StartEmbedded(natsDir, natsbus.WithPort(port)); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("the last learner run failed: %v", err)
+		}
+	case <-time.After(90 * time.Second):
+		cmd.Process.Signal(syscall.SIGQUIT)
+		<-done
+		t.Fatal("the learner did not finish within 90 s of the NATS restart")
 	}
 	stop()
 	wg.Wait()

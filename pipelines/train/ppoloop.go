@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -93,7 +94,14 @@ func RunLearner(ctx context.Context, cfg PPOConfig, bus Bus, patches map[string]
 		var batch []Rollout
 		var used, skipped []jetstream.Msg
 		for len(batch) < cfg.RolloutBatch {
-			msgs, err := cons.Fetch(ctx, cfg.RolloutBatch-len(batch), 2*time.Second)
+			var msgs []jetstream.Msg
+			err := retryNATS(ctx, "fetching rollouts", func() error {
+				fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+				defer cancel()
+				var err error
+				msgs, err = cons.Fetch(fctx, cfg.RolloutBatch-len(batch), 2*time.Second)
+				return err
+			})
 			if err != nil {
 				return st, err
 			}
@@ -133,13 +141,23 @@ func RunLearner(ctx context.Context, cfg PPOConfig, bus Bus, patches map[string]
 		if err := l.Save(cfg.Output, st); err != nil {
 			return st, err
 		}
-		if err := natsbus.PutWeights(ctx, js, bus.Weights, st.Version, PolicyDir(cfg.Output)); err != nil {
+		if err := retryNATS(ctx, "publishing the policy", func() error {
+			pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+			defer cancel()
+			return natsbus.PutWeights(pctx, js, bus.Weights, st.Version, PolicyDir(cfg.Output))
+		}); err != nil {
 			return st, err
 		}
-		if err := cons.Ack(ctx, append(used, skipped...)); err != nil {
-			return st, err
+		// An ack lost to a disconnect only means a redelivery, which the applied ids absorb.
+		actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err = cons.Ack(actx, append(used, skipped...))
+		cancel()
+		if err != nil {
+			slog.Warn("ppo: acknowledging rollouts failed; they will be redelivered and counted as duplicates", "err", err)
 		}
-		lag, _, _ := cons.Lag(ctx)
+		lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		lag, _, _ := cons.Lag(lctx)
+		cancel()
 		rep := LearnerReport{StepMetrics: met, Applied: len(st.Applied), Dropped: len(st.Dropped), Duplicates: dups, Malformed: bad, Lag: lag}
 		if err := appendJSONL(filepath.Join(cfg.Output, "metrics.jsonl"), rep); err != nil {
 			return st, err
@@ -149,6 +167,21 @@ func RunLearner(ctx context.Context, cfg PPOConfig, bus Bus, patches map[string]
 		}
 	}
 	return st, nil
+}
+
+// retryNATS retries fn while the NATS server is unreachable (a restart, a network blip): with
+// backoff from 200 ms to 5 s, until it succeeds or ctx ends.
+func retryNATS(ctx context.Context, what string, fn func() error) error {
+	wait := 200 * time.Millisecond
+	for {
+		err := fn()
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		slog.Warn("ppo: "+what+" failed; retrying", "err", err, "in", wait)
+		sleepCtx(ctx, wait)
+		wait = min(2*wait, 5*time.Second)
+	}
 }
 
 func appendJSONL(path string, v any) error {
@@ -205,19 +238,26 @@ func RunActor(ctx context.Context, cfg ActorConfig, bus Bus, prompts []RLPrompt,
 	}
 	next := offset
 	for ctx.Err() == nil {
-		latest, err := natsbus.LatestVersion(ctx, js, bus.Weights)
-		if errors.Is(err, natsbus.ErrNoWeights) {
+		tctx, cancel := context.WithTimeout(ctx, 10*time.Second) // a request lost in a server restart must not hang the actor
+		latest, err := natsbus.LatestVersion(tctx, js, bus.Weights)
+		cancel()
+		if err != nil { // no version yet, or the server is restarting: wait and look again
+			if !errors.Is(err, natsbus.ErrNoWeights) {
+				slog.Warn("rollout: reading the policy version failed; retrying", "actor", cfg.Name, "err", err)
+			}
 			sleepCtx(ctx, 200*time.Millisecond)
 			continue
-		}
-		if err != nil {
-			return err
 		}
 		if latest != version {
 			dir := filepath.Join(cfg.WorkDir, fmt.Sprintf("%s-v%06d", cfg.Name, latest))
 			os.RemoveAll(dir)
-			if err := natsbus.GetWeights(ctx, js, bus.Weights, latest, dir); err != nil {
-				return err
+			gctx, cancel := context.WithTimeout(ctx, time.Minute)
+			err := natsbus.GetWeights(gctx, js, bus.Weights, latest, dir)
+			cancel()
+			if err != nil {
+				slog.Warn("rollout: fetching the policy failed; retrying", "actor", cfg.Name, "version", latest, "err", err)
+				sleepCtx(ctx, 500*time.Millisecond)
+				continue
 			}
 			if policy.LoRA == nil {
 				if err := model.LoadLoRA(dir, policy); err != nil {
@@ -229,7 +269,10 @@ func RunActor(ctx context.Context, cfg ActorConfig, bus Bus, prompts []RLPrompt,
 			os.RemoveAll(dir)
 			version = latest
 		}
-		if pending, ackPending, err := cons.Lag(ctx); err == nil && pending+uint64(ackPending) >= cfg.MaxLag {
+		lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		pending, ackPending, err := cons.Lag(lctx)
+		cancel()
+		if err == nil && pending+uint64(ackPending) >= cfg.MaxLag {
 			sleepCtx(ctx, 100*time.Millisecond) // the learner is behind: do not run ahead of it
 			continue
 		}
