@@ -88,7 +88,7 @@ few steps.`,
 				return err
 			default:
 				report("rm: held-out accuracy %.3f on %d pairs (train %.3f) in %.0fs", rmRes.Heldout.Accuracy, rmRes.Heldout.Pairs, rmRes.Train.Accuracy, rmRes.Seconds)
-				if err := runPPO(cmd, ppoCfg, natsbus.ConnOptions{}, 2); err != nil {
+				if err := runPPO(cmd, ppoCfg, natsbus.ConnOptions{}, 2, ""); err != nil {
 					return err
 				}
 			}

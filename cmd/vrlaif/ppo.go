@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -37,6 +39,7 @@ func trainPPOCmd() *cobra.Command {
 	var nf natsFlags
 	var actors int
 	var nonPadMean bool
+	var metricsAddr string
 	cmd := &cobra.Command{
 		Use:   "ppo --policy SFT_CKPT --rm RM_CKPT --prompts GENERATE_DIR --output DIR [--actors 2]",
 		Short: "PPO: actors sample and score rollouts, a learner trains on them over NATS JetStream",
@@ -65,7 +68,7 @@ DIR/summary.json.`,
 				return fail(cmd, "--policy, --rm, --prompts and --output are required")
 			}
 			cfg.Math.Loss.NonPadMean = nonPadMean
-			return runPPO(cmd, cfg, nf.opts, actors)
+			return runPPO(cmd, cfg, nf.opts, actors, metricsAddr)
 		},
 	}
 	f := cmd.Flags()
@@ -83,14 +86,28 @@ DIR/summary.json.`,
 	f.DurationVar(&cfg.AckWait, "ack-wait", cfg.AckWait, "redeliver a fetched rollout not acknowledged within this (a crashed learner's batch comes back after it)")
 	f.IntVar(&cfg.MaxStaleness, "max-staleness", cfg.MaxStaleness, "drop rollouts more than this many policy versions old")
 	f.BoolVar(&cfg.Rollout.TruncateAtQuestionMark, "truncate-at-question-mark", true, "the seed's quirk: cut a response after its first '?' (losing its stop token)")
+	f.StringVar(&metricsAddr, "metrics-addr", "", "serve the latest step's metrics for Prometheus at http://ADDR/metrics (e.g. 127.0.0.1:9464)")
 	f.BoolVar(&nonPadMean, "mean-over-tokens", false, "average the losses over response tokens only (the seed averages over all slots, padding included)")
 	nf.add(f)
 	return cmd
 }
 
-func runPPO(cmd *cobra.Command, cfg train.PPOConfig, conn natsbus.ConnOptions, actors int) error {
+func runPPO(cmd *cobra.Command, cfg train.PPOConfig, conn natsbus.ConnOptions, actors int, metricsAddr string) error {
 	start := time.Now()
 	ctx := cmd.Context()
+	var prom train.Metrics
+	if metricsAddr != "" {
+		ln, err := net.Listen("tcp", metricsAddr)
+		if err != nil {
+			return fmt.Errorf("ppo: metrics: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", &prom)
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go srv.Serve(ln)
+		defer srv.Close()
+		report("ppo: metrics at http://%s/metrics", ln.Addr())
+	}
 	if err := os.MkdirAll(cfg.Output, 0o755); err != nil {
 		return err
 	}
@@ -132,6 +149,7 @@ func runPPO(cmd *cobra.Command, cfg train.PPOConfig, conn natsbus.ConnOptions, a
 	}
 	report("ppo: %d prompts, %d actors, %d steps of %d rollouts", len(prompts), actors, cfg.Steps, cfg.RolloutBatch)
 	st, err := train.RunLearner(actx, cfg, bus, patches, func(r train.LearnerReport) {
+		prom.Observe(r)
 		report("ppo: step %d/%d score %.3f reward %.3f KL %.3f entropy %.2f pg %.3f vf %.3f clip %.2f len %.1f stop %.2f stale %.1f (%.1fs, waited %.1fs)",
 			r.Step, cfg.Steps, r.Score, r.Reward, r.KLSum, r.Entropy, r.PGLoss, r.VFLoss, r.ClipFrac, r.Length, r.StopRate, r.Staleness, r.Seconds, r.RolloutWait)
 	})
