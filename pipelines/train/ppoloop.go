@@ -30,6 +30,50 @@ func DefaultBus(url string) Bus {
 	return Bus{Conn: natsbus.ConnOptions{URL: url, Name: "vrlaif"}, Prefix: "vrlaif", Weights: "vrlaif_policy", Durable: "learner"}
 }
 
+// MaxInline is the largest rollout published inline; bigger ones go to the object store bucket
+// <prefix>_rollouts and the message carries a reference (the server's default max_payload is 1 MiB).
+var MaxInline = 512 << 10
+
+func rolloutBucket(bus Bus) string { return bus.Prefix + "_rollouts" }
+
+// publishRollout publishes r inline, or by reference when it is larger than MaxInline.
+func publishRollout(ctx context.Context, js jetstream.JetStream, bus Bus, r Rollout) error {
+	b, _ := json.Marshal(r)
+	if len(b) > MaxInline {
+		obs, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: rolloutBucket(bus), Storage: jetstream.FileStorage})
+		if err != nil {
+			return fmt.Errorf("rollout %s: object store: %w", r.ID, err)
+		}
+		if _, err := obs.PutBytes(ctx, r.ID, b); err != nil {
+			return fmt.Errorf("rollout %s: storing it by reference: %w", r.ID, err)
+		}
+		b, _ = json.Marshal(Rollout{ID: r.ID, Version: r.Version, Actor: r.Actor, Ref: rolloutBucket(bus) + "/" + r.ID})
+	}
+	_, err := natsbus.Publish(ctx, js, natsbus.RolloutsSubject(bus.Prefix, r.Actor), b, r.ID,
+		map[string]string{HeaderVersion: strconv.Itoa(r.Version), HeaderActor: r.Actor})
+	return err
+}
+
+// resolveRollout fetches a rollout published by reference.
+func resolveRollout(ctx context.Context, js jetstream.JetStream, bus Bus, r Rollout) (Rollout, error) {
+	if r.Ref == "" {
+		return r, nil
+	}
+	obs, err := js.ObjectStore(ctx, rolloutBucket(bus))
+	if err != nil {
+		return r, err
+	}
+	b, err := obs.GetBytes(ctx, r.ID)
+	if err != nil {
+		return r, err
+	}
+	var full Rollout
+	if err := json.Unmarshal(b, &full); err != nil || full.ID != r.ID {
+		return r, fmt.Errorf("rollout %s: the stored object is not this rollout", r.ID)
+	}
+	return full, nil
+}
+
 // Header keys of a published rollout.
 const (
 	HeaderVersion = "Vrlaif-Policy-Version"
@@ -111,6 +155,13 @@ func RunLearner(ctx context.Context, cfg PPOConfig, bus Bus, patches map[string]
 					bad++ // not a rollout: acknowledged and counted, never applied
 					skipped = append(skipped, m)
 					continue
+				}
+				if !seen[r.ID] && r.Ref != "" {
+					full, err := resolveRollout(ctx, js, bus, r)
+					if err != nil {
+						return st, fmt.Errorf("ppo: %w", err) // not acked: redelivered once the store answers again
+					}
+					r = full
 				}
 				switch {
 				case seen[r.ID]:
@@ -287,9 +338,7 @@ func RunActor(ctx context.Context, cfg ActorConfig, bus Bus, prompts []RLPrompt,
 		}
 		counter += int64(len(rs))
 		for _, r := range rs {
-			b, _ := json.Marshal(r)
-			if _, err := natsbus.Publish(ctx, js, natsbus.RolloutsSubject(bus.Prefix, cfg.Name), b, r.ID,
-				map[string]string{HeaderVersion: strconv.Itoa(r.Version), HeaderActor: cfg.Name}); err != nil {
+			if err := publishRollout(ctx, js, bus, r); err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}

@@ -40,6 +40,9 @@ type Rollout struct {
 	Score    float32   `json:"score"`  // the reward model's score
 	Reward   float32   `json:"reward"` // score − 8 when there is no stop token (§4.3 step 7)
 	Created  int64     `json:"created_micros"`
+	// Ref, on a message, names the object-store object holding the full rollout when it was too big
+	// to publish inline (the message then carries only ID, Version and Ref).
+	Ref string `json:"ref,omitempty"`
 }
 
 // RolloutParams are the sampling and truncation settings (the seed's: temperature 1, top-p 1,
