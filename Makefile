@@ -6,7 +6,7 @@ GO      ?= go
 BIN     := bin/vrlaif
 OUT     ?= out
 
-.PHONY: all setup build demo demo-quick test test-short vet bench-frames bench-model bench-backend bench-pipelines bench-nats clean
+.PHONY: all setup build demo demo-quick test test-short vet bench-frames bench-model bench-backend bench-pipelines bench-nats bench-ppo clean
 
 all: build
 
@@ -50,6 +50,10 @@ bench-pipelines: setup
 ## bench-nats: 4 KiB JetStream publish and fetch+ack rates on the embedded server, natsbus vs `nats bench`
 bench-nats:
 	scripts/bench-nats.sh
+
+## bench-ppo: rollouts/s the learner's intake consumes vs a plain JetStream fetch+ack (same run)
+bench-ppo: setup
+	$(GO) test -run x -bench LearnerIntake -benchtime 1x ./pipelines/train
 
 clean:
 	rm -rf bin $(OUT)

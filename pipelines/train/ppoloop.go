@@ -132,51 +132,12 @@ func RunLearner(ctx context.Context, cfg PPOConfig, bus Bus, patches map[string]
 	if err != nil {
 		return st, err
 	}
-	dups, bad := 0, 0
+	in := &intake{cons: cons, js: js, bus: bus, seen: seen, maxStale: cfg.MaxStaleness}
 	for st.Step < cfg.Steps {
 		waitStart := time.Now()
-		var batch []Rollout
-		var used, skipped []jetstream.Msg
-		for len(batch) < cfg.RolloutBatch {
-			var msgs []jetstream.Msg
-			err := retryNATS(ctx, "fetching rollouts", func() error {
-				fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-				defer cancel()
-				var err error
-				msgs, err = cons.Fetch(fctx, cfg.RolloutBatch-len(batch), 2*time.Second)
-				return err
-			})
-			if err != nil {
-				return st, err
-			}
-			for _, m := range msgs {
-				var r Rollout
-				if err := json.Unmarshal(m.Data(), &r); err != nil || r.ID == "" {
-					bad++ // not a rollout: acknowledged and counted, never applied
-					skipped = append(skipped, m)
-					continue
-				}
-				if !seen[r.ID] && r.Ref != "" {
-					full, err := resolveRollout(ctx, js, bus, r)
-					if err != nil {
-						return st, fmt.Errorf("ppo: %w", err) // not acked: redelivered once the store answers again
-					}
-					r = full
-				}
-				switch {
-				case seen[r.ID]:
-					dups++
-					skipped = append(skipped, m)
-				case r.Version < st.Version-cfg.MaxStaleness:
-					st.Dropped = append(st.Dropped, r.ID)
-					seen[r.ID] = true
-					skipped = append(skipped, m)
-				default:
-					batch = append(batch, r)
-					used = append(used, m)
-					seen[r.ID] = true // a redelivery during this step is a duplicate
-				}
-			}
+		batch, used, skipped, err := in.gather(ctx, cfg.RolloutBatch, &st)
+		if err != nil {
+			return st, err
 		}
 		met, err := l.Step(batch, patches, st.Step, st.Version)
 		if err != nil {
@@ -209,7 +170,7 @@ func RunLearner(ctx context.Context, cfg PPOConfig, bus Bus, patches map[string]
 		lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		lag, _, _ := cons.Lag(lctx)
 		cancel()
-		rep := LearnerReport{StepMetrics: met, Applied: len(st.Applied), Dropped: len(st.Dropped), Duplicates: dups, Malformed: bad, Lag: lag}
+		rep := LearnerReport{StepMetrics: met, Applied: len(st.Applied), Dropped: len(st.Dropped), Duplicates: in.dups, Malformed: in.bad, Lag: lag}
 		if err := appendJSONL(filepath.Join(cfg.Output, "metrics.jsonl"), rep); err != nil {
 			return st, err
 		}
@@ -233,6 +194,63 @@ func retryNATS(ctx context.Context, what string, fn func() error) error {
 		sleepCtx(ctx, wait)
 		wait = min(2*wait, 5*time.Second)
 	}
+}
+
+// intake turns fetched messages into a batch of rollouts to apply: it resolves references, and
+// sets aside (to be acked, not applied) redeliveries of rollouts already applied or dropped,
+// rollouts too stale to use (recorded in the state), and messages that are not rollouts.
+type intake struct {
+	cons      *natsbus.Consumer
+	js        jetstream.JetStream
+	bus       Bus
+	seen      map[string]bool
+	maxStale  int
+	dups, bad int
+}
+
+func (in *intake) gather(ctx context.Context, n int, st *LearnerState) (batch []Rollout, used, skipped []jetstream.Msg, err error) {
+	for len(batch) < n {
+		var msgs []jetstream.Msg
+		err := retryNATS(ctx, "fetching rollouts", func() error {
+			fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			defer cancel()
+			var err error
+			msgs, err = in.cons.Fetch(fctx, n-len(batch), 2*time.Second)
+			return err
+		})
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		for _, m := range msgs {
+			var r Rollout
+			if err := json.Unmarshal(m.Data(), &r); err != nil || r.ID == "" {
+				in.bad++ // not a rollout: acknowledged and counted, never applied
+				skipped = append(skipped, m)
+				continue
+			}
+			if !in.seen[r.ID] && r.Ref != "" {
+				full, err := resolveRollout(ctx, in.js, in.bus, r)
+				if err != nil {
+					return nil, nil, nil, fmt.Errorf("ppo: %w", err) // not acked: redelivered once the store answers again
+				}
+				r = full
+			}
+			switch {
+			case in.seen[r.ID]:
+				in.dups++
+				skipped = append(skipped, m)
+			case r.Version < st.Version-in.maxStale:
+				st.Dropped = append(st.Dropped, r.ID)
+				in.seen[r.ID] = true
+				skipped = append(skipped, m)
+			default:
+				batch = append(batch, r)
+				used = append(used, m)
+				in.seen[r.ID] = true // a redelivery during this step is a duplicate
+			}
+		}
+	}
+	return batch, used, skipped, nil
 }
 
 func appendJSONL(path string, v any) error {
