@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -11,9 +12,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/vrlaif/vrlaif/internal/natsbus"
+	"github.com/vrlaif/vrlaif/pipelines/beamrun"
+	"github.com/vrlaif/vrlaif/pipelines/rollout"
 	"github.com/vrlaif/vrlaif/pipelines/train"
 	"github.com/vrlaif/vrlaif/schemas"
 )
@@ -171,15 +175,22 @@ func runPPO(cmd *cobra.Command, cfg train.PPOConfig, conn natsbus.ConnOptions, a
 func rolloutCmd() *cobra.Command {
 	var nf natsFlags
 	ac := train.ActorConfig{Name: "actor", Rollout: train.DefaultRolloutParams(), Batch: 8, MaxLag: 32}
-	var prompts string
+	var prompts, runner, endpoint string
+	var epochs int
 	cmd := &cobra.Command{
-		Use:   "rollout --nats-url URL --policy SFT_CKPT --rm RM_CKPT --prompts GENERATE_DIR [--name actor1]",
+		Use:   "rollout --nats-url URL --policy SFT_CKPT --rm RM_CKPT --prompts GENERATE_DIR [--name actor1] [--runner prism]",
 		Short: "A PPO actor: sample and score rollouts with the newest policy, publish them to NATS",
 		Long: `rollout is one actor of 'vrlaif train ppo' running as its own process (on this host or another):
 it loads the newest policy version from the run's JetStream object store (and again whenever the
 learner publishes one), samples answers to the RL prompts, scores them with the reward model and
 publishes each rollout to the run's stream with Nats-Msg-Id = its id. It pauses while the learner
-has --max-lag rollouts waiting, and runs until Ctrl-C.`,
+has --max-lag rollouts waiting, and runs until Ctrl-C.
+
+With --runner (prism, universal + --endpoint, dataflow, flink) the actor runs as a Beam streaming
+pipeline instead: RL prompts are read from the run's prompts stream (Beam's natsio), sampled and
+scored, and written to the rollouts stream, so rollout generation scales out on the same runners
+as generate. --publish-prompts N first puts N epochs of the --prompts folder's prompts on that
+stream (each epoch once: message ids are epoch/prompt).`,
 		Example: "  vrlaif rollout --nats-url nats://learner:4222 --policy out/sft --rm out/rm --prompts out/gen --name actor3",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -199,8 +210,11 @@ has --max-lag rollouts waiting, and runs until Ctrl-C.`,
 			if ac.WorkDir == "" {
 				ac.WorkDir = os.TempDir()
 			}
-			report("rollout: %s on %s with %d prompts", ac.Name, natsbus.RedactURL(nf.opts.URL), len(ps))
-			return train.RunActor(cmd.Context(), ac, bus, ps, patches, 0)
+			if runner == "" {
+				report("rollout: %s on %s with %d prompts", ac.Name, natsbus.RedactURL(nf.opts.URL), len(ps))
+				return train.RunActor(cmd.Context(), ac, bus, ps, patches, 0)
+			}
+			return runRolloutPipeline(cmd, bus, ac, ps, prompts, runner, endpoint, epochs)
 		},
 	}
 	f := cmd.Flags()
@@ -213,6 +227,48 @@ has --max-lag rollouts waiting, and runs until Ctrl-C.`,
 	f.IntVar(&ac.Rollout.T, "response-len", ac.Rollout.T, "response slots T (must match the learner's)")
 	f.Uint64Var(&ac.Seed, "seed", 7, "sampling seed")
 	f.StringVar(&ac.WorkDir, "work-dir", "", "where policy versions are unpacked (default: the temp folder)")
+	f.StringVar(&runner, "runner", "", "run as a Beam streaming pipeline on this runner (prism, universal, dataflow, flink)")
+	f.StringVar(&endpoint, "endpoint", "", "job server for --runner universal or flink (HOST:PORT)")
+	f.IntVar(&epochs, "publish-prompts", 0, "first publish this many epochs of the prompts to the prompts stream")
 	nf.add(f)
 	return cmd
+}
+
+// runRolloutPipeline runs the streaming actor until Ctrl-C (a cancelled streaming run is a stop).
+func runRolloutPipeline(cmd *cobra.Command, bus train.Bus, ac train.ActorConfig, ps []train.RLPrompt, genDir, runner, endpoint string, epochs int) error {
+	ctx := cmd.Context()
+	if bus.Conn.User != "" || bus.Conn.Password != "" || bus.Conn.Token != "" || bus.Conn.NKeySeedFile != "" || bus.Conn.TLSCert != "" {
+		return fail(cmd, "the Beam actor reaches NATS by URL only (Beam's natsio takes a creds file on the workers); drop the other --nats-* flags")
+	}
+	nc, js, err := natsbus.Connect(ctx, bus.Conn)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	if err := natsbus.EnsureStreams(ctx, js, bus.Prefix); err != nil {
+		return err
+	}
+	for e := 0; e < epochs; e++ {
+		if err := rollout.PublishPrompts(ctx, js, bus, ps, e); err != nil {
+			return err
+		}
+	}
+	for name, v := range map[string]string{"runner": runner, "endpoint": endpoint} {
+		if v != "" {
+			if err := flag.Set(name, v); err != nil {
+				return err
+			}
+		}
+	}
+	if endpoint != "" {
+		flag.Set("environment_type", "LOOPBACK")
+	}
+	p, s := beam.NewPipelineWithRoot()
+	rollout.Pipeline(s, rollout.Config{URL: bus.Conn.URL, Bus: bus, Actor: ac, Prompts: genDir})
+	report("rollout: streaming actor %s on %s (Ctrl-C stops it)", ac.Name, runner)
+	_, err = beamrun.Run(ctx, p, os.Stderr, 10*time.Second)
+	if ctx.Err() != nil {
+		return nil // a cancelled streaming pipeline reports an error; it is the normal stop
+	}
+	return err
 }
