@@ -147,7 +147,7 @@ func (f *sampleFn) ProcessElement(ctx context.Context, m natsio.ConsumerMessage,
 	}
 	r := rs[0]
 	r.ID = train.RolloutID(p.ID+"#"+m.ID, f.version, f.Cfg.Actor.Name, 0)
-	b, _ := json.Marshal(r)
+	b := train.EncodeRollout(r)
 	emit(natsio.ProducerMessage{Subject: natsbus.RolloutsSubject(f.Cfg.Bus.Prefix, f.Cfg.Actor.Name), ID: r.ID, Data: b,
 		Headers: map[string][]string{train.HeaderVersion: {strconv.Itoa(r.Version)}, train.HeaderActor: {f.Cfg.Actor.Name}}})
 	return nil

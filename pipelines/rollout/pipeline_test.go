@@ -2,7 +2,6 @@ package rollout
 
 import (
 	"context"
-	"encoding/json"
 	"path/filepath"
 	"testing"
 	"time"
@@ -102,8 +101,8 @@ func TestRolloutPipelineOnPrism(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for _, m := range msgs {
-		var ro train.Rollout
-		if err := json.Unmarshal(m.Data(), &ro); err != nil || ro.Version != 0 || len(ro.Response) == 0 ||
+		ro, err := train.DecodeRollout(m.Data())
+		if err != nil || ro.Version != 0 || len(ro.Response) == 0 ||
 			m.Headers().Get("Nats-Msg-Id") != ro.ID || m.Headers().Get(train.HeaderVersion) != "0" {
 			t.Errorf("rollout %+v headers %v: %v", ro.ID, m.Headers(), err)
 		}

@@ -2,7 +2,6 @@ package train
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -11,7 +10,7 @@ import (
 )
 
 // BenchmarkLearnerIntake: rollouts per second the learner's intake (fetch, decode, dedup, ack)
-// consumes from the embedded JetStream server, against a plain fetch+ack of the same messages
+// consumes from the embedded JetStream server (binary-encoded rollouts), against a plain fetch+ack of the same messages
 // (what `nats bench js` measures) in the same run. Messages are rollouts of the demo's size
 // (a 100-token query, 48 response tokens with log-probabilities).
 func BenchmarkLearnerIntake(b *testing.B) {
@@ -37,7 +36,7 @@ func BenchmarkLearnerIntake(b *testing.B) {
 			for j := range r.LogProbs {
 				r.LogProbs[j] = -1.2345678
 			}
-			data, _ := json.Marshal(r)
+			data := EncodeRollout(r)
 			size = len(data)
 			if _, err := js.PublishAsync(natsbus.RolloutsSubject(bus.Prefix, "a"), data); err != nil {
 				b.Fatal(err)

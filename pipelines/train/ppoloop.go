@@ -38,7 +38,7 @@ func rolloutBucket(bus Bus) string { return bus.Prefix + "_rollouts" }
 
 // publishRollout publishes r inline, or by reference when it is larger than MaxInline.
 func publishRollout(ctx context.Context, js jetstream.JetStream, bus Bus, r Rollout) error {
-	b, _ := json.Marshal(r)
+	b := EncodeRollout(r)
 	if len(b) > MaxInline {
 		obs, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: rolloutBucket(bus), Storage: jetstream.FileStorage})
 		if err != nil {
@@ -47,7 +47,7 @@ func publishRollout(ctx context.Context, js jetstream.JetStream, bus Bus, r Roll
 		if _, err := obs.PutBytes(ctx, r.ID, b); err != nil {
 			return fmt.Errorf("rollout %s: storing it by reference: %w", r.ID, err)
 		}
-		b, _ = json.Marshal(Rollout{ID: r.ID, Version: r.Version, Actor: r.Actor, Ref: rolloutBucket(bus) + "/" + r.ID})
+		b = EncodeRollout(Rollout{ID: r.ID, Version: r.Version, Actor: r.Actor, Ref: rolloutBucket(bus) + "/" + r.ID})
 	}
 	_, err := natsbus.Publish(ctx, js, natsbus.RolloutsSubject(bus.Prefix, r.Actor), b, r.ID,
 		map[string]string{HeaderVersion: strconv.Itoa(r.Version), HeaderActor: r.Actor})
@@ -67,8 +67,8 @@ func resolveRollout(ctx context.Context, js jetstream.JetStream, bus Bus, r Roll
 	if err != nil {
 		return r, err
 	}
-	var full Rollout
-	if err := json.Unmarshal(b, &full); err != nil || full.ID != r.ID {
+	full, err := DecodeRollout(b)
+	if err != nil || full.ID != r.ID {
 		return r, fmt.Errorf("rollout %s: the stored object is not this rollout", r.ID)
 	}
 	return full, nil
@@ -222,8 +222,8 @@ func (in *intake) gather(ctx context.Context, n int, st *LearnerState) (batch []
 			return nil, nil, nil, err
 		}
 		for _, m := range msgs {
-			var r Rollout
-			if err := json.Unmarshal(m.Data(), &r); err != nil || r.ID == "" {
+			r, err := DecodeRollout(m.Data())
+			if err != nil || r.ID == "" {
 				in.bad++ // not a rollout: acknowledged and counted, never applied
 				skipped = append(skipped, m)
 				continue

@@ -2,7 +2,6 @@ package train
 
 import (
 	"context"
-	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
@@ -47,12 +46,14 @@ func TestRolloutByReference(t *testing.T) {
 		t.Fatalf("fetched %d: %v", len(msgs), err)
 	}
 	for _, m := range msgs {
-		var r Rollout
-		json.Unmarshal(m.Data(), &r)
+		r, err := DecodeRollout(m.Data())
+		if err != nil {
+			t.Fatal(err)
+		}
 		want := small
 		if r.ID == "big" {
 			want = big
-			full, _ := json.Marshal(big)
+			full := EncodeRollout(big)
 			if r.Ref == "" || len(m.Data()) >= len(full)/4 {
 				t.Errorf("the big rollout went inline (%d of its %d bytes)", len(m.Data()), len(full))
 			}
