@@ -3,11 +3,13 @@ package train
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/vrlaif/vrlaif/backend/backendtest"
 	"github.com/vrlaif/vrlaif/internal/dataset"
+	"github.com/vrlaif/vrlaif/model"
 	"github.com/vrlaif/vrlaif/schemas"
 )
 
@@ -52,4 +54,53 @@ func TestRunRMLearnsAPreference(t *testing.T) {
 	if m1.Accuracy < 0.9 {
 		t.Errorf("reloaded reward model: accuracy %v", m1.Accuracy)
 	}
+}
+
+// The seed's RM JSON is read with its frames from the image folder: every record becomes a pair
+// with its question (placeholder removed), both outputs, its preference and its video.
+func TestLoadSeedRMPairs(t *testing.T) {
+	src := filepath.Join("..", "..", "..", "shared", "testdata", "seed-json", "rm_sample.json")
+	rows, err := readSeedRM(src)
+	if err != nil {
+		t.Skipf("seed sample not here: %v", err)
+	}
+	folder := t.TempDir()
+	frame := backendtest.Frames(t, 1)[0]
+	for _, r := range rows {
+		for _, im := range r.Images {
+			p := filepath.Join(folder, im)
+			os.MkdirAll(filepath.Dir(p), 0o755)
+			os.WriteFile(p, frame, 0o644)
+		}
+	}
+	cfg := DefaultRMConfig()
+	cfg.Data, cfg.ImageFolder = src, folder
+	rm, err := NewRewardModel(backendtest.Checkpoint(t), model.LoRAConfig{PeftType: "LORA", Rank: 2, Alpha: 4, TargetModules: []string{"q_proj"}}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pairs, err := LoadRMPairs(cfg, rm.M.Config.Vision)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pairs) != len(rows) || pairs[0].Question != "What happens after the dog catches the ball?" || pairs[0].Chosen != rows[0].Preference ||
+		pairs[0].Out[0] != rows[0].Output1 || len(pairs[0].Patches) != rm.M.Config.Vision.NumFrames*rm.M.Config.Vision.Patches()*rm.M.Config.Vision.PatchDim() {
+		t.Errorf("pairs %+v", pairs[0].Question)
+	}
+}
+
+func readSeedRM(path string) ([]schemas.RMRow, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var rows []schemas.RMRow
+	err = schemas.DecodeSeed(f, func(_ int, r schemas.RMRow, rerr error) error {
+		if rerr == nil {
+			rows = append(rows, r)
+		}
+		return nil
+	})
+	return rows, err
 }
