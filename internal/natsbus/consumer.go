@@ -94,8 +94,24 @@ func (c *Consumer) Fetch(ctx context.Context, n int, maxWait time.Duration) ([]j
 		return nil, fmt.Errorf("natsbus: fetch from %s: %w", c.name, err)
 	}
 	msgs := make([]jetstream.Msg, 0, n)
-	for m := range batch.Messages() {
-		msgs = append(msgs, m)
+	// nats.go does not always close a batch's channel when the connection drops mid-fetch (seen
+	// with a server restart under a running learner: Fetch waited forever). Stop reading a little
+	// after the wait should have ended; messages in flight are redelivered after AckWait.
+	giveUp := time.NewTimer(maxWait + 2*time.Second)
+	defer giveUp.Stop()
+read:
+	for {
+		select {
+		case m, ok := <-batch.Messages():
+			if !ok {
+				break read
+			}
+			msgs = append(msgs, m)
+		case <-giveUp.C:
+			return msgs, nil
+		case <-ctx.Done():
+			return msgs, fmt.Errorf("natsbus: fetch from %s: %w", c.name, ctx.Err())
+		}
 	}
 	if err := batch.Error(); err != nil {
 		if ctx.Err() != nil {

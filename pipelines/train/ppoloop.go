@@ -127,12 +127,12 @@ func RunLearner(ctx context.Context, cfg PPOConfig, bus Bus, patches map[string]
 			return st, err
 		}
 	}
-	cons, err := natsbus.NewConsumer(ctx, js, natsbus.ConsumerConfig{Stream: natsbus.RolloutsStream(bus.Prefix), Durable: bus.Durable,
-		AckWait: cfg.AckWait})
+	ccfg := natsbus.ConsumerConfig{Stream: natsbus.RolloutsStream(bus.Prefix), Durable: bus.Durable, AckWait: cfg.AckWait}
+	cons, err := natsbus.NewConsumer(ctx, js, ccfg)
 	if err != nil {
 		return st, err
 	}
-	in := &intake{cons: cons, js: js, bus: bus, seen: seen, maxStale: cfg.MaxStaleness}
+	in := &intake{cons: cons, cfg: ccfg, js: js, bus: bus, seen: seen, maxStale: cfg.MaxStaleness}
 	for st.Step < cfg.Steps {
 		waitStart := time.Now()
 		batch, used, skipped, err := in.gather(ctx, cfg.RolloutBatch, &st)
@@ -162,13 +162,13 @@ func RunLearner(ctx context.Context, cfg PPOConfig, bus Bus, patches map[string]
 		}
 		// An ack lost to a disconnect only means a redelivery, which the applied ids absorb.
 		actx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err = cons.Ack(actx, append(used, skipped...))
+		err = in.cons.Ack(actx, append(used, skipped...))
 		cancel()
 		if err != nil {
 			slog.Warn("ppo: acknowledging rollouts failed; they will be redelivered and counted as duplicates", "err", err)
 		}
 		lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		lag, _, _ := cons.Lag(lctx)
+		lag, _, _ := in.cons.Lag(lctx)
 		cancel()
 		rep := LearnerReport{StepMetrics: met, Applied: len(st.Applied), Dropped: len(st.Dropped), Duplicates: in.dups, Malformed: in.bad, Lag: lag}
 		if err := appendJSONL(filepath.Join(cfg.Output, "metrics.jsonl"), rep); err != nil {
@@ -201,6 +201,8 @@ func retryNATS(ctx context.Context, what string, fn func() error) error {
 // rollouts too stale to use (recorded in the state), and messages that are not rollouts.
 type intake struct {
 	cons      *natsbus.Consumer
+	cfg       natsbus.ConsumerConfig // to bind the consumer again after a connection loss
+	empty     int                    // fetches in a row that returned nothing
 	js        jetstream.JetStream
 	bus       Bus
 	seen      map[string]bool
@@ -211,15 +213,29 @@ type intake struct {
 func (in *intake) gather(ctx context.Context, n int, st *LearnerState) (batch []Rollout, used, skipped []jetstream.Msg, err error) {
 	for len(batch) < n {
 		var msgs []jetstream.Msg
+		failed := false
 		err := retryNATS(ctx, "fetching rollouts", func() error {
 			fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 			defer cancel()
+			if (failed || in.empty >= 5) && in.cfg.Durable != "" {
+				// After a connection loss (or a long silence) bind the durable consumer again: a
+				// pull subscription from before a server restart can stay deaf afterwards.
+				if c, err := natsbus.NewConsumer(fctx, in.js, in.cfg); err == nil {
+					in.cons, in.empty = c, 0
+				}
+			}
 			var err error
 			msgs, err = in.cons.Fetch(fctx, n-len(batch), 2*time.Second)
+			failed = err != nil
 			return err
 		})
 		if err != nil {
 			return nil, nil, nil, err
+		}
+		if len(msgs) == 0 {
+			in.empty++
+		} else {
+			in.empty = 0
 		}
 		for _, m := range msgs {
 			r, err := DecodeRollout(m.Data())
