@@ -317,10 +317,6 @@ func RunActor(ctx context.Context, cfg ActorConfig, bus Bus, prompts []RLPrompt,
 	}
 	tok := rm.Tok
 	version, counter := -1, int64(0)
-	cons, err := natsbus.NewConsumer(ctx, js, natsbus.ConsumerConfig{Stream: natsbus.RolloutsStream(bus.Prefix), Durable: bus.Durable})
-	if err != nil {
-		return err
-	}
 	next := offset
 	for ctx.Err() == nil {
 		tctx, cancel := context.WithTimeout(ctx, 10*time.Second) // a request lost in a server restart must not hang the actor
@@ -355,7 +351,7 @@ func RunActor(ctx context.Context, cfg ActorConfig, bus Bus, prompts []RLPrompt,
 			version = latest
 		}
 		lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		pending, ackPending, err := cons.Lag(lctx)
+		pending, ackPending, err := learnerLag(lctx, js, bus)
 		cancel()
 		if err == nil && pending+uint64(ackPending) >= cfg.MaxLag {
 			sleepCtx(ctx, 100*time.Millisecond) // the learner is behind: do not run ahead of it
@@ -381,6 +377,25 @@ func RunActor(ctx context.Context, cfg ActorConfig, bus Bus, prompts []RLPrompt,
 		}
 	}
 	return nil
+}
+
+// learnerLag reads the learner's consumer without creating or changing it: an actor binding the
+// durable with its own settings would reset the learner's AckWait (found as a stalled run: the
+// learner's un-acked batch then stayed pending for the default 5 minutes and the actors, seeing
+// that lag, paused). No consumer yet reads as no lag.
+func learnerLag(ctx context.Context, js jetstream.JetStream, bus Bus) (pending uint64, ackPending int, err error) {
+	c, err := js.Consumer(ctx, natsbus.RolloutsStream(bus.Prefix), bus.Durable)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	info, err := c.Info(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	return info.NumPending, info.NumAckPending, nil
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) {
