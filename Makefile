@@ -6,7 +6,7 @@ GO      ?= go
 BIN     := bin/vrlaif
 OUT     ?= out
 
-.PHONY: all setup build demo demo-quick test test-short vet bench-frames bench-model bench-backend bench-pipelines bench-nats bench-ppo clean
+.PHONY: all setup build demo demo-quick test test-short vet bench-frames bench-model bench-backend bench-pipelines bench-nats bench-ppo test-crash clean
 
 all: build
 
@@ -27,6 +27,10 @@ demo-quick: build
 test: setup
 	$(GO) vet ./...
 	VRLAIF_REQUIRE_DUCKDB=1 $(GO) test -count=1 -timeout 20m ./...
+
+## test-crash: the PPO learner killed with SIGKILL at several points and restarted (exact rollout accounting)
+test-crash: setup
+	VRLAIF_CRASH_TESTS=1 $(GO) test -count=1 -run TestLearnerKilledAndRestarted -v ./cmd/vrlaif
 
 test-short: setup
 	$(GO) test -short ./...
