@@ -34,45 +34,24 @@ func Save(dir string, m *Model) error {
 }
 
 // Load reads a folder written by Save.
-func Load(dir string) (*Model, error) {
-	c, err := LoadConfig(filepath.Join(dir, ConfigFile))
-	if err != nil {
-		return nil, err
-	}
-	m, err := New(c, 0)
-	if err != nil {
-		return nil, err
-	}
-	f, err := safetensors.ReadFile(filepath.Join(dir, WeightsFile))
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range m.Params {
-		t, ok := f.Tensor(p.Name)
-		if !ok {
-			return nil, fmt.Errorf("model: %s has no tensor %s", dir, p.Name)
-		}
-		if !sameShape(t.Shape, p.Shape) {
-			return nil, fmt.Errorf("model: tensor %s has shape %v, config says %v", p.Name, t.Shape, p.Shape)
-		}
-		v, err := t.Float32()
-		if err != nil {
-			return nil, fmt.Errorf("model: tensor %s: %w", p.Name, err)
-		}
-		copy(m.W[p.Offset:p.Offset+p.Size], v)
-	}
-	return m, nil
-}
+func Load(dir string) (*Model, error) { return load(dir, false, false, 0) }
 
 // LoadWithHeads reads a folder written by Save into a model that also has the scalar heads asked
 // for (value, reward): tensors the checkpoint lacks (a head an SFT checkpoint never had) keep their
 // initial values, with the head's bias at zero, as the seed initialises its reward head. A
 // checkpoint head the new config does not have is an error.
 func LoadWithHeads(dir string, value, reward bool, seed uint64) (*Model, error) {
+	return load(dir, value, reward, seed)
+}
+
+// load builds the model of dir's config (plus any heads asked for) and copies every tensor of the
+// checkpoint into it; only a head may be missing, and only when it was asked for.
+func load(dir string, value, reward bool, seed uint64) (*Model, error) {
 	c, err := LoadConfig(filepath.Join(dir, ConfigFile))
 	if err != nil {
 		return nil, err
 	}
+	addHeads := value && !c.ValueHead || reward && !c.RewardHead
 	c.ValueHead, c.RewardHead = c.ValueHead || value, c.RewardHead || reward
 	m, err := New(c, seed)
 	if err != nil {
@@ -85,7 +64,7 @@ func LoadWithHeads(dir string, value, reward bool, seed uint64) (*Model, error) 
 	for _, p := range m.Params {
 		t, ok := f.Tensor(p.Name)
 		if !ok {
-			if !hasSuffix(p.Name, "_head.weight") && !hasSuffix(p.Name, "_head.bias") {
+			if !addHeads || !hasSuffix(p.Name, "_head.weight") && !hasSuffix(p.Name, "_head.bias") {
 				return nil, fmt.Errorf("model: %s has no tensor %s", dir, p.Name)
 			}
 			if hasSuffix(p.Name, ".bias") {

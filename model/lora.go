@@ -203,6 +203,14 @@ func LoadLoRA(dir string, m *Model) error {
 	if err := m.AttachLoRA(cfg, 0); err != nil {
 		return err
 	}
+	return LoadLoRAWeights(dir, m)
+}
+
+// LoadLoRAWeights copies the adapter weights saved in dir into m's attached LoRA (same config).
+func LoadLoRAWeights(dir string, m *Model) error {
+	if m.LoRA == nil {
+		return fmt.Errorf("model: no LoRA attached")
+	}
 	f, err := safetensors.ReadFile(filepath.Join(dir, AdapterWeightsFile))
 	if err != nil {
 		return err

@@ -152,6 +152,19 @@ func exportSeed[T schemas.SeedRecord](format, rowName, in, out string) error {
 	if shards, err := dataset.Shards(dir); err != nil || len(shards) == 0 {
 		return fmt.Errorf("export: no Parquet shards in %s (%v)", dir, err)
 	}
+	n := 0
+	err := writeSeedJSON(out, func(enc *schemas.SeedEncoder) error {
+		return dataset.Read(dir, func(r T) error { n++; return enc.Encode(r) })
+	})
+	if err != nil {
+		return err
+	}
+	report("export: %d %s records → %s", n, format, out)
+	return nil
+}
+
+// writeSeedJSON writes a seed JSON array to out through a temporary file, renamed when complete.
+func writeSeedJSON(out string, fill func(*schemas.SeedEncoder) error) error {
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return err
 	}
@@ -161,8 +174,7 @@ func exportSeed[T schemas.SeedRecord](format, rowName, in, out string) error {
 		return err
 	}
 	enc := schemas.NewSeedEncoder(f)
-	n := 0
-	err = dataset.Read(dir, func(r T) error { n++; return enc.Encode(r) })
+	err = fill(enc)
 	if err == nil {
 		err = enc.Close()
 	}
@@ -173,7 +185,6 @@ func exportSeed[T schemas.SeedRecord](format, rowName, in, out string) error {
 		os.Remove(tmp)
 		return err
 	}
-	report("export: %d %s records → %s", n, format, out)
 	return os.Rename(tmp, out)
 }
 
@@ -184,34 +195,20 @@ func hasShards(dir string) bool {
 
 // exportPreferences writes the labeled rows of a preferences dataset as seed RM JSON.
 func exportPreferences(dir, out string) error {
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		return err
-	}
-	tmp := out + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	enc := schemas.NewSeedEncoder(f)
 	n, unlabeled := 0, 0
-	err = dataset.Read(dir, func(p schemas.Preference) error {
-		if !p.Labeled {
-			unlabeled++
-			return nil
-		}
-		n++
-		return enc.Encode(p.RM())
+	err := writeSeedJSON(out, func(enc *schemas.SeedEncoder) error {
+		return dataset.Read(dir, func(p schemas.Preference) error {
+			if !p.Labeled {
+				unlabeled++
+				return nil
+			}
+			n++
+			return enc.Encode(p.RM())
+		})
 	})
-	if err == nil {
-		err = enc.Close()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
-		os.Remove(tmp)
 		return err
 	}
 	report("export: %d labeled preferences → %s (%d without a label left out)", n, out, unlabeled)
-	return os.Rename(tmp, out)
+	return nil
 }

@@ -118,10 +118,12 @@ func (f *sampleFn) refresh(ctx context.Context) error {
 	if err := natsbus.GetWeights(ctx, f.js, f.Cfg.Bus.Weights, latest, dst); err != nil {
 		return err
 	}
-	if f.policy.LoRA != nil {
-		f.policy.LoRA = nil // attach fresh from the version's files
+	if f.policy.LoRA == nil {
+		err = model.LoadLoRA(dst, f.policy)
+	} else {
+		err = model.LoadLoRAWeights(dst, f.policy)
 	}
-	if err := model.LoadLoRA(dst, f.policy); err != nil {
+	if err != nil {
 		return err
 	}
 	f.version = latest

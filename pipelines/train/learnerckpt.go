@@ -107,10 +107,10 @@ func (l *Learner) Resume(out string) (st LearnerState, ok bool, err error) {
 	if err := json.Unmarshal(b, &st); err != nil {
 		return st, false, fmt.Errorf("train: learner checkpoint: %w", err)
 	}
-	if err := loadLoRAWeights(filepath.Join(dir, policyDir), l.Policy); err != nil {
+	if err := model.LoadLoRAWeights(filepath.Join(dir, policyDir), l.Policy); err != nil {
 		return st, false, err
 	}
-	if err := loadLoRAWeights(filepath.Join(dir, valueDir), l.Value); err != nil {
+	if err := model.LoadLoRAWeights(filepath.Join(dir, valueDir), l.Value); err != nil {
 		return st, false, err
 	}
 	f, err := safetensors.ReadFile(filepath.Join(dir, valueDir, valueHeadFn))
@@ -142,24 +142,4 @@ func (l *Learner) Resume(out string) (st LearnerState, ok bool, err error) {
 		o.SetState(m, v, int(s[0]))
 	}
 	return st, true, nil
-}
-
-// loadLoRAWeights copies saved adapter weights into an already attached LoRA.
-func loadLoRAWeights(dir string, m *model.Model) error {
-	f, err := safetensors.ReadFile(filepath.Join(dir, model.AdapterWeightsFile))
-	if err != nil {
-		return err
-	}
-	for _, p := range m.LoRA.Params {
-		t, ok := f.Tensor(p.Name)
-		if !ok {
-			return fmt.Errorf("train: adapter in %s lacks %s", dir, p.Name)
-		}
-		v, err := t.Float32()
-		if err != nil {
-			return err
-		}
-		copy(m.LoRA.W[p.Offset:p.Offset+p.Size], v)
-	}
-	return nil
 }

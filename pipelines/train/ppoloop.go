@@ -344,7 +344,7 @@ func RunActor(ctx context.Context, cfg ActorConfig, bus Bus, prompts []RLPrompt,
 				if err := model.LoadLoRA(dir, policy); err != nil {
 					return err
 				}
-			} else if err := loadLoRAWeights(dir, policy); err != nil {
+			} else if err := model.LoadLoRAWeights(dir, policy); err != nil {
 				return err
 			}
 			os.RemoveAll(dir)
