@@ -1,6 +1,7 @@
 # vrlaif — the two commands a newcomer needs are `make demo` and `make test`.
 # Both install what is missing first (scripts/setup.sh: FFmpeg's dev libraries, pkg-config, ffmpeg,
-# Node.js and the DuckDB npm package the tests read Parquet with).
+# Node.js and the DuckDB npm package the tests read Parquet with, Chromium and playwright-core for the
+# web page's browser test).
 
 GO      ?= go
 BIN     := bin/vrlaif
@@ -23,10 +24,11 @@ demo: build
 demo-quick: build
 	$(BIN) demo --quick --output $(OUT)/demo-quick
 
-## test: vet and run every test (Beam's cold build alone takes 1–2 minutes); DuckDB checks fail rather than skip
+## test: vet and run every test (Beam's cold build alone takes 1–2 minutes); DuckDB and browser checks fail rather than skip
+## (the web page's browser test leaves its screenshots in out/test-artifacts/webui)
 test: setup
 	$(GO) vet ./...
-	VRLAIF_REQUIRE_DUCKDB=1 $(GO) test -count=1 -timeout 20m ./...
+	VRLAIF_REQUIRE_DUCKDB=1 VRLAIF_REQUIRE_BROWSER=1 $(GO) test -count=1 -timeout 20m ./...
 
 ## test-crash: the PPO learner killed with SIGKILL at several points and restarted (exact rollout accounting)
 test-crash: setup

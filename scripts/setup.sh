@@ -2,7 +2,8 @@
 # Installs what vrlaif needs to build and test, if it is missing: Go (checked, not installed),
 # a C compiler for cgo, pkg-config, FFmpeg's development libraries (go-astiav links them),
 # OpenBLAS (the built-in model's matrix products) and the ffmpeg CLI (tests cross-check against it; the benchmark compares with it),
-# Node.js + npm and, with them, DuckDB for the tests (tools/duckdb: `npm ci`, native binaries from the npm registry).
+# Node.js + npm and, with them, DuckDB for the tests (tools/duckdb: `npm ci`, native binaries from the npm registry),
+# and for the web page's browser tests Debian's chromium with playwright-core driving it (tools/browser: `npm ci`).
 # Idempotent and quick when everything is present.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,6 +31,7 @@ pkg-config --exists openblas 2>/dev/null || missing+=(libopenblas-dev) # interna
 command -v bc >/dev/null 2>&1 || missing+=(bc) # scripts/bench-frames.sh
 command -v node >/dev/null 2>&1 || missing+=(nodejs) # tools/duckdb (internal/duckdb reads our Parquet with it)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-dejavu-core) # tools/browser (the web page's tests)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}" >&2
@@ -55,14 +57,20 @@ if [ "$node_major" -lt "$need_node" ]; then
   echo "setup: Node.js $need_node or newer is required (tools/duckdb), found $(node --version 2>/dev/null || echo none)" >&2
   exit 1
 fi
-duck="$root/tools/duckdb"
-stamp="$duck/node_modules/.vrlaif-stamp"
-want="$(sha256sum "$duck/package-lock.json" | cut -d' ' -f1) $(uname -sm) node$node_major"
-if [ ! -f "$duck/node_modules/@duckdb/node-api/package.json" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "setup: installing DuckDB for the tests (npm ci in tools/duckdb)" >&2
-  if ! npm ci --prefix "$duck" --no-audit --no-fund --loglevel=error >&2; then
-    echo "setup: npm ci failed in $duck; @duckdb/node-api and its native binaries come from the npm registry ($(npm config get registry))" >&2
-    exit 1
+# npm_tool DIR PACKAGE WHAT: npm ci in DIR unless PACKAGE is installed there from the same lock file.
+npm_tool() {
+  local dir="$root/$1" pkg="$2" what="$3"
+  local stamp="$dir/node_modules/.vrlaif-stamp"
+  local want
+  want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1) $(uname -sm) node$node_major"
+  if [ ! -f "$dir/node_modules/$pkg/package.json" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "setup: installing $what (npm ci in $1)" >&2
+    if ! npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >&2; then
+      echo "setup: npm ci failed in $dir; $pkg comes from the npm registry ($(npm config get registry))" >&2
+      exit 1
+    fi
+    echo "$want" >"$stamp"
   fi
-  echo "$want" >"$stamp"
-fi
+}
+npm_tool tools/duckdb @duckdb/node-api "DuckDB for the tests"
+npm_tool tools/browser playwright-core "playwright-core for the browser tests (it drives the system chromium; no browser download)"

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vrlaif/vrlaif/internal/dataset"
+	"github.com/vrlaif/vrlaif/internal/reviewmarks"
 	"github.com/vrlaif/vrlaif/schemas"
 )
 
@@ -103,7 +104,7 @@ func importSeed[T schemas.SeedRecord](format, rowName, in, out string) error {
 }
 
 func exportCmd() *cobra.Command {
-	var format, in, out string
+	var format, in, out, marked string
 	cmd := &cobra.Command{
 		Use:   "export --format sft|rm|rl|frames --input DIR --output PATH",
 		Short: "Write Parquet back as seed JSON, or clips as the seed's frame folders",
@@ -111,7 +112,9 @@ func exportCmd() *cobra.Command {
 
   sft|rm|rl  DIR (or DIR/<format>) of Parquet rows → one seed JSON array at PATH
   rm         also from 'vrlaif feedback' output (DIR/preferences): its labeled pairs, in the
-             seed's RM layout (pairs whose two judging orders disagree are left out)
+             seed's RM layout (pairs whose two judging orders disagree are left out); pairs a
+             reviewer marked wrong on the web page (DIR/review_marks) are left out too, unless
+             --marked include (keep them) or --marked only (export just those)
   frames     DIR/clips (or the clips folder itself) → PATH/<video>/image_01.jpg … image_NN.jpg,
              the seed's frame-folder layout (names zero-padded, so a lexicographic listing is in
              time order); <video> is the source file's name without extension.`,
@@ -121,8 +124,11 @@ func exportCmd() *cobra.Command {
 			if in == "" || out == "" {
 				return fail(cmd, "--input and --output are required")
 			}
+			if marked != markedExclude && marked != markedInclude && marked != markedOnly {
+				return fail(cmd, "--marked must be exclude, include or only, got %q", marked)
+			}
 			if format == "rm" && hasShards(datasetDir(in, schemas.RowPreference)) && !hasShards(datasetDir(in, schemas.RowRM)) {
-				return exportPreferences(datasetDir(in, schemas.RowPreference), out)
+				return exportPreferences(datasetDir(in, schemas.RowPreference), out, marked)
 			}
 			if f, ok := seedFormats[format]; ok {
 				return f.exportJSON(format, f.rowDir, in, out)
@@ -136,8 +142,16 @@ func exportCmd() *cobra.Command {
 	cmd.Flags().StringVarP(&format, "format", "f", "", "sft, rm, rl or frames (required)")
 	cmd.Flags().StringVarP(&in, "input", "i", "", "dataset folder (required)")
 	cmd.Flags().StringVarP(&out, "output", "o", "", "output JSON file, or folder for frames (required)")
+	cmd.Flags().StringVar(&marked, "marked", markedExclude, "rm from feedback output: pairs a reviewer marked wrong — exclude, include, or only")
 	return cmd
 }
+
+// What export does with pairs a reviewer marked wrong.
+const (
+	markedExclude = "exclude"
+	markedInclude = "include"
+	markedOnly    = "only"
+)
 
 // datasetDir accepts either a run folder (holding sub/) or the dataset folder itself.
 func datasetDir(in, sub string) string {
@@ -193,13 +207,27 @@ func hasShards(dir string) bool {
 	return err == nil && len(shards) > 0
 }
 
-// exportPreferences writes the labeled rows of a preferences dataset as seed RM JSON.
-func exportPreferences(dir, out string) error {
-	n, unlabeled := 0, 0
-	err := writeSeedJSON(out, func(enc *schemas.SeedEncoder) error {
+// exportPreferences writes the labeled rows of a preferences dataset as seed RM JSON, with the
+// pairs a reviewer marked wrong excluded, included, or alone (marked).
+func exportPreferences(dir, out, marked string) error {
+	marks, err := reviewmarks.Load(filepath.Dir(dir))
+	if err != nil {
+		return err
+	}
+	n, unlabeled, droppedMarked, droppedUnmarked := 0, 0, 0, 0
+	err = writeSeedJSON(out, func(enc *schemas.SeedEncoder) error {
 		return dataset.Read(dir, func(p schemas.Preference) error {
 			if !p.Labeled {
 				unlabeled++
+				return nil
+			}
+			_, isMarked := marks[p.ID]
+			switch {
+			case isMarked && marked == markedExclude:
+				droppedMarked++
+				return nil
+			case !isMarked && marked == markedOnly:
+				droppedUnmarked++
 				return nil
 			}
 			n++
@@ -209,6 +237,15 @@ func exportPreferences(dir, out string) error {
 	if err != nil {
 		return err
 	}
-	report("export: %d labeled preferences → %s (%d without a label left out)", n, out, unlabeled)
+	msg := fmt.Sprintf("export: %d labeled preferences → %s (%d without a label left out", n, out, unlabeled)
+	switch {
+	case droppedMarked > 0:
+		msg += fmt.Sprintf("; %d marked wrong by a reviewer left out, --marked include keeps them", droppedMarked)
+	case marked == markedOnly:
+		msg += fmt.Sprintf("; only pairs marked wrong: %d others left out", droppedUnmarked)
+	case len(marks) > 0:
+		msg += fmt.Sprintf("; %d review marks, kept with --marked %s", len(marks), marked)
+	}
+	report("%s)", msg)
 	return nil
 }

@@ -38,9 +38,10 @@ constant learning rate with warm-up, gradient norm clipped at 0.3. The evaluatio
 seed's four criteria (prompts/templates/reward-v1.txt); its {factual_prompt} slot is removed, and
 PPO scores with exactly the same text.
 
---data is a 'vrlaif feedback' folder (its labeled preferences; frames from the generate folder it
-read, or --clips) or the seed's RM JSON (frames under --image-folder). A share of the pairs is held
-out; the seed's metrics (accuracy, label-positive rate, average score) are reported on it.
+--data is a 'vrlaif feedback' folder (its labeled preferences, less the pairs a reviewer marked
+wrong on the web page unless --include-marked; frames from the generate folder it read, or
+--clips) or the seed's RM JSON (frames under --image-folder). A share of the pairs is held out;
+the seed's metrics (accuracy, label-positive rate, average score) are reported on it.
 Writes RM_CKPT/adapter_model.safetensors + adapter_config.json (PEFT), reward_head.safetensors,
 rm_config.json and rm_result.json.`,
 		Example: "  vrlaif train rm --data out/fb --base out/sft --output out/rm",
@@ -70,6 +71,7 @@ rm_config.json and rm_result.json.`,
 	f.StringVar(&cfg.Data, "data", "", "a 'vrlaif feedback' folder, or the seed's RM JSON (required)")
 	f.StringVar(&cfg.Clips, "clips", "", "the clips of the preferences (a generate folder; default: the feedback run's input)")
 	f.StringVar(&cfg.ImageFolder, "image-folder", "", "root of the seed RM JSON's frame paths")
+	f.BoolVar(&cfg.IncludeMarked, "include-marked", false, "keep pairs a reviewer marked wrong (FEEDBACK/review_marks)")
 	f.StringVar(&cfg.Base, "base", "", "the SFT checkpoint (required)")
 	f.StringVarP(&cfg.Output, "output", "o", "", "reward-model checkpoint folder (required)")
 	f.IntVar(&cfg.Rank, "lora-r", cfg.Rank, "LoRA rank")

@@ -12,26 +12,30 @@ import (
 	"time"
 
 	"github.com/vrlaif/vrlaif/internal/dataset"
+	"github.com/vrlaif/vrlaif/internal/reviewmarks"
 	"github.com/vrlaif/vrlaif/model"
 	"github.com/vrlaif/vrlaif/schemas"
 )
 
 // RMConfig configures reward-model training (reference §3.4; sizes scaled to the built-in model).
 type RMConfig struct {
-	Data        string  `json:"data"`         // a 'vrlaif feedback' folder (preferences/), or the seed's RM JSON
-	Clips       string  `json:"clips"`        // a clips dataset or generate folder (default: the feedback run's input)
-	ImageFolder string  `json:"image_folder"` // frames root for seed RM JSON
-	Base        string  `json:"base"`         // the SFT checkpoint
-	Output      string  `json:"output"`
-	Rank        int     `json:"lora_r"`
-	Alpha       float32 `json:"lora_alpha"`
-	LR          float32 `json:"lr"`
-	WarmupRatio float64 `json:"warmup_ratio"` // constant with warm-up (the seed's 0.03)
-	Epochs      int     `json:"epochs"`
-	BatchPairs  int     `json:"batch_pairs"`
-	MaxGradNorm float32 `json:"max_grad_norm"` // the seed's 0.3
-	Heldout     float64 `json:"heldout"`       // fraction of pairs held out for evaluation
-	Seed        uint64  `json:"seed"`          // the seed's 42
+	Data  string `json:"data"`  // a 'vrlaif feedback' folder (preferences/), or the seed's RM JSON
+	Clips string `json:"clips"` // a clips dataset or generate folder (default: the feedback run's input)
+	// IncludeMarked keeps pairs a reviewer marked wrong on the web page (review_marks/); by
+	// default they are left out, as 'vrlaif export --format rm' does.
+	IncludeMarked bool    `json:"include_marked"`
+	ImageFolder   string  `json:"image_folder"` // frames root for seed RM JSON
+	Base          string  `json:"base"`         // the SFT checkpoint
+	Output        string  `json:"output"`
+	Rank          int     `json:"lora_r"`
+	Alpha         float32 `json:"lora_alpha"`
+	LR            float32 `json:"lr"`
+	WarmupRatio   float64 `json:"warmup_ratio"` // constant with warm-up (the seed's 0.03)
+	Epochs        int     `json:"epochs"`
+	BatchPairs    int     `json:"batch_pairs"`
+	MaxGradNorm   float32 `json:"max_grad_norm"` // the seed's 0.3
+	Heldout       float64 `json:"heldout"`       // fraction of pairs held out for evaluation
+	Seed          uint64  `json:"seed"`          // the seed's 42
 }
 
 // DefaultRMConfig: the seed's schedule and loss with a learning rate and LoRA size for the
@@ -85,6 +89,10 @@ func LoadRMPairs(cfg RMConfig, vc model.VisionConfig) ([]RMPair, error) {
 	if err != nil {
 		return nil, fmt.Errorf("train: preferences: %w", err)
 	}
+	marks, err := reviewmarks.Load(filepath.Dir(datasetFolder(cfg.Data, schemas.RowPreference)))
+	if err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
 	clipsDir := cfg.Clips
 	if clipsDir == "" {
 		var s schemas.Summary
@@ -112,7 +120,7 @@ func LoadRMPairs(cfg RMConfig, vc model.VisionConfig) ([]RMPair, error) {
 	}
 	var out []RMPair
 	for _, p := range prefs {
-		if !p.Labeled {
+		if _, marked := marks[p.ID]; !p.Labeled || (marked && !cfg.IncludeMarked) {
 			continue
 		}
 		patches, ok := clips[p.ClipID]
