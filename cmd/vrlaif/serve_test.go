@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -58,5 +59,24 @@ func TestServeProcess(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "stopped after 1 calls") {
 		t.Errorf("no shutdown summary:\n%s", log.String())
+	}
+}
+
+// The page's guards on the command line: no model and no data is nothing to serve; --no-ui needs
+// a model; the page never listens beyond loopback without a key.
+func TestServeRefuses(t *testing.T) {
+	data := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"serve"}, "--model is required"},
+		{[]string{"serve", "--data", data, "--no-ui"}, "--no-ui needs --model"},
+		{[]string{"serve", "--data", data, "--addr", "0.0.0.0:0"}, "beyond loopback needs --api-key-env"},
+		{[]string{"serve", "--data", filepath.Join(data, "missing")}, "data folder"},
+	} {
+		if out := vrlaif(t, false, c.args...); !strings.Contains(out, c.says) {
+			t.Errorf("vrlaif %s: %q, want it to say %q", strings.Join(c.args, " "), out, c.says)
+		}
 	}
 }

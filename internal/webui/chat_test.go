@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/vrlaif/vrlaif/backend"
 	"github.com/vrlaif/vrlaif/backend/backendtest"
 	"github.com/vrlaif/vrlaif/backend/builtin"
+	"github.com/vrlaif/vrlaif/backend/openai"
 	"github.com/vrlaif/vrlaif/transforms/frames"
 )
 
@@ -171,4 +173,59 @@ func TestPageWithoutChat(t *testing.T) {
 	if code, js := call(t, "GET", srv.URL+"/static/app.js", nil, nil, nil); code != 200 || !bytes.Contains(js, []byte("openPair")) {
 		t.Errorf("app.js: %d", code)
 	}
+}
+
+// The page chats through any configured backend: here the openai client against a real
+// OpenAI-compatible server (vrlaif's own handler over the same checkpoint, on a real port), which
+// must answer exactly as the built-in model does in-process.
+func TestChatThroughOpenAIBackend(t *testing.T) {
+	b, err := builtin.Load(backendtest.Checkpoint(t), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	remote := httptest.NewServer(openai.Handler(b, openai.ServerOptions{}))
+	defer remote.Close()
+	client, err := openai.NewClient(t.Context(), backend.Config{URL: remote.URL + "/v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, srv := newServer(t, Options{Chat: client, UploadFrames: 6, UploadSize: 64})
+	var up upload
+	body, hdr := multipartVideo(t, "video", "clip.mp4", syntheticVideo(t))
+	if code, out := call(t, "POST", srv.URL+"/api/uploads", body, hdr, &up); code != 200 {
+		t.Fatalf("upload: %d %s", code, out)
+	}
+	var info map[string]any
+	call(t, "GET", srv.URL+"/api/info", nil, nil, &info)
+	if info["chat_backend"] != "openai" {
+		t.Errorf("info %v", info)
+	}
+	q := chatRequest{Upload: up.ID, Messages: []chatMessage{{Role: "user", Content: "What moves?"}}, MaxTokens: 8, Temperature: 0.5, Seed: 2}
+	body, hdr = jsonBody(q)
+	var r chatReply
+	if code, out := call(t, "POST", srv.URL+"/api/chat", body, hdr, &r); code != 200 {
+		t.Fatalf("chat: %d %s", code, out)
+	}
+	want, err := b.Chat(t.Context(), &backend.ChatRequest{Messages: []backend.Message{backend.VideoMessage(uploadFrames(t, srv.URL, up), "What moves?")},
+		MaxTokens: 8, Temperature: 0.5, Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Text != want.Choices[0].Text {
+		t.Errorf("through openai: %q, in-process: %q", r.Text, want.Choices[0].Text)
+	}
+}
+
+// uploadFrames fetches an upload's frames back from the page's API.
+func uploadFrames(t *testing.T, base string, up upload) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for i := range up.Frames {
+		code, b := call(t, "GET", fmt.Sprintf("%s/api/uploads/%s/frames/%d", base, up.ID, i), nil, nil, nil)
+		if code != 200 {
+			t.Fatalf("frame %d: %d", i, code)
+		}
+		out = append(out, b)
+	}
+	return out
 }
