@@ -49,7 +49,7 @@ func TestUploadAndChat(t *testing.T) {
 	}
 	for i := range 12 {
 		code, got := call(t, "GET", fmt.Sprintf("%s/api/uploads/%s/frames/%d", srv.URL, up.ID, i), nil, nil, nil)
-		if (code != 200 || !bytes.Equal(got, clip.Frames[i])) {
+		if code != 200 || !bytes.Equal(got, clip.Frames[i]) {
 			t.Errorf("frame %d: %d, not the extractor's JPEG", i, code)
 		}
 	}
