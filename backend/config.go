@@ -18,6 +18,7 @@ type Config struct {
 	Name     string `json:"name"`               // "builtin" or "openai"
 	URL      string `json:"url,omitempty"`      // openai: base URL ending in /v1
 	Model    string `json:"model,omitempty"`    // builtin: checkpoint folder; openai: model id
+	Adapter  string `json:"adapter,omitempty"`  // builtin: a LoRA adapter folder (PEFT layout, e.g. a PPO policy) merged into Model
 	Revision string `json:"revision,omitempty"` // model revision for the cache key (builtin: weights hash if empty)
 
 	APIKeyEnv string `json:"api_key_env,omitempty"` // default OPENAI_API_KEY
@@ -87,6 +88,9 @@ func (c Config) String() string {
 	}
 	if c.Model != "" {
 		s += " model=" + c.Model
+	}
+	if c.Adapter != "" {
+		s += " adapter=" + c.Adapter
 	}
 	return s
 }

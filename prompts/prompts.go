@@ -23,6 +23,19 @@ const (
 	JudgeNoContext = "judge-nocontext-v1" // the ablation: the same without the narrative
 	Answer         = "answer-v1"          // the question as asked (no template text added)
 	Reward         = "reward-v1"          // the reward model's evaluation turn (reference §3.2, {factual_prompt} removed)
+
+	// The Video-ChatGPT benchmark's judging instructions, paraphrased (reference §5.2, §5.3): a
+	// system message per axis, and the user message that gives the question, the reference and the
+	// prediction and asks for only a dict.
+	EvalCorrectness = "eval-correctness-v1"
+	EvalDetail      = "eval-detail-v1"
+	EvalContext     = "eval-context-v1"
+	EvalTemporal    = "eval-temporal-v1"
+	EvalConsistency = "eval-consistency-v1"
+	EvalQA          = "eval-qa-v1"
+	EvalUser        = "eval-user-v1"             // question / correct answer / predicted answer → {'score': n}
+	EvalUserPair    = "eval-user-consistency-v1" // both questions and answers → {'score': n}
+	EvalUserQA      = "eval-user-qa-v1"          // → {'pred': 'yes'|'no', 'score': n}
 )
 
 // RewardAnswerPrefix is what the assistant's turn starts with after the evaluation turn; the
@@ -62,6 +75,10 @@ type Fields struct {
 	Context  string // the narrative
 	Question string
 	A, B     string // the two responses, in the order shown
+	// Evaluation: the reference answer, the model's prediction, and for consistency the second
+	// phrasing and its prediction.
+	Reference, Prediction  string
+	Question2, Prediction2 string
 }
 
 // Render fills the named template.

@@ -30,6 +30,9 @@ const DefaultMaxTokens = 512
 
 func init() {
 	backend.Register(Name, func(_ context.Context, c backend.Config) (backend.Backend, error) {
+		if c.Adapter != "" {
+			return LoadWithAdapter(c.Model, c.Adapter, c.Revision)
+		}
 		return Load(c.Model, c.Revision)
 	})
 }
@@ -64,6 +67,29 @@ func Load(dir, revision string) (*Builtin, error) {
 		}
 	}
 	return New(m, tok, backend.Info{Backend: Name, Model: filepath.Base(filepath.Clean(dir)), Revision: revision})
+}
+
+// LoadWithAdapter opens a checkpoint and merges a LoRA adapter (PEFT layout: adapter_config.json,
+// adapter_model.safetensors; e.g. the policy a PPO run trained) into it. The model id is the
+// adapter folder's name; an empty revision becomes the weights' hash prefix + "+" + the adapter's.
+func LoadWithAdapter(dir, adapter, revision string) (*Builtin, error) {
+	b, err := Load(dir, revision)
+	if err != nil {
+		return nil, err
+	}
+	if err := model.LoadLoRA(adapter, b.m); err != nil {
+		return nil, fmt.Errorf("builtin: adapter %s: %w", adapter, err)
+	}
+	b.m.MergeLoRA()
+	if revision == "" {
+		h, err := fileHash(filepath.Join(adapter, model.AdapterWeightsFile))
+		if err != nil {
+			return nil, fmt.Errorf("builtin: %w", err)
+		}
+		b.info.Revision += "+" + h
+	}
+	b.info.Model = filepath.Base(filepath.Clean(dir)) + "+" + filepath.Base(filepath.Clean(adapter))
+	return b, nil
 }
 
 // New serves a model already in memory.

@@ -78,7 +78,7 @@ becomes a dead-letter row with a clear reason.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(synthCmd(), framesCmd(), generateCmd(), feedbackCmd(), importCmd(), exportCmd(), trainCmd(), rolloutCmd(), serveCmd(), demoCmd())
+	root.AddCommand(synthCmd(), framesCmd(), generateCmd(), feedbackCmd(), importCmd(), exportCmd(), trainCmd(), rolloutCmd(), serveCmd(), evalCmd(), demoCmd())
 	return root
 }
 
