@@ -1,0 +1,257 @@
+package report
+
+// The report's content, formatted once and rendered by both markdown.go and
+// html.go: a list of sections, each with an optional plot, table and
+// paragraphs of plain (unescaped) text.
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// table is a header and rows of already formatted cells; num marks the
+// columns that hold numbers (right-aligned), summary a last row that
+// summarises the others.
+type table struct {
+	header  []string
+	num     []bool
+	rows    [][]string
+	summary bool
+}
+
+// section is one part of the report.
+type section struct {
+	id, heading string
+	plot        string // the plot file shown in this section, "" if none
+	plotAlt     string // its alt text
+	table       *table // nil: no table (the section has no data)
+	paras       []string
+}
+
+// noData is the text of a section without data.
+const noData = "No data."
+
+// buildSections lays out the report's sections in order.
+func buildSections(d Data) []section {
+	return []section{
+		axesSection(d.Axes),
+		qaSection(d.QA),
+		preferenceSection(d.Preference),
+		ppoSection(d.Steps),
+		stagesSection(d.Stages),
+		{id: "notes", heading: "Notes", paras: d.Notes},
+	}
+}
+
+func axesSection(axes []AxisScore) section {
+	s := section{id: "axes", heading: "Benchmark axes (0-5)", plot: axesFile,
+		plotAlt: "Grouped bars: SFT and RLAIF scores on each benchmark axis, 0 to 5"}
+	if len(axes) == 0 {
+		return s
+	}
+	t := &table{header: []string{"axis", "SFT", "RLAIF", "Δ"}, num: []bool{false, true, true, true}, summary: true}
+	var sft, rlaif []float64
+	ns := make([]string, 0, len(axes))
+	sameN := true
+	for _, a := range axes {
+		t.rows = append(t.rows, []string{a.Axis, formatScore(a.SFT), formatScore(a.RLAIF), formatDelta(a.RLAIF - a.SFT)})
+		sft, rlaif = append(sft, a.SFT), append(rlaif, a.RLAIF)
+		ns = append(ns, a.Axis+" "+strconv.Itoa(a.N))
+		sameN = sameN && a.N == axes[0].N
+	}
+	ms, mr := mean(sft), mean(rlaif)
+	t.rows = append(t.rows, []string{"mean", formatScore(ms), formatScore(mr), formatDelta(mr - ms)})
+	s.table = t
+	s.paras = append(s.paras, "Δ is RLAIF minus SFT; the mean row averages each column over the axes with a finite score.")
+	switch {
+	case sameN && axes[0].N > 0:
+		s.paras = append(s.paras, fmt.Sprintf("Each axis was scored on %d items.", axes[0].N))
+	case !sameN:
+		s.paras = append(s.paras, "Items scored per axis: "+strings.Join(ns, ", ")+".")
+	}
+	return s
+}
+
+func qaSection(qa []QAScore) section {
+	s := section{id: "qa", heading: "Zero-shot QA"}
+	if len(qa) == 0 {
+		return s
+	}
+	t := &table{header: []string{"model", "accuracy", "score", "n"}, num: []bool{false, true, true, true}}
+	for _, q := range qa {
+		t.rows = append(t.rows, []string{q.Model, formatFraction(q.Accuracy), formatScore(q.Score), strconv.Itoa(q.N)})
+	}
+	s.table = t
+	return s
+}
+
+func preferenceSection(prefs []PreferenceAccuracy) section {
+	s := section{id: "preference", heading: "Preference accuracy against ground truth", plot: preferenceFile,
+		plotAlt: "Bars: how often each judge setting's preference labels agree with the ground truth, 0 to 1"}
+	if len(prefs) == 0 {
+		return s
+	}
+	t := &table{header: []string{"judge setting", "accuracy", "pairs", "labeled", "flip rate"},
+		num: []bool{false, true, true, true, true}}
+	for _, p := range prefs {
+		t.rows = append(t.rows, []string{p.Name, formatFraction(p.Accuracy), strconv.Itoa(p.Pairs),
+			strconv.Itoa(p.Labeled), formatFraction(p.FlipRate)})
+	}
+	s.table = t
+	return s
+}
+
+func stagesSection(stages []StageRow) section {
+	s := section{id: "stages", heading: "Pipeline stages"}
+	if len(stages) == 0 {
+		return s
+	}
+	t := &table{header: []string{"stage", "in", "out", "dead letter"}, num: []bool{false, true, true, true}}
+	for _, st := range stages {
+		t.rows = append(t.rows, []string{st.Stage, strconv.Itoa(st.In), strconv.Itoa(st.Out), strconv.Itoa(st.DeadLetter)})
+	}
+	s.table = t
+	return s
+}
+
+// trendWindow is how many steps the PPO trend averages at each end.
+const trendWindow = 5
+
+// ppoSection describes the PPO trend in words: the mean of the first and
+// of the last trendWindow steps, for the RM score, the shaped reward, KL
+// and entropy.
+func ppoSection(steps []PPOStep) section {
+	s := section{id: "ppo", heading: "PPO trend", plot: ppoFile,
+		plotAlt: "Line plots over PPO steps: mean RM score and shaped reward (top), KL (bottom)"}
+	if len(steps) == 0 {
+		return s
+	}
+	steps = sortedSteps(steps)
+	k := min(trendWindow, len(steps))
+	first, last := steps[:k], steps[len(steps)-k:]
+	span := fmt.Sprintf("%d PPO steps (step %d to %d)", len(steps), steps[0].Step, steps[len(steps)-1].Step)
+	if len(steps) == 1 {
+		span = fmt.Sprintf("1 PPO step (step %d)", steps[0].Step)
+	}
+	s.paras = append(s.paras,
+		span+"; means over the first and the last "+strconv.Itoa(k)+" steps"+overlap(len(steps), k)+".",
+		trend("Mean RM score", first, last, func(p PPOStep) float64 { return p.Score }),
+		trend("Shaped reward", first, last, func(p PPOStep) float64 { return p.Reward }),
+		trend("KL", first, last, func(p PPOStep) float64 { return p.KL }),
+		trend("Entropy", first, last, func(p PPOStep) float64 { return p.Entropy }),
+	)
+	return s
+}
+
+func overlap(n, k int) string {
+	if n < 2*k {
+		return " (the windows overlap)"
+	}
+	return ""
+}
+
+// trend is one sentence: "Mean RM score rose from 0.10 (first 5) to 0.90 (last 5), +0.80."
+func trend(name string, first, last []PPOStep, f func(PPOStep) float64) string {
+	vals := func(ps []PPOStep) []float64 {
+		v := make([]float64, len(ps))
+		for i, p := range ps {
+			v[i] = f(p)
+		}
+		return v
+	}
+	a, b := mean(vals(first)), mean(vals(last))
+	k := strconv.Itoa(len(first))
+	if !finite(a) || !finite(b) {
+		return fmt.Sprintf("%s: %s (first %s), %s (last %s).", name, formatValue(a), k, formatValue(b), k)
+	}
+	d := b - a
+	if math.Abs(d) <= 1e-9*math.Max(1, math.Abs(a)) {
+		return fmt.Sprintf("%s stayed at %s (first %s and last %s).", name, formatValue(a), k, k)
+	}
+	verb := "rose"
+	if d < 0 {
+		verb = "fell"
+	}
+	return fmt.Sprintf("%s %s from %s (first %s) to %s (last %s), %s.", name, verb, formatValue(a), k, formatValue(b), k,
+		formatSigned(d))
+}
+
+// mean averages the finite values of vs; NaN if there is none.
+func mean(vs []float64) float64 {
+	sum, n := 0.0, 0
+	for _, v := range vs {
+		if finite(v) {
+			sum += v
+			n++
+		}
+	}
+	if n == 0 {
+		return math.NaN()
+	}
+	return sum / float64(n)
+}
+
+// notAvailable stands for a non-finite value in tables and text.
+const notAvailable = "n/a"
+
+// formatScore formats a 0–5 score with 2 decimals.
+func formatScore(v float64) string {
+	if !finite(v) {
+		return notAvailable
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
+}
+
+// formatDelta formats a score difference with 2 decimals and a sign.
+func formatDelta(v float64) string {
+	if !finite(v) {
+		return notAvailable
+	}
+	s := strconv.FormatFloat(v, 'f', 2, 64)
+	if s == "-0.00" {
+		s = "0.00"
+	}
+	if !strings.HasPrefix(s, "-") {
+		s = "+" + s
+	}
+	return s
+}
+
+// formatFraction formats a 0–1 rate with 3 decimals.
+func formatFraction(v float64) string {
+	if !finite(v) {
+		return notAvailable
+	}
+	return strconv.FormatFloat(v, 'f', 3, 64)
+}
+
+// formatValue formats a PPO metric: 4 significant digits.
+func formatValue(v float64) string {
+	if !finite(v) {
+		return notAvailable
+	}
+	return strconv.FormatFloat(v, 'g', 4, 64)
+}
+
+func formatSigned(v float64) string {
+	s := formatValue(v)
+	if !strings.HasPrefix(s, "-") {
+		s = "+" + s
+	}
+	return s
+}
+
+// formatWall formats the run's wall time, "" when not known.
+func formatWall(sec float64) string {
+	if !finite(sec) || sec <= 0 {
+		return ""
+	}
+	s := strconv.FormatFloat(sec, 'f', 1, 64) + " s"
+	if sec >= 60 && sec < 1e9 {
+		s += " (" + (time.Duration(math.Round(sec)) * time.Second).String() + ")"
+	}
+	return s
+}
