@@ -21,7 +21,8 @@ import (
 
 func demoCmd() *cobra.Command {
 	var out string
-	var quick bool
+	var quick, noContext bool
+	evalTokens := 64
 	sp := synth.DefaultParams()
 	sp.N = 200 // enough clips for SFT to learn something
 	fp := frames.DefaultParams()
@@ -35,10 +36,16 @@ into DIR/clips with the seed's sampling (50 frames, 224 px, padded), fine-tunes 
 model on the world (DIR/sft; about 5 minutes on two cores) and reports its held-out accuracies,
 then runs the generate pipeline on the held-out clips with that model (narratives, two sampled
 answers per question: DIR/generate) and the feedback pipeline (the same model judges each pair
-in both orders with the narrative as context, labels by the mean of both orders: DIR/feedback),
-trains the reward model on those preferences (DIR/rm), runs 20 PPO steps with two actors over an
-embedded NATS server (DIR/ppo), and writes DIR/summary.json. Evaluation joins the demo as it lands. --quick renders a few clips and trains the tiny model for a
-few steps.`,
+in both orders with the narrative as context, labels by the mean of both orders: DIR/feedback;
+and again without the narrative: DIR/feedback-nocontext), trains the reward model on the
+context-aware preferences (DIR/rm), runs 20 PPO steps with two actors over an embedded NATS server
+(DIR/ppo), evaluates SFT and the PPO policy (RLAIF) on the held-out clips against the ground truth
+(the five Video-ChatGPT axes and zero-shot QA; both judges' labels checked against the truth:
+DIR/eval) and writes the report (DIR/report/index.html with PNG plots, report.md) and
+DIR/summary.json.
+
+--no-context is the ablation: the reward model and PPO learn from the no-context judge's labels.
+--quick renders a few clips and trains the tiny model for a few steps.`,
 		Example: "  vrlaif demo --output out/demo",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -65,7 +72,7 @@ few steps.`,
 			}
 			report("frames: %s", describeStats(st))
 			sft.World, sft.Output = world, filepath.Join(out, "sft")
-			res, ev, err := trainAndEvaluate(cmd, sft, 200)
+			res, sftEval, err := trainAndEvaluate(cmd, sft, 200)
 			if err != nil {
 				return err
 			}
@@ -73,14 +80,23 @@ few steps.`,
 			if err != nil {
 				return err
 			}
+			fbNoContext, err := demoJudgeFeedback(cmd, out, "feedback-nocontext", demoJudges["feedback-nocontext"], sft.Output)
+			if err != nil {
+				return err
+			}
+			labels := "feedback"
+			if noContext {
+				labels = "feedback-nocontext"
+			}
 			rmCfg := train.DefaultRMConfig()
-			rmCfg.Data, rmCfg.Base, rmCfg.Output = filepath.Join(out, "feedback"), sft.Output, filepath.Join(out, "rm")
+			rmCfg.Data, rmCfg.Base, rmCfg.Output = filepath.Join(out, labels), sft.Output, filepath.Join(out, "rm")
 			ppoCfg := train.DefaultPPOConfig()
 			ppoCfg.Policy, ppoCfg.RM, ppoCfg.Prompts, ppoCfg.Output = sft.Output, rmCfg.Output, filepath.Join(out, "generate"), filepath.Join(out, "ppo")
 			if quick {
 				rmCfg.Epochs, ppoCfg.Steps, ppoCfg.RolloutBatch, ppoCfg.Rollout.T = 1, 3, 8, 16
 			}
 			rmRes, err := train.RunRM(cmd.Context(), rmCfg, nil)
+			policy := ""
 			switch {
 			case err != nil && quick:
 				report("rm: skipped in --quick (%v)", err)
@@ -91,38 +107,55 @@ few steps.`,
 				if err := runPPO(cmd, ppoCfg, natsbus.ConnOptions{}, 2, ""); err != nil {
 					return err
 				}
+				policy = filepath.Join(ppoCfg.Output, "checkpoint", "policy")
+			}
+			prefs := map[string]string{"with context": filepath.Join(out, "feedback"), "without context": filepath.Join(out, "feedback-nocontext")}
+			ev, err := demoEval(cmd, out, world, sft.Output, policy, prefs, evalTokens)
+			if err != nil {
+				return err
+			}
+			stages := map[string]schemas.StageCounts{
+				"synth":           {In: sp.N, Out: sp.N},
+				frames.Stage:      stageCounts(st),
+				"sft":             {In: res.Examples, Out: 1},
+				"narrative":       gen.Stages["narrative"],
+				"responses":       gen.Stages["responses"],
+				"pairs":           fb.Stages["pairs"],
+				"judge":           fb.Stages["judge"],
+				"judge_nocontext": fbNoContext.Stages["judge"],
+				"rm":              {In: rmRes.Train.Pairs + rmRes.Heldout.Pairs, Out: min(1, rmRes.Steps)},
+				"eval":            {In: ev.Questions * len(ev.Models), Out: ev.Scores, DeadLetter: ev.DeadLetters},
+			}
+			judgeStats := map[string]judge.Stats{"with context": fb.Extra["judge_stats"].(judge.Stats), "without context": fbNoContext.Extra["judge_stats"].(judge.Stats)}
+			files, err := demoReport(out, start, stages, ev, rmRes, judgeStats)
+			if err != nil {
+				return err
 			}
 			if err := writeSummary(out, schemas.Summary{
-				Command: "demo",
-				Stages: map[string]schemas.StageCounts{
-					"synth":      {In: sp.N, Out: sp.N},
-					frames.Stage: stageCounts(st),
-					"sft":        {In: res.Examples, Out: 1},
-					"narrative":  gen.Stages["narrative"],
-					"responses":  gen.Stages["responses"],
-					"pairs":      fb.Stages["pairs"],
-					"judge":      fb.Stages["judge"],
-					"rm":         {In: rmRes.Train.Pairs + rmRes.Heldout.Pairs, Out: min(1, rmRes.Steps)},
-				},
-				Extra:       fb.Extra,
+				Command:     "demo",
+				Stages:      stages,
+				Extra:       map[string]any{"judge_stats": fb.Extra["judge_stats"], "judge_stats_nocontext": fbNoContext.Extra["judge_stats"], "eval": ev, "rm": rmRes, "labels": labels},
 				WallSeconds: time.Since(start).Seconds(),
-				Settings:    map[string]any{"synth": sp, "frames": fp, "sft": sft, "quick": quick, "sft_result": res, "sft_eval": ev},
+				Settings:    map[string]any{"synth": sp, "frames": fp, "sft": sft, "quick": quick, "no_context": noContext, "eval_max_tokens": evalTokens, "sft_result": res, "sft_eval": sftEval},
 				Outputs: map[string]string{
 					"world": world, "clips": filepath.Join(out, schemas.RowClip), "deadletter": filepath.Join(out, schemas.RowDeadLetter),
 					"sft": sft.Output, "generate": filepath.Join(out, "generate"), "feedback": filepath.Join(out, "feedback"),
-					"rm": rmCfg.Output, "ppo": ppoCfg.Output,
+					"feedback-nocontext": filepath.Join(out, "feedback-nocontext"), "rm": rmCfg.Output, "ppo": ppoCfg.Output,
+					"eval": filepath.Join(out, "eval"), "report": filepath.Join(out, "report", files.HTML),
 				},
 				ErrorKinds: map[string]map[string]int{frames.Stage: st.ErrorKinds},
 			}); err != nil {
 				return err
 			}
-			report("demo: done in %.1f s. Outputs:\n  %s/world/videos   synthetic clips (mp4)\n  %s/world/truth    ground truth (Parquet + truth.jsonl)\n  %s/clips          sampled frames (Parquet)\n  %s/sft            the SFT checkpoint (model.safetensors, config.json, tokenizer.json)\n  %s/generate       narratives and sampled answers for the held-out clips (Parquet)\n  %s/feedback       AI preferences, both orders, with the judge's statistics (Parquet)\n  %s/rm             the reward model (LoRA + reward head)\n  %s/ppo            the PPO run: policy adapter, metrics.jsonl\n  %s/summary.json   counts per stage",
-				time.Since(start).Seconds(), out, out, out, out, out, out, out, out, out)
+			report("demo: done in %.1f s. Outputs:\n  %[2]s/world/videos         synthetic clips (mp4)\n  %[2]s/world/truth          ground truth (Parquet + truth.jsonl)\n  %[2]s/clips                sampled frames (Parquet)\n  %[2]s/sft                  the SFT checkpoint (model.safetensors, config.json, tokenizer.json)\n  %[2]s/generate             narratives and sampled answers for the held-out clips (Parquet)\n  %[2]s/feedback             AI preferences with the narrative as context, both orders (Parquet)\n  %[2]s/feedback-nocontext   the same pairs judged without it (the ablation)\n  %[2]s/rm                   the reward model (LoRA + reward head), trained on %[3]s\n  %[2]s/ppo                  the PPO run: policy adapter, metrics.jsonl\n  %[2]s/eval                 SFT and RLAIF scored against the ground truth (Parquet)\n  %[2]s/report/%[4]s   the report (and report.md)\n  %[2]s/summary.json         counts per stage\n  review the preferences: vrlaif serve --model %[2]s/sft --data %[2]s",
+				time.Since(start).Seconds(), out, labels, files.HTML)
 			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "output folder (required)")
 	cmd.Flags().BoolVar(&quick, "quick", false, "a smaller world, for a fast look")
+	cmd.Flags().BoolVar(&noContext, "no-context", false, "the ablation: train the reward model and PPO on the no-context judge's labels")
+	cmd.Flags().IntVar(&evalTokens, "eval-max-tokens", evalTokens, "new tokens per answer in the evaluation (the benchmark's 512 makes the demo slower; the small model's answers are short)")
 	cmd.Flags().IntVar(&sp.N, "n", sp.N, "clips in the synthetic world")
 	cmd.Flags().Int64Var(&sp.Seed, "seed", sp.Seed, "world seed")
 	cmd.Flags().IntVar(&sft.Steps, "sft-steps", sft.Steps, "SFT optimizer steps")

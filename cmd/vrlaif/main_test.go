@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -195,6 +196,81 @@ func TestDemoQuick(t *testing.T) {
 	clips := readShards[schemas.Clip](t, filepath.Join(out, "clips"))
 	if len(clips) != 8 || len(clips[0].Frames) != 50 || clips[0].FrameWidth != 224 {
 		t.Errorf("demo clips: %d", len(clips))
+	}
+	checkDemoEvalAndReport(t, out, s, prefs)
+}
+
+// checkDemoEvalAndReport: the ablation judged exactly the same pairs without the narrative; the
+// evaluation scored every held-out question of both models, and its rows, the summary and the
+// report say the same numbers.
+func checkDemoEvalAndReport(t *testing.T, out string, s schemas.Summary, prefs []schemas.Preference) {
+	t.Helper()
+	noctx := readShards[schemas.Preference](t, filepath.Join(out, "feedback-nocontext", "preferences"))
+	pairKey := func(p schemas.Preference) string { return p.Response1 + "/" + p.Response2 }
+	with := map[string]bool{}
+	for _, p := range prefs {
+		with[pairKey(p)] = true
+	}
+	if len(noctx) != len(prefs) {
+		t.Errorf("no-context feedback judged %d pairs, the context-aware one %d", len(noctx), len(prefs))
+	}
+	for _, p := range noctx {
+		if !with[pairKey(p)] || p.Context != "" || p.Judge.Template != "judge-nocontext-v1" {
+			t.Errorf("no-context preference %+v is not a context-aware pair judged without context", p)
+			break
+		}
+	}
+	truths := readShards[schemas.Truth](t, filepath.Join(out, "world", "truth"))
+	questions := 0
+	for _, tr := range truths {
+		if tr.Split == "heldout" {
+			questions += len(tr.QA)
+		}
+	}
+	scores := readShards[schemas.EvalScore](t, filepath.Join(out, "eval", "scores"))
+	perModel := map[string]map[string]int{}
+	sums := map[string]map[string]float64{}
+	ids := map[string]bool{}
+	for _, r := range scores {
+		if perModel[r.Model] == nil {
+			perModel[r.Model], sums[r.Model] = map[string]int{}, map[string]float64{}
+		}
+		perModel[r.Model][r.Axis]++
+		sums[r.Model][r.Axis] += float64(r.Score)
+		if ids[r.ID] {
+			t.Errorf("score id %s twice", r.ID)
+		}
+		ids[r.ID] = true
+		if r.Score < 0 || r.Score > 5 || r.Judge != "groundtruth-v1" {
+			t.Errorf("score row %+v", r)
+		}
+	}
+	for _, m := range []string{"sft", "rlaif"} {
+		a := perModel[m]
+		// every question is scored once per axis it belongs to; a consistency pair once
+		if got := a["correctness"] + a["temporal"] + a["qa"] + 2*a["consistency"]; got != questions || a["detail"] != a["correctness"] || a["context"] != a["correctness"] {
+			t.Errorf("%s: rows per axis %v for %d held-out questions", m, a, questions)
+		}
+	}
+	if s.Stages["eval"].In != 2*questions || s.Stages["eval"].Out != len(scores) {
+		t.Errorf("summary eval stage %+v; %d questions × 2 models, %d score rows", s.Stages["eval"], questions, len(scores))
+	}
+	md, err := os.ReadFile(filepath.Join(out, "report", "report.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, axis := range []string{"correctness", "detail", "context", "temporal", "consistency"} {
+		sft, rl := sums["sft"][axis]/float64(perModel["sft"][axis]), sums["rlaif"][axis]/float64(perModel["rlaif"][axis])
+		row := fmt.Sprintf("| %s | %.2f | %.2f | %+.2f |", axis, sft, rl, rl-sft)
+		if !strings.Contains(string(md), row) {
+			t.Errorf("report.md lacks %q (from the score rows)", row)
+		}
+	}
+	html, _ := os.ReadFile(filepath.Join(out, "report", "index.html"))
+	for _, png := range []string{"ppo.png", "preference.png", "axes.png"} {
+		if _, err := os.Stat(filepath.Join(out, "report", png)); err != nil || !strings.Contains(string(html), `src="`+png+`"`) {
+			t.Errorf("report: %s missing or not shown (%v)", png, err)
+		}
 	}
 }
 
