@@ -184,7 +184,7 @@ func (f *fakeGPTJudge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(map[string]any{"id": "x", "object": "chat.completion", "model": "gpt-3.5-turbo",
 		"choices": []map[string]any{{"index": 0, "finish_reason": "stop", "message": map[string]any{"role": "assistant", "content": reply}}},
-		"usage": map[string]int{"prompt_tokens": 10, "completion_tokens": 5}})
+		"usage":   map[string]int{"prompt_tokens": 10, "completion_tokens": 5}})
 }
 
 func TestOpenAIJudge(t *testing.T) {
