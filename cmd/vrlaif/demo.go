@@ -21,7 +21,7 @@ import (
 
 func demoCmd() *cobra.Command {
 	var out string
-	var quick, noContext bool
+	var quick, noContext, oracle bool
 	evalTokens := 64
 	sp := synth.DefaultParams()
 	sp.N = 200 // enough clips for SFT to learn something
@@ -45,6 +45,8 @@ DIR/eval) and writes the report (DIR/report/index.html with PNG plots, report.md
 DIR/summary.json.
 
 --no-context is the ablation: the reward model and PPO learn from the no-context judge's labels.
+--oracle-labels is the control: they learn from the ground truth's labels of the same pairs
+(DIR/feedback-oracle), which tells whether the loop can use good labels at all.
 --quick renders a few clips and trains the tiny model for a few steps.`,
 		Example: "  vrlaif demo --output out/demo",
 		Args:    cobra.NoArgs,
@@ -85,13 +87,24 @@ DIR/summary.json.
 				return err
 			}
 			labels := "feedback"
-			if noContext {
+			switch {
+			case noContext && oracle:
+				return fail(cmd, "--no-context and --oracle-labels are two different runs; pick one")
+			case noContext:
 				labels = "feedback-nocontext"
+			case oracle:
+				labels = "feedback-oracle"
+				if err := writeOracleFeedback(out, world); err != nil {
+					return err
+				}
 			}
+			// The ablation and the control keep their own reward model, PPO run, evaluation and report
+			// beside the main run's, so one folder can hold all three and none resumes another's.
+			suffix := map[string]string{"feedback": "", "feedback-nocontext": "-nocontext", "feedback-oracle": "-oracle"}[labels]
 			rmCfg := train.DefaultRMConfig()
-			rmCfg.Data, rmCfg.Base, rmCfg.Output = filepath.Join(out, labels), sft.Output, filepath.Join(out, "rm")
+			rmCfg.Data, rmCfg.Base, rmCfg.Output = filepath.Join(out, labels), sft.Output, filepath.Join(out, "rm"+suffix)
 			ppoCfg := train.DefaultPPOConfig()
-			ppoCfg.Policy, ppoCfg.RM, ppoCfg.Prompts, ppoCfg.Output = sft.Output, rmCfg.Output, filepath.Join(out, "generate"), filepath.Join(out, "ppo")
+			ppoCfg.Policy, ppoCfg.RM, ppoCfg.Prompts, ppoCfg.Output = sft.Output, rmCfg.Output, filepath.Join(out, "generate"), filepath.Join(out, "ppo"+suffix)
 			if quick {
 				rmCfg.Epochs, ppoCfg.Steps, ppoCfg.RolloutBatch, ppoCfg.Rollout.T = 1, 3, 8, 16
 			}
@@ -110,7 +123,7 @@ DIR/summary.json.
 				policy = filepath.Join(ppoCfg.Output, "checkpoint", "policy")
 			}
 			prefs := map[string]string{"with context": filepath.Join(out, "feedback"), "without context": filepath.Join(out, "feedback-nocontext")}
-			ev, err := demoEval(cmd, out, world, sft.Output, policy, prefs, evalTokens)
+			ev, err := demoEval(cmd, filepath.Join(out, "eval"+suffix), out, world, sft.Output, policy, prefs, evalTokens)
 			if err != nil {
 				return err
 			}
@@ -127,11 +140,15 @@ DIR/summary.json.
 				"eval":            {In: ev.Questions * len(ev.Models), Out: ev.Scores, DeadLetter: ev.DeadLetters},
 			}
 			judgeStats := map[string]judge.Stats{"with context": fb.Extra["judge_stats"].(judge.Stats), "without context": fbNoContext.Extra["judge_stats"].(judge.Stats)}
-			files, err := demoReport(out, start, stages, ev, rmRes, judgeStats)
+			files, err := demoReport(filepath.Join(out, "report"+suffix), ppoCfg.Output, labels, start, stages, ev, rmRes, judgeStats)
 			if err != nil {
 				return err
 			}
-			if err := writeSummary(out, schemas.Summary{
+			summaryDir := out
+			if suffix != "" {
+				summaryDir = filepath.Join(out, "report"+suffix) // the main run's summary.json stays as it is
+			}
+			if err := writeSummary(summaryDir, schemas.Summary{
 				Command:     "demo",
 				Stages:      stages,
 				Extra:       map[string]any{"judge_stats": fb.Extra["judge_stats"], "judge_stats_nocontext": fbNoContext.Extra["judge_stats"], "eval": ev, "rm": rmRes, "labels": labels},
@@ -141,7 +158,7 @@ DIR/summary.json.
 					"world": world, "clips": filepath.Join(out, schemas.RowClip), "deadletter": filepath.Join(out, schemas.RowDeadLetter),
 					"sft": sft.Output, "generate": filepath.Join(out, "generate"), "feedback": filepath.Join(out, "feedback"),
 					"feedback-nocontext": filepath.Join(out, "feedback-nocontext"), "rm": rmCfg.Output, "ppo": ppoCfg.Output,
-					"eval": filepath.Join(out, "eval"), "report": filepath.Join(out, "report", files.HTML),
+					"eval": filepath.Join(out, "eval"+suffix), "report": filepath.Join(out, "report"+suffix, files.HTML),
 				},
 				ErrorKinds: map[string]map[string]int{frames.Stage: st.ErrorKinds},
 			}); err != nil {
@@ -155,6 +172,7 @@ DIR/summary.json.
 	cmd.Flags().StringVarP(&out, "output", "o", "", "output folder (required)")
 	cmd.Flags().BoolVar(&quick, "quick", false, "a smaller world, for a fast look")
 	cmd.Flags().BoolVar(&noContext, "no-context", false, "the ablation: train the reward model and PPO on the no-context judge's labels")
+	cmd.Flags().BoolVar(&oracle, "oracle-labels", false, "the control: train the reward model and PPO on the ground truth's labels of the same pairs")
 	cmd.Flags().IntVar(&evalTokens, "eval-max-tokens", evalTokens, "new tokens per answer in the evaluation (the benchmark's 512 makes the demo slower; the small model's answers are short)")
 	cmd.Flags().IntVar(&sp.N, "n", sp.N, "clips in the synthetic world")
 	cmd.Flags().Int64Var(&sp.Seed, "seed", sp.Seed, "world seed")

@@ -11,12 +11,14 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/vrlaif/vrlaif/backend"
+	"github.com/vrlaif/vrlaif/internal/dataset"
 	runreport "github.com/vrlaif/vrlaif/internal/report"
 	"github.com/vrlaif/vrlaif/pipelines/eval"
 	"github.com/vrlaif/vrlaif/pipelines/feedback"
 	"github.com/vrlaif/vrlaif/pipelines/train"
 	"github.com/vrlaif/vrlaif/prompts"
 	"github.com/vrlaif/vrlaif/schemas"
+	"github.com/vrlaif/vrlaif/synth"
 	"github.com/vrlaif/vrlaif/transforms/judge"
 )
 
@@ -39,9 +41,9 @@ func demoJudgeFeedback(cmd *cobra.Command, out, name, template, ckpt string) (sc
 
 // demoEval scores SFT and the PPO policy (RLAIF) on the held-out clips with the ground truth and
 // checks both feedback runs' labels against it.
-func demoEval(cmd *cobra.Command, out, world, sft, policy string, prefs map[string]string, maxTokens int) (eval.Result, error) {
+func demoEval(cmd *cobra.Command, dir, out, world, sft, policy string, prefs map[string]string, maxTokens int) (eval.Result, error) {
 	cfg := eval.DefaultConfig()
-	cfg.World, cfg.Output, cfg.MaxTokens = world, filepath.Join(out, "eval"), maxTokens
+	cfg.World, cfg.Output, cfg.MaxTokens = world, dir, maxTokens
 	cache := filepath.Join(out, "cache")
 	cfg.Models = []eval.ModelSpec{{Name: "sft", Backend: backend.Config{Name: "builtin", Model: sft, CacheDir: cache}}}
 	if policy != "" {
@@ -61,6 +63,45 @@ func demoEval(cmd *cobra.Command, out, world, sft, policy string, prefs map[stri
 	}
 	printEval(res)
 	return res, nil
+}
+
+// writeOracleFeedback relabels the context-aware feedback run's pairs by the ground truth into
+// out/feedback-oracle, a feedback folder the reward model can train on.
+func writeOracleFeedback(out, world string) error {
+	prefs, err := dataset.ReadAll[schemas.Preference](filepath.Join(out, "feedback", schemas.RowPreference))
+	if err != nil {
+		return err
+	}
+	truths, err := synth.LoadTruth(world)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(out, "feedback-oracle")
+	if err := os.RemoveAll(filepath.Join(dir, schemas.RowPreference)); err != nil {
+		return err
+	}
+	oracle := eval.OracleLabels(prefs, truths)
+	w, err := dataset.NewWriter[schemas.Preference](filepath.Join(dir, schemas.RowPreference), schemas.RowPreference, 0)
+	if err != nil {
+		return err
+	}
+	if err := w.Write(oracle...); err != nil {
+		w.Abort()
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	labeled := 0
+	for _, p := range oracle {
+		if p.Labeled {
+			labeled++
+		}
+	}
+	report("feedback (oracle): %d of %d pairs labeled by the ground truth (the rest tie) → %s", labeled, len(oracle), dir)
+	return writeSummary(dir, schemas.Summary{Command: "demo --oracle-labels",
+		Stages:   map[string]schemas.StageCounts{"judge": {In: len(prefs), Out: len(oracle)}},
+		Settings: map[string]any{"input": filepath.Join(out, "generate"), "judge": eval.OracleTemplate}})
 }
 
 // readPPOSteps reads a PPO run's metrics.jsonl.
@@ -141,20 +182,23 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-// demoReport writes out/report from the run's results.
-func demoReport(out string, start time.Time, stages map[string]schemas.StageCounts, ev eval.Result, rm train.RMResult, judgeStats map[string]judge.Stats) (runreport.Files, error) {
-	steps, err := readPPOSteps(filepath.Join(out, "ppo", "metrics.jsonl"))
+// demoReport writes the report into dir from the run's results.
+func demoReport(dir, ppoDir, labels string, start time.Time, stages map[string]schemas.StageCounts, ev eval.Result, rm train.RMResult, judgeStats map[string]judge.Stats) (runreport.Files, error) {
+	steps, err := readPPOSteps(filepath.Join(ppoDir, "metrics.jsonl"))
 	if err != nil && !os.IsNotExist(err) {
 		return runreport.Files{}, err
 	}
-	d := runreport.Data{Title: "vrlaif demo: RLAIF vs SFT on the synthetic world", Generated: time.Now().UTC().Format(time.RFC3339),
-		WallSeconds: time.Since(start).Seconds(), Steps: steps, Notes: demoFindings(ev, rm, steps, judgeStats)}
+	title := map[string]string{"feedback": "", "feedback-nocontext": " (ablation: labels from the judge without context)",
+		"feedback-oracle": " (control: labels from the ground truth)"}[labels]
+	d := runreport.Data{Title: "vrlaif demo: RLAIF vs SFT on the synthetic world" + title, Generated: time.Now().UTC().Format(time.RFC3339),
+		WallSeconds: time.Since(start).Seconds(), Steps: steps,
+		Notes: append([]string{fmt.Sprintf("The reward model and PPO learned from %s.", labels)}, demoFindings(ev, rm, steps, judgeStats)...)}
 	for _, name := range sortedKeys(stages) {
 		s := stages[name]
 		d.Stages = append(d.Stages, runreport.StageRow{Stage: name, In: s.In, Out: s.Out, DeadLetter: s.DeadLetter})
 	}
 	for _, p := range ev.Preferences {
-		d.Preference = append(d.Preference, runreport.PreferenceAccuracy{Name: p.Name, Accuracy: p.Accuracy, Pairs: p.Comparable, Labeled: p.Labeled, FlipRate: p.FlipRate})
+		d.Preference = append(d.Preference, runreport.PreferenceAccuracy{Name: p.Name, Accuracy: p.Accuracy, Pairs: p.Pairs, Labeled: p.Labeled, Compared: p.Comparable, FlipRate: p.FlipRate})
 	}
 	var sft, rl eval.ModelResult
 	for _, m := range ev.Models {
@@ -169,7 +213,7 @@ func demoReport(out string, start time.Time, stages map[string]schemas.StageCoun
 	for _, a := range eval.Axes {
 		d.Axes = append(d.Axes, runreport.AxisScore{Axis: a, SFT: sft.Axes[a].Mean, RLAIF: rl.Axes[a].Mean, N: sft.Axes[a].N})
 	}
-	return runreport.Write(filepath.Join(out, "report"), d)
+	return runreport.Write(dir, d)
 }
 
 // judge templates of the demo's two feedback runs.

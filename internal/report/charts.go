@@ -165,8 +165,8 @@ func plotPreference(prefs []PreferenceAccuracy) *canvas {
 	for i, pa := range prefs {
 		b.series[0].values[i] = pa.Accuracy
 		lines := fitLabel(pa.Name, groupW-6)
-		if pa.Labeled > 0 || pa.Pairs > 0 {
-			lines = append(lines, truncate("labeled "+strconv.Itoa(pa.Labeled)+"/"+strconv.Itoa(pa.Pairs), groupW-6))
+		if pa.Compared > 0 {
+			lines = append(lines, truncate("on "+strconv.Itoa(pa.Compared)+" pairs", groupW-6))
 		}
 		b.categories = append(b.categories, lines)
 	}

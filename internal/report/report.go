@@ -22,9 +22,10 @@ type PPOStep struct {
 // PreferenceAccuracy is how often a judge's labels agree with the ground truth.
 type PreferenceAccuracy struct {
 	Name     string
-	Accuracy float64
-	Pairs    int
-	Labeled  int
+	Accuracy float64 // Agree / Compared
+	Pairs    int     // judged pairs
+	Labeled  int     // pairs the judge labeled
+	Compared int     // labeled pairs whose answers the ground truth tells apart (the accuracy's denominator)
 	FlipRate float64
 }
 

@@ -25,8 +25,8 @@ func sampleData() Data {
 			{Stage: "judge", In: 98, Out: 90, DeadLetter: 8},
 		},
 		Preference: []PreferenceAccuracy{
-			{Name: "with context", Accuracy: 0.8, Pairs: 200, Labeled: 180, FlipRate: 0.05},
-			{Name: "without context", Accuracy: 0.4, Pairs: 200, Labeled: 170, FlipRate: 0.125},
+			{Name: "with context", Accuracy: 0.8, Pairs: 200, Labeled: 180, Compared: 150, FlipRate: 0.05},
+			{Name: "without context", Accuracy: 0.4, Pairs: 200, Labeled: 170, Compared: 140, FlipRate: 0.125},
 		},
 		Axes: []AxisScore{
 			{Axis: "helpfulness", SFT: 1, RLAIF: 4, N: 40},
@@ -396,8 +396,8 @@ func TestMarkdown(t *testing.T) {
 		"| detail | 2.50 | 2.50 | +0.00 |\n",
 		"| mean | 2.75 | 3.55 | +0.80 |\n",
 		"| model | accuracy | score | n |\n|---|---:|---:|---:|\n| SFT | 0.500 | 2.25 | 120 |\n| RLAIF | 0.625 | 2.88 | 120 |\n",
-		"| with context | 0.800 | 200 | 180 | 0.050 |\n",
-		"| without context | 0.400 | 200 | 170 | 0.125 |\n",
+		"| with context | 0.800 | 150 | 180 | 200 | 0.050 |\n",
+		"| without context | 0.400 | 140 | 170 | 200 | 0.125 |\n",
 		"| ingest | 100 | 98 | 2 |\n",
 		"20 PPO steps (step 1 to 20)",
 		// Score 0.1×i: first five mean 0.2, last five (i=15..19) mean 1.7.

@@ -94,11 +94,11 @@ func preferenceSection(prefs []PreferenceAccuracy) section {
 	if len(prefs) == 0 {
 		return s
 	}
-	t := &table{header: []string{"judge setting", "accuracy", "pairs", "labeled", "flip rate"},
-		num: []bool{false, true, true, true, true}}
+	t := &table{header: []string{"judge setting", "accuracy", "compared", "labeled", "pairs", "flip rate"},
+		num: []bool{false, true, true, true, true, true}}
 	for _, p := range prefs {
-		t.rows = append(t.rows, []string{p.Name, formatFraction(p.Accuracy), strconv.Itoa(p.Pairs),
-			strconv.Itoa(p.Labeled), formatFraction(p.FlipRate)})
+		t.rows = append(t.rows, []string{p.Name, formatFraction(p.Accuracy), strconv.Itoa(p.Compared),
+			strconv.Itoa(p.Labeled), strconv.Itoa(p.Pairs), formatFraction(p.FlipRate)})
 	}
 	s.table = t
 	return s

@@ -282,3 +282,22 @@ func TestComparePreferences(t *testing.T) {
 		t.Errorf("accuracy %v flip rate %v", r.Accuracy, r.FlipRate)
 	}
 }
+
+// The oracle labels exactly the pairs the truth tells apart, with the better answer, so its own
+// preference accuracy is 1.
+func TestOracleLabels(t *testing.T) {
+	tr := handTruth()
+	tr.QA = []schemas.QAItem{{ID: "q1", Category: "generic", Kind: "color", Question: "What colour is the square?", Answer: "The square is red.", Gold: "red"}}
+	prefs := []schemas.Preference{
+		{ID: "a", VideoID: "hand", QuestionID: "q1", Output1: "blue", Output2: "red", Labeled: true, Chosen: 1},
+		{ID: "b", VideoID: "hand", QuestionID: "q1", Output1: "red", Output2: "red.", Labeled: true, Chosen: 2},
+		{ID: "c", VideoID: "other", QuestionID: "q1", Output1: "red", Output2: "blue"},
+	}
+	o := OracleLabels(prefs, []schemas.Truth{tr})
+	if !o[0].Labeled || o[0].Chosen != 2 || o[1].Labeled || o[1].Reason != "tie" || o[2].Labeled || o[0].ID == "a" || o[0].Judge.Template != OracleTemplate {
+		t.Errorf("oracle labels %+v", o)
+	}
+	if r := ComparePreferences("oracle", o, []schemas.Truth{tr}); r.Accuracy != 1 || r.Comparable != 1 {
+		t.Errorf("the oracle against itself: %+v", r)
+	}
+}
