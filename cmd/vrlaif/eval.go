@@ -22,7 +22,7 @@ func evalCmd() *cobra.Command {
 		noCache                                     bool
 	)
 	cmd := &cobra.Command{
-		Use:   "eval --world WORLD --model NAME=CKPT [--model NAME=CKPT --adapter NAME=DIR …] --output DIR",
+		Use:   "eval (--world WORLD | --benchmark-dir DIR --video-folder DIR) --model NAME=CKPT [--adapter NAME=DIR …] --output DIR",
 		Short: "Score models on the Video-ChatGPT benchmark's five axes and zero-shot QA",
 		Long: `eval asks each model every question of a synthetic world's held-out clips (50 frames, padded,
 224 px; '<video>\n{question}' in one user turn; temperature 0.2, up to 512 new tokens: the
@@ -38,6 +38,12 @@ Judges:
                judging instructions, paraphrased and versioned (prompts/templates/eval-*-v1.txt);
                a reply without a readable {'score': n} is retried, then becomes a dead letter
 
+Instead of a synthetic world, --benchmark-dir reads the Video-ChatGPT benchmark's own annotation
+files (generic_qa.json, temporal_qa.json, consistency_qa.json) and --qa (or --qa-questions with
+--qa-answers) a zero-shot QA set (video_name, question_id, question, answer), with the videos in
+--video-folder; they have no ground truth, so they need --judge openai. Malformed records and
+missing videos become dead letters.
+
 Models: --model NAME=CKPT loads a built-in checkpoint; --adapter NAME=DIR merges a LoRA adapter
 into it (the PPO policy: PPO_DIR/checkpoint/policy); --openai NAME=URL evaluates any
 OpenAI-compatible server (--openai-model NAME=ID picks its model). --preferences NAME=FEEDBACK_DIR
@@ -50,8 +56,12 @@ judge's reason), OUTPUT/deadletter/, OUTPUT/summary.json. Answers go through the
 			"      --model rlaif=out/demo/sft --adapter rlaif=out/demo/ppo/checkpoint/policy --output out/eval",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if cfg.World == "" || cfg.Output == "" {
-				return fail(cmd, "--world and --output are required")
+			benchmark := cfg.Benchmark.Dir != "" || cfg.Benchmark.QA != "" || cfg.Benchmark.QAQuestions != ""
+			switch {
+			case cfg.Output == "" || (cfg.World == "" && !benchmark):
+				return fail(cmd, "--output and --world (or --benchmark-dir / --qa with --video-folder) are required")
+			case benchmark && cfg.Benchmark.Videos == "":
+				return fail(cmd, "the benchmark's files need --video-folder")
 			}
 			if !noCache && cacheDir == "" {
 				cacheDir = filepath.Join(cfg.Output, "cache")
@@ -87,6 +97,11 @@ judge's reason), OUTPUT/deadletter/, OUTPUT/summary.json. Answers go through the
 	}
 	f := cmd.Flags()
 	f.StringVar(&cfg.World, "world", "", "a synthetic world folder (from 'vrlaif synth') (required)")
+	f.StringVar(&cfg.Benchmark.Dir, "benchmark-dir", "", "folder of the Video-ChatGPT benchmark's generic_qa.json, temporal_qa.json, consistency_qa.json")
+	f.StringVar(&cfg.Benchmark.QA, "qa", "", "zero-shot QA annotations (video_name, question_id, question, answer)")
+	f.StringVar(&cfg.Benchmark.QAQuestions, "qa-questions", "", "zero-shot QA questions (video_name, question_id, question), with --qa-answers")
+	f.StringVar(&cfg.Benchmark.QAAnswers, "qa-answers", "", "zero-shot QA answers (question_id, answer)")
+	f.StringVar(&cfg.Benchmark.Videos, "video-folder", "", "the benchmark's videos")
 	f.StringVar(&cfg.Split, "split", cfg.Split, "clips to evaluate: heldout, train or all")
 	f.IntVar(&cfg.Limit, "limit", 0, "clips at most (0: all)")
 	f.StringArrayVar(&models, "model", nil, "NAME=CKPT: a built-in checkpoint to evaluate (repeatable)")

@@ -38,7 +38,8 @@ type ModelSpec struct {
 
 // Config configures an evaluation on a synthetic world's clips.
 type Config struct {
-	World       string        `json:"world"`
+	World       string        `json:"world"`               // a synthetic world, or
+	Benchmark   Benchmark     `json:"benchmark,omitempty"` // the benchmark's own annotation files (needs the openai judge)
 	Split       string        `json:"split"` // "heldout" (default), "train", or "all"
 	Limit       int           `json:"limit"` // clips at most (0: all)
 	Models      []ModelSpec   `json:"models"`
@@ -109,11 +110,29 @@ func Run(ctx context.Context, cfg Config, progress func(done, total int)) (Resul
 	if len(cfg.Models) == 0 {
 		return Result{}, errors.New("eval: no model to evaluate")
 	}
-	truths, err := synth.LoadTruth(cfg.World)
-	if err != nil {
-		return Result{}, fmt.Errorf("eval: the world's truth: %w", err)
-	}
+	var truths []schemas.Truth
 	var dead []schemas.DeadLetter
+	switch {
+	case !cfg.Benchmark.empty() && cfg.World != "":
+		return Result{}, errors.New("eval: give a synthetic world or the benchmark's files, not both")
+	case !cfg.Benchmark.empty():
+		if cfg.Judge.Kind != JudgeOpenAI {
+			return Result{}, errors.New("eval: the benchmark's videos have no ground truth to score against; use the openai judge")
+		}
+		if len(cfg.Preferences) > 0 {
+			return Result{}, errors.New("eval: preference labels are checked against a synthetic world's truth, not the benchmark's")
+		}
+		var err error
+		if truths, dead, err = benchmarkTruths(cfg.Benchmark); err != nil {
+			return Result{}, err
+		}
+		cfg.Split = "all"
+	default:
+		var err error
+		if truths, err = synth.LoadTruth(cfg.World); err != nil {
+			return Result{}, fmt.Errorf("eval: the world's truth: %w", err)
+		}
+	}
 	clips := loadClips(ctx, cfg, truths, &dead)
 	judge, err := newJudge(ctx, cfg.Judge)
 	if err != nil {
@@ -169,7 +188,10 @@ func loadClips(ctx context.Context, cfg Config, truths []schemas.Truth, dead *[]
 		if cfg.Limit > 0 && len(out) >= cfg.Limit {
 			break
 		}
-		path := filepath.Join(cfg.World, t.VideoPath)
+		path := t.VideoPath // the benchmark's: found in its video folder
+		if cfg.World != "" {
+			path = filepath.Join(cfg.World, t.VideoPath)
+		}
 		clip, err := frames.ExtractFile(ctx, path, cfg.Frames)
 		if err != nil {
 			*dead = append(*dead, deadLetter(path, frames.Kind(err), err))
