@@ -34,7 +34,7 @@ func demoCmd() *cobra.Command {
 it renders the synthetic world into DIR/world (videos + ground truth), extracts frames from it
 into DIR/clips with the seed's sampling (50 frames, 224 px, padded), fine-tunes the built-in
 model on the world (DIR/sft; about 5 minutes on two cores) and reports its held-out accuracies,
-then runs the generate pipeline on the held-out clips with that model (narratives, two sampled
+then runs the generate pipeline on the training clips with that model (narratives, two sampled
 answers per question: DIR/generate) and the feedback pipeline (the same model judges each pair
 in both orders with the narrative as context, labels by the mean of both orders: DIR/feedback;
 and again without the narrative: DIR/feedback-nocontext), trains the reward model on the
@@ -164,7 +164,7 @@ DIR/summary.json.
 			}); err != nil {
 				return err
 			}
-			report("demo: done in %.1f s. Outputs:\n  %[2]s/world/videos         synthetic clips (mp4)\n  %[2]s/world/truth          ground truth (Parquet + truth.jsonl)\n  %[2]s/clips                sampled frames (Parquet)\n  %[2]s/sft                  the SFT checkpoint (model.safetensors, config.json, tokenizer.json)\n  %[2]s/generate             narratives and sampled answers for the held-out clips (Parquet)\n  %[2]s/feedback             AI preferences with the narrative as context, both orders (Parquet)\n  %[2]s/feedback-nocontext   the same pairs judged without it (the ablation)\n  %[2]s/rm                   the reward model (LoRA + reward head), trained on %[3]s\n  %[2]s/ppo                  the PPO run: policy adapter, metrics.jsonl\n  %[2]s/eval                 SFT and RLAIF scored against the ground truth (Parquet)\n  %[2]s/report/%[4]s   the report (and report.md)\n  %[2]s/summary.json         counts per stage\n  review the preferences: vrlaif serve --model %[2]s/sft --data %[2]s",
+			report("demo: done in %.1f s. Outputs:\n  %[2]s/world/videos         synthetic clips (mp4)\n  %[2]s/world/truth          ground truth (Parquet + truth.jsonl)\n  %[2]s/clips                sampled frames (Parquet)\n  %[2]s/sft                  the SFT checkpoint (model.safetensors, config.json, tokenizer.json)\n  %[2]s/generate             narratives and sampled answers for the training clips (the RL prompts)\n  %[2]s/feedback             AI preferences with the narrative as context, both orders (Parquet)\n  %[2]s/feedback-nocontext   the same pairs judged without it (the ablation)\n  %[2]s/rm                   the reward model (LoRA + reward head), trained on %[3]s\n  %[2]s/ppo                  the PPO run: policy adapter, metrics.jsonl\n  %[2]s/eval                 SFT and RLAIF scored against the ground truth (Parquet)\n  %[2]s/report/%[4]s   the report (and report.md)\n  %[2]s/summary.json         counts per stage\n  review the preferences: vrlaif serve --model %[2]s/sft --data %[2]s",
 				time.Since(start).Seconds(), out, labels, files.HTML)
 			return nil
 		},
@@ -180,12 +180,14 @@ DIR/summary.json.
 	return cmd
 }
 
-// demoFeedback runs generate and feedback on the world's held-out clips with the SFT model.
+// demoFeedback runs generate and feedback on the world's training clips with the SFT model: the
+// preferences and PPO's prompts come from clips the evaluation never asks about (the held-out
+// clips), as the original's RL data is apart from its benchmark.
 func demoFeedback(cmd *cobra.Command, world, out, ckpt string, fp frames.Params) (gen, fb schemas.Summary, err error) {
 	b := backend.Config{Name: "builtin", Model: ckpt, CacheDir: filepath.Join(out, "cache")}
 	sp := sample.DefaultParams(b)
 	sp.MaxTokens = 48
-	gcfg := generate.Config{Input: generate.Input{Spec: world, Split: "heldout"}, Output: filepath.Join(out, "generate"),
+	gcfg := generate.Config{Input: generate.Input{Spec: world, Split: "train"}, Output: filepath.Join(out, "generate"),
 		Frames: fp, Narrative: narrative.Params{Backend: b, MaxTokens: 96}, Sample: sp}
 	if gen, err = generate.Run(cmd.Context(), gcfg, os.Stderr); err != nil {
 		return gen, fb, err

@@ -181,7 +181,7 @@ func TestDemoQuick(t *testing.T) {
 	if ms := metricsLines(t, filepath.Join(out, "ppo", "metrics.jsonl")); len(ms) != 3 || ms[2].Applied != 24 {
 		t.Errorf("demo: %d PPO steps logged", len(ms))
 	}
-	// generate and feedback ran on the held-out clips, and their rows agree with the summary.
+	// generate and feedback ran on the training clips, and their rows agree with the summary.
 	resp := readShards[schemas.Response](t, filepath.Join(out, "generate", "responses"))
 	prefs := readShards[schemas.Preference](t, filepath.Join(out, "feedback", "preferences"))
 	if len(resp) == 0 || len(resp) != s.Stages["responses"].Out || len(prefs) != s.Stages["judge"].Out || len(prefs) == 0 {
@@ -222,9 +222,17 @@ func checkDemoEvalAndReport(t *testing.T, out string, s schemas.Summary, prefs [
 	}
 	truths := readShards[schemas.Truth](t, filepath.Join(out, "world", "truth"))
 	questions := 0
+	split := map[string]string{}
 	for _, tr := range truths {
+		split[tr.ClipID] = tr.Split
 		if tr.Split == "heldout" {
 			questions += len(tr.QA)
+		}
+	}
+	// RL learns from the training clips only; the evaluation asks about the held-out clips only.
+	for _, p := range prefs {
+		if split[p.VideoID] != "train" {
+			t.Fatalf("a preference on clip %s (%q): RL data must come from the training clips", p.VideoID, split[p.VideoID])
 		}
 	}
 	scores := readShards[schemas.EvalScore](t, filepath.Join(out, "eval", "scores"))
@@ -241,7 +249,7 @@ func checkDemoEvalAndReport(t *testing.T, out string, s schemas.Summary, prefs [
 			t.Errorf("score id %s twice", r.ID)
 		}
 		ids[r.ID] = true
-		if r.Score < 0 || r.Score > 5 || r.Judge != "groundtruth-v1" {
+		if r.Score < 0 || r.Score > 5 || r.Judge != "groundtruth-v1" || split[r.ClipID] != "heldout" {
 			t.Errorf("score row %+v", r)
 		}
 	}
