@@ -246,7 +246,10 @@ func TestToken(t *testing.T) {
 		resp.Body.Close()
 		return resp
 	}
-	for _, path := range []string{"/api/info", "/api/datasets", "/api/pairs?ds=run/fb", "/static/app.js"} {
+	if r := get("/static/style.css", nil); r.StatusCode != 200 {
+		t.Errorf("the token page's stylesheet needs no token: %d", r.StatusCode)
+	}
+	for _, path := range []string{"/api/info", "/api/datasets", "/api/pairs?ds=run/fb", "/api/pairs/p1?ds=run/fb", "/api/clips/clip-a/frames/0?ds=run/fb"} {
 		if r := get(path, nil); r.StatusCode != 401 {
 			t.Errorf("%s without the token: %d", path, r.StatusCode)
 		}

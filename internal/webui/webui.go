@@ -137,7 +137,9 @@ func (u *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		u.login(w, r)
 		return
 	}
-	if !u.authorized(r) {
+	// The page's own CSS and JavaScript hold nothing secret; the token page needs its stylesheet.
+	public := r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/static/")
+	if !public && !u.authorized(r) {
 		if r.URL.Path == "/" {
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			w.WriteHeader(http.StatusUnauthorized)
