@@ -82,7 +82,7 @@ func TestWebPageInBrowser(t *testing.T) {
 	data := filepath.Join(dir, "run")
 	gen, fb := filepath.Join(data, "generate"), filepath.Join(data, "feedback")
 	vrlaif(t, true, "generate", "--input", videos, "--questions", questions, "--model", ckpt, "--output", gen,
-		"--frames", "8", "--size", "32", "--k", "3", "--max-tokens", "8", "--narrative-max-tokens", "8")
+		"--frames", "24", "--size", "32", "--k", "3", "--max-tokens", "8", "--narrative-max-tokens", "8")
 	vrlaif(t, true, "feedback", "--input", gen, "--model", ckpt, "--output", fb)
 	prefs, err := dataset.ReadAll[schemas.Preference](filepath.Join(fb, schemas.RowPreference))
 	if err != nil || len(prefs) < 6 {
@@ -173,7 +173,7 @@ func TestWebPageInBrowser(t *testing.T) {
 		t.Fatalf("the page marked %q, which is not a pair of the run", seen.MarkedID)
 	}
 	if seen.Pair.Question != marked.Question || strings.TrimPrefix(seen.Pair.Output1, "Output 1") != marked.Output1 ||
-		strings.TrimPrefix(seen.Pair.Output2, "Output 2") != marked.Output2 || seen.Pair.Narrative != marked.Context || seen.Pair.Frames != 8 {
+		strings.TrimPrefix(seen.Pair.Output2, "Output 2") != marked.Output2 || seen.Pair.Narrative != marked.Context || seen.Pair.Frames != 24 {
 		t.Errorf("the pair's page does not show its row: %+v\nrow: %+v", seen.Pair, marked)
 	}
 	if wantChosen := fmt.Sprintf("answer-%d", marked.Chosen); marked.Labeled != (len(seen.Pair.Chosen) == 1 && seen.Pair.Chosen[0] == wantChosen) {

@@ -259,7 +259,7 @@ func (u *UI) deadLetters(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	rows := s.dead[min(page*size, len(s.dead)):min((page+1)*size, len(s.dead))]
+	rows := append([]schemas.DeadLetter{}, s.dead[min(page*size, len(s.dead)):min((page+1)*size, len(s.dead))]...) // [] rather than null when none
 	writeJSON(w, http.StatusOK, map[string]any{"total": len(s.dead), "page": page, "size": size,
 		"pages": (len(s.dead) + size - 1) / size, "rows": rows})
 }

@@ -107,6 +107,10 @@ func TestReviewAPI(t *testing.T) {
 	if dead.Total != 2 || dead.Rows[0].InputRef != "broken.mp4" || dead.Rows[1].Stage != "judge" {
 		t.Errorf("dead letters (generate's and feedback's): %+v", dead)
 	}
+	// past the end (as for a run with none) the page gets an empty list, not null
+	if _, b := call(t, "GET", srv.URL+"/api/deadletters?ds=run/fb&page=5", nil, nil, nil); !strings.Contains(string(b), `"rows":[]`) {
+		t.Errorf("no dead letters on the page: %s", b)
+	}
 	var st struct {
 		Judge      map[string]float64
 		Chosen1    int   `json:"chosen_1"`

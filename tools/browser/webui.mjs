@@ -124,7 +124,8 @@ try {
 
   step = 'review: dead letters';
   await page.selectOption('#show', 'deadletters');
-  await page.waitForSelector('#pairs tbody tr.dead');
+  await page.waitForFunction(() => document.querySelector('#pairs thead th')?.textContent === 'stage' &&
+    (document.querySelector('#pairs tbody tr.dead') || /No dead letters/.test(document.querySelector('#pairs tbody').textContent)));
   seen.deadletters = await page.$$eval('#pairs tbody tr.dead', (r) => r.map((x) => [...x.cells].map((c) => c.textContent)));
   await shot('review-deadletters');
   await page.selectOption('#show', 'all');
@@ -147,6 +148,8 @@ try {
     status: await page.textContent('#pair-status'),
   };
   check(seen.pair.verdicts.length === 2, 'two verdicts expected');
+  const widths = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+  check(widths[0] <= widths[1] + 1, `the pair view widens the page to ${widths[0]} px (window ${widths[1]} px): the frame strip must scroll`);
   await shot('review-pair');
 
   step = 'review: mark it wrong';

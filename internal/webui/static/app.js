@@ -208,9 +208,9 @@ async function loadList() {
     if (show === 'deadletters') {
       const r = await api('/api/deadletters?' + q({ page: review.page, size: review.size }));
       thead.replaceChildren(el('tr', {}, el('th', {}, 'stage'), el('th', {}, 'kind'), el('th', {}, 'input'), el('th', {}, 'message')));
-      tbody.replaceChildren(...r.rows.map((d) => el('tr', { class: 'dead', title: d.detail || '' }, el('td', {}, d.stage), el('td', {}, el('span', { class: 'tag bad' }, d.error_kind)),
+      tbody.replaceChildren(...(r.rows || []).map((d) => el('tr', { class: 'dead', title: d.detail || '' }, el('td', {}, d.stage), el('td', {}, el('span', { class: 'tag bad' }, d.error_kind)),
         el('td', {}, d.input_ref), el('td', {}, d.message))));
-      if (!r.rows.length) tbody.append(el('tr', {}, el('td', { colspan: 4, class: 'muted' }, 'No dead letters.')));
+      if (!(r.rows || []).length) tbody.append(el('tr', {}, el('td', { colspan: 4, class: 'muted' }, 'No dead letters.')));
       pager(r);
       return;
     }
