@@ -144,6 +144,12 @@ func demoFindings(ev eval.Result, rm train.RMResult, steps []runreport.PPOStep, 
 		notes = append(notes, fmt.Sprintf("Five-axis mean (ground-truth rubric %s): SFT %.2f, RLAIF %.2f (Δ %+.2f) over %d held-out clips; zero-shot QA accuracy SFT %.3f, RLAIF %.3f.",
 			ev.Judge, sft.Mean, rl.Mean, rl.Mean-sft.Mean, ev.Clips, sft.QAAccuracy, rl.QAAccuracy))
 	}
+	for _, c := range ev.Comparisons {
+		if c.Axis == "mean" || c.Axis == eval.AxisTemporal || c.Axis == eval.AxisCorrectness {
+			notes = append(notes, fmt.Sprintf("%s − %s on %s: %+.3f, 95%% interval [%+.3f, %+.3f] (paired bootstrap over %d scores); an interval that holds 0 is no evidence of a difference.",
+				c.Model, c.Baseline, c.Axis, c.Delta, c.Low, c.High, c.N))
+		}
+	}
 	for _, p := range ev.Preferences {
 		notes = append(notes, fmt.Sprintf("Judge %s (%s): of %d labeled pairs whose answers the ground truth tells apart, %d (%.3f) agree with it; chance is 0.5. The ground truth tells apart %d of all %d pairs. Flip rate %.2f (share of pairs whose verdict changes when the answers swap places: position bias).",
 			p.Name, p.Template, p.Comparable, p.Agree, p.Accuracy, p.OracleComparable, p.Pairs, p.FlipRate))

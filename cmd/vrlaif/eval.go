@@ -253,6 +253,11 @@ func printEval(res eval.Result) {
 		}
 		b.WriteString("\n")
 	}
+	for _, c := range res.Comparisons {
+		if c.Axis == "mean" {
+			fmt.Fprintf(&b, "  %s − %s: five-axis mean %+.3f, 95%% interval [%+.3f, %+.3f] (paired bootstrap over %d scores)\n", c.Model, c.Baseline, c.Delta, c.Low, c.High, c.N)
+		}
+	}
 	prefs := append([]eval.PreferenceResult{}, res.Preferences...)
 	sort.SliceStable(prefs, func(i, j int) bool { return prefs[i].Name < prefs[j].Name })
 	for _, p := range prefs {

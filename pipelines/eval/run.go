@@ -91,6 +91,7 @@ type Result struct {
 	Judge       string             `json:"judge"`
 	Models      []ModelResult      `json:"models"`
 	Preferences []PreferenceResult `json:"preferences,omitempty"`
+	Comparisons []Comparison       `json:"comparisons,omitempty"` // each model against the first
 	Scores      int                `json:"scores"`
 	DeadLetters int                `json:"deadletters"`
 	Seconds     float64            `json:"seconds"`
@@ -167,6 +168,11 @@ func Run(ctx context.Context, cfg Config, progress func(done, total int)) (Resul
 		res.Preferences = append(res.Preferences, pr)
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].ID < rows[j].ID })
+	names := make([]string, len(cfg.Models))
+	for i, m := range cfg.Models {
+		names[i] = m.Name
+	}
+	res.Comparisons = Compare(rows, names)
 	if err := replace(filepath.Join(cfg.Output, schemas.RowScore), schemas.RowScore, rows); err != nil {
 		return Result{}, err
 	}
