@@ -40,8 +40,8 @@ type ModelSpec struct {
 type Config struct {
 	World       string        `json:"world"`               // a synthetic world, or
 	Benchmark   Benchmark     `json:"benchmark,omitempty"` // the benchmark's own annotation files (needs the openai judge)
-	Split       string        `json:"split"` // "heldout" (default), "train", or "all"
-	Limit       int           `json:"limit"` // clips at most (0: all)
+	Split       string        `json:"split"`               // "heldout" (default), "train", or "all"
+	Limit       int           `json:"limit"`               // clips at most (0: all)
 	Models      []ModelSpec   `json:"models"`
 	Judge       JudgeConfig   `json:"judge"`
 	Temperature float64       `json:"temperature"` // reference §5.1: 0.2
