@@ -283,7 +283,7 @@ func checkDemoEvalAndReport(t *testing.T, out string, s schemas.Summary, prefs [
 }
 
 func TestUsageErrors(t *testing.T) {
-	for _, sub := range []string{"synth", "frames", "import", "export", "demo", "serve"} {
+	for _, sub := range []string{"synth", "frames", "import", "export", "demo", "serve", "eval"} {
 		help := vrlaif(t, true, sub, "--help")
 		if flag := map[bool]string{true: "--model", false: "--output"}[sub == "serve"]; !strings.Contains(help, flag) {
 			t.Errorf("%s --help does not document %s", sub, flag)
