@@ -164,8 +164,22 @@ DIR/summary.json.
 			}); err != nil {
 				return err
 			}
-			report("demo: done in %.1f s. Outputs:\n  %[2]s/world/videos         synthetic clips (mp4)\n  %[2]s/world/truth          ground truth (Parquet + truth.jsonl)\n  %[2]s/clips                sampled frames (Parquet)\n  %[2]s/sft                  the SFT checkpoint (model.safetensors, config.json, tokenizer.json)\n  %[2]s/generate             narratives and sampled answers for the training clips (the RL prompts)\n  %[2]s/feedback             AI preferences with the narrative as context, both orders (Parquet)\n  %[2]s/feedback-nocontext   the same pairs judged without it (the ablation)\n  %[2]s/rm                   the reward model (LoRA + reward head), trained on %[3]s\n  %[2]s/ppo                  the PPO run: policy adapter, metrics.jsonl\n  %[2]s/eval                 SFT and RLAIF scored against the ground truth (Parquet)\n  %[2]s/report/%[4]s   the report (and report.md)\n  %[2]s/summary.json         counts per stage\n  review the preferences: vrlaif serve --model %[2]s/sft --data %[2]s",
-				time.Since(start).Seconds(), out, labels, files.HTML)
+			report("demo: done in %.1f s. Outputs:\n"+
+				"  %[2]s/world/videos         synthetic clips (mp4)\n"+
+				"  %[2]s/world/truth          ground truth (Parquet + truth.jsonl)\n"+
+				"  %[2]s/clips                sampled frames (Parquet)\n"+
+				"  %[2]s/sft                  the SFT checkpoint (model.safetensors, config.json, tokenizer.json)\n"+
+				"  %[2]s/generate             narratives and sampled answers for the training clips (the RL prompts)\n"+
+				"  %[2]s/feedback             AI preferences with the narrative as context, both orders (Parquet)\n"+
+				"  %[2]s/feedback-nocontext   the same pairs judged without it (the ablation)\n"+
+				"  %[5]s   the reward model (LoRA + reward head), trained on %[3]s\n"+
+				"  %[6]s   the PPO run: policy adapter, metrics.jsonl\n"+
+				"  %[7]s   SFT and RLAIF scored against the ground truth (Parquet)\n"+
+				"  %[8]s   the report (and report.md)\n"+
+				"  %[9]s   counts per stage\n"+
+				"  review the preferences: vrlaif serve --model %[2]s/sft --data %[2]s",
+				time.Since(start).Seconds(), out, labels, files.HTML, rmCfg.Output, ppoCfg.Output, filepath.Join(out, "eval"+suffix),
+				filepath.Join(out, "report"+suffix, files.HTML), filepath.Join(summaryDir, "summary.json"))
 			return nil
 		},
 	}
