@@ -13,8 +13,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"testing"
+
+	"github.com/vrlaif/vrlaif/internal/testenv"
 )
 
 // EnvRequire, set to 1, makes Need fail instead of skip.
@@ -56,24 +57,12 @@ func chromium() (string, error) {
 }
 
 // Required: under CI, or with VRLAIF_REQUIRE_BROWSER=1.
-func Required() bool {
-	if ci := strings.ToLower(os.Getenv("CI")); ci != "" && ci != "0" && ci != "false" {
-		return true
-	}
-	return os.Getenv(EnvRequire) == "1"
-}
+func Required() bool { return testenv.Required(EnvRequire) }
 
 // Need skips t when the browser is unavailable, or fails it when Required.
 func Need(t testing.TB) {
 	t.Helper()
-	err := Available()
-	if err == nil {
-		return
-	}
-	if Required() {
-		t.Fatalf("a browser is required here (CI or %s=1) but unavailable: %v", EnvRequire, err)
-	}
-	t.Skipf("skipping: %v", err)
+	testenv.Need(t, EnvRequire, "a browser", Available())
 }
 
 // Run runs tools/browser/SCRIPT with one argument and returns its standard output; a failing

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vrlaif/vrlaif/internal/testenv"
 )
 
 const (
@@ -68,25 +70,13 @@ func probe() error {
 }
 
 // Required reports whether a missing DuckDB must fail tests rather than skip them: under CI
-// (CI set to anything but "", "0" or "false") or with VRLAIF_REQUIRE_DUCKDB=1.
-func Required() bool {
-	if ci := strings.ToLower(os.Getenv("CI")); ci != "" && ci != "0" && ci != "false" {
-		return true
-	}
-	return os.Getenv(EnvRequire) == "1"
-}
+// or with VRLAIF_REQUIRE_DUCKDB=1.
+func Required() bool { return testenv.Required(EnvRequire) }
 
 // Need skips t when DuckDB is unavailable, or fails it when Required says so.
 func Need(t testing.TB) {
 	t.Helper()
-	err := Available()
-	if err == nil {
-		return
-	}
-	if Required() {
-		t.Fatalf("DuckDB is required here (CI or %s=1) but unavailable: %v", EnvRequire, err)
-	}
-	t.Skipf("skipping: DuckDB unavailable: %v", err)
+	testenv.Need(t, EnvRequire, "DuckDB", Available())
 }
 
 // Query runs sql (one statement, or several separated by ';' of which the last gives the rows)
