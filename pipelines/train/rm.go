@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -259,6 +260,17 @@ func (r *RewardModel) Evaluate(pairs []RMPair, batch int) (RMMetrics, error) {
 	return m, nil
 }
 
+// splitPairs shuffles the pairs with rng and holds out a share of them. The pairs are put in id
+// order first, so the split and the batches depend on the set of pairs and the seed only, not on
+// the order their Parquet shards were read in (a Beam run shards by bundle, which varies run to
+// run: two demo runs on identical labels trained different reward models before this).
+func splitPairs(pairs []RMPair, share float64, rng *rand.Rand) (heldout, train []RMPair) {
+	sort.SliceStable(pairs, func(i, j int) bool { return pairs[i].ID < pairs[j].ID })
+	rng.Shuffle(len(pairs), func(i, j int) { pairs[i], pairs[j] = pairs[j], pairs[i] })
+	nh := max(1, int(math.Round(share*float64(len(pairs)))))
+	return pairs[:nh], pairs[nh:]
+}
+
 // RunRM trains a reward model: LoRA on the SFT checkpoint plus a reward head, Bradley–Terry loss
 // with the centring term, the seed's metrics on a held-out split, and writes the checkpoint.
 func RunRM(ctx context.Context, cfg RMConfig, report func(RMStep)) (RMResult, error) {
@@ -277,9 +289,7 @@ func RunRM(ctx context.Context, cfg RMConfig, report func(RMStep)) (RMResult, er
 		return RMResult{}, fmt.Errorf("train: %d labeled preference pairs in %s; a reward model needs more", len(pairs), cfg.Data)
 	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 1))
-	rng.Shuffle(len(pairs), func(i, j int) { pairs[i], pairs[j] = pairs[j], pairs[i] })
-	nh := max(1, int(math.Round(cfg.Heldout*float64(len(pairs)))))
-	heldout, trainSet := pairs[:nh], pairs[nh:]
+	heldout, trainSet := splitPairs(pairs, cfg.Heldout, rng)
 	steps := cfg.Epochs * ((len(trainSet) + cfg.BatchPairs - 1) / cfg.BatchPairs)
 	sched := model.ConstantWithWarmup(cfg.LR, int(math.Ceil(cfg.WarmupRatio*float64(steps))))
 	optLoRA := model.NewAdamWFor(rm.M.LoRA.Params, len(rm.M.LoRA.W), 0)

@@ -1,7 +1,11 @@
 package train
 
 import (
+	"fmt"
 	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -47,5 +51,27 @@ func TestClipNorm(t *testing.T) {
 	clipNorm(1, c)
 	if c[0] != 0.1 {
 		t.Error("a small gradient was scaled")
+	}
+}
+
+// The held-out split and the training order do not depend on the order the pairs were read in.
+func TestSplitPairsIgnoresReadOrder(t *testing.T) {
+	var pairs []RMPair
+	for i := range 50 {
+		pairs = append(pairs, RMPair{ID: fmt.Sprintf("p%02d", i)})
+	}
+	ids := func(ps []RMPair) string {
+		var b strings.Builder
+		for _, p := range ps {
+			b.WriteString(p.ID + ",")
+		}
+		return b.String()
+	}
+	h1, t1 := splitPairs(append([]RMPair(nil), pairs...), 0.1, rand.New(rand.NewPCG(42, 1)))
+	reversed := append([]RMPair(nil), pairs...)
+	slices.Reverse(reversed)
+	h2, t2 := splitPairs(reversed, 0.1, rand.New(rand.NewPCG(42, 1)))
+	if ids(h1) != ids(h2) || ids(t1) != ids(t2) || len(h1) != 5 {
+		t.Errorf("split depends on read order:\n%s | %s\n%s | %s", ids(h1), ids(t1), ids(h2), ids(t2))
 	}
 }
