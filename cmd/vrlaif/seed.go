@@ -127,14 +127,14 @@ func exportCmd() *cobra.Command {
 			if marked != markedExclude && marked != markedInclude && marked != markedOnly {
 				return fail(cmd, "--marked must be exclude, include or only, got %q", marked)
 			}
-			if format == "rm" && hasShards(datasetDir(in, schemas.RowPreference)) && !hasShards(datasetDir(in, schemas.RowRM)) {
-				return exportPreferences(datasetDir(in, schemas.RowPreference), out, marked)
+			if format == "rm" && hasShards(dataset.Folder(in, schemas.RowPreference)) && !hasShards(dataset.Folder(in, schemas.RowRM)) {
+				return exportPreferences(dataset.Folder(in, schemas.RowPreference), out, marked)
 			}
 			if f, ok := seedFormats[format]; ok {
 				return f.exportJSON(format, f.rowDir, in, out)
 			}
 			if format == "frames" {
-				return exportFrames(datasetDir(in, schemas.RowClip), out)
+				return exportFrames(dataset.Folder(in, schemas.RowClip), out)
 			}
 			return fail(cmd, "--format must be sft, rm, rl or frames, got %q", format)
 		},
@@ -153,16 +153,8 @@ const (
 	markedOnly    = "only"
 )
 
-// datasetDir accepts either a run folder (holding sub/) or the dataset folder itself.
-func datasetDir(in, sub string) string {
-	if st, err := os.Stat(filepath.Join(in, sub)); err == nil && st.IsDir() {
-		return filepath.Join(in, sub)
-	}
-	return in
-}
-
 func exportSeed[T schemas.SeedRecord](format, rowName, in, out string) error {
-	dir := datasetDir(in, rowName)
+	dir := dataset.Folder(in, rowName)
 	if shards, err := dataset.Shards(dir); err != nil || len(shards) == 0 {
 		return fmt.Errorf("export: no Parquet shards in %s (%v)", dir, err)
 	}

@@ -141,6 +141,15 @@ func (w *Writer[T]) Abort() {
 	}
 }
 
+// Folder accepts either a run folder holding sub/ (e.g. a feedback output and "preferences") or the
+// dataset folder itself, and returns the dataset folder.
+func Folder(dir, sub string) string {
+	if st, err := os.Stat(filepath.Join(dir, sub)); err == nil && st.IsDir() {
+		return filepath.Join(dir, sub)
+	}
+	return dir
+}
+
 // Shards lists dir's complete shards in name order; a missing dir has none.
 func Shards(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)

@@ -27,7 +27,7 @@ type PreferenceResult struct {
 
 // PreferenceAccuracy checks the preferences in a feedback folder against a world's truth.
 func PreferenceAccuracy(name, feedbackDir string, truths []schemas.Truth) (PreferenceResult, error) {
-	prefs, err := dataset.ReadAll[schemas.Preference](datasetFolder(feedbackDir, schemas.RowPreference))
+	prefs, err := dataset.ReadAll[schemas.Preference](dataset.Folder(feedbackDir, schemas.RowPreference))
 	if err != nil {
 		return PreferenceResult{}, fmt.Errorf("eval: preferences of %s: %w", name, err)
 	}

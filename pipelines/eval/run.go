@@ -402,10 +402,3 @@ func replace[T any](dir, rowType string, rows []T) error {
 	}
 	return w.Close()
 }
-
-func datasetFolder(dir, sub string) string {
-	if st, err := os.Stat(filepath.Join(dir, sub)); err == nil && st.IsDir() {
-		return filepath.Join(dir, sub)
-	}
-	return dir
-}

@@ -86,11 +86,11 @@ func LoadRMPairs(cfg RMConfig, vc model.VisionConfig) ([]RMPair, error) {
 	if strings.HasSuffix(strings.ToLower(cfg.Data), ".json") {
 		return seedRMPairs(cfg, vc)
 	}
-	prefs, err := dataset.ReadAll[schemas.Preference](datasetFolder(cfg.Data, schemas.RowPreference))
+	prefs, err := dataset.ReadAll[schemas.Preference](dataset.Folder(cfg.Data, schemas.RowPreference))
 	if err != nil {
 		return nil, fmt.Errorf("train: preferences: %w", err)
 	}
-	marks, err := reviewmarks.Load(filepath.Dir(datasetFolder(cfg.Data, schemas.RowPreference)))
+	marks, err := reviewmarks.Load(filepath.Dir(dataset.Folder(cfg.Data, schemas.RowPreference)))
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
@@ -108,7 +108,7 @@ func LoadRMPairs(cfg RMConfig, vc model.VisionConfig) ([]RMPair, error) {
 		}
 	}
 	clips := map[string][]float32{}
-	err = dataset.Read(datasetFolder(clipsDir, schemas.RowClip), func(c schemas.Clip) error {
+	err = dataset.Read(dataset.Folder(clipsDir, schemas.RowClip), func(c schemas.Clip) error {
 		p, err := model.VideoPatches(c.Frames, vc)
 		if err != nil {
 			return fmt.Errorf("clip %s: %w", c.ID, err)
@@ -131,13 +131,6 @@ func LoadRMPairs(cfg RMConfig, vc model.VisionConfig) ([]RMPair, error) {
 		out = append(out, RMPair{ID: p.ID, Question: p.Question, Out: [2]string{p.Output1, p.Output2}, Chosen: p.Chosen, Patches: patches})
 	}
 	return out, nil
-}
-
-func datasetFolder(dir, sub string) string {
-	if st, err := os.Stat(filepath.Join(dir, sub)); err == nil && st.IsDir() {
-		return filepath.Join(dir, sub)
-	}
-	return dir
 }
 
 func seedRMPairs(cfg RMConfig, vc model.VisionConfig) ([]RMPair, error) {

@@ -66,7 +66,7 @@ func DefaultRolloutParams() RolloutParams {
 func LoadRLPrompts(genDir string, vc model.VisionConfig) ([]RLPrompt, map[string][]float32, error) {
 	seen := map[string]bool{}
 	var prompts []RLPrompt
-	err := dataset.Read(datasetFolder(genDir, schemas.RowResponse), func(r schemas.Response) error {
+	err := dataset.Read(dataset.Folder(genDir, schemas.RowResponse), func(r schemas.Response) error {
 		id := r.ClipID + "/" + r.QuestionID
 		if !seen[id] {
 			seen[id] = true
@@ -79,7 +79,7 @@ func LoadRLPrompts(genDir string, vc model.VisionConfig) ([]RLPrompt, map[string
 	}
 	sort.Slice(prompts, func(i, j int) bool { return prompts[i].ID < prompts[j].ID })
 	patches := map[string][]float32{}
-	err = dataset.Read(datasetFolder(genDir, schemas.RowClip), func(c schemas.Clip) error {
+	err = dataset.Read(dataset.Folder(genDir, schemas.RowClip), func(c schemas.Clip) error {
 		p, err := model.VideoPatches(c.Frames, vc)
 		patches[c.ID] = p
 		return err
