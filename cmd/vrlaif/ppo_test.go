@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -87,22 +88,29 @@ func TestTrainPPOWithActors(t *testing.T) {
 	}
 }
 
-// The learner is killed with SIGKILL at several points (while starting, mid-step, between steps)
-// and restarted each time, while actors keep publishing to a NATS server that outlives it. (A
-// restart of the NATS server itself under a running PPO job is not reliable yet: see the issue.) At the
-// end every rollout the stream ever stored is accounted for exactly once: applied, dropped as
-// stale, or still waiting in the stream; no applied id repeats.
-func TestLearnerKilledAndRestarted(t *testing.T) {
-	if os.Getenv("VRLAIF_CRASH_TESTS") != "1" {
-		t.Skip("set VRLAIF_CRASH_TESTS=1 (make test-crash): it passes alone, but in the full suite from a fresh clone its last learner run stalls waiting for rollouts (open in issue 6)")
-	}
+// ppoRig is a PPO run for the crash tests: an embedded NATS server in the test process, two
+// actors publishing to it (goroutines of the test), and learner subprocesses to start and kill.
+type ppoRig struct {
+	t       *testing.T
+	srv     *natsbus.Server
+	natsDir string
+	bus     train.Bus
+	out     string
+	args    []string
+	logf    *os.File
+	stop    func()
+}
+
+func newPPORig(t *testing.T, steps int) *ppoRig {
 	ckpt, rm, gen := ppoInputs(t)
-	srv, err := natsbus.StartEmbedded(filepath.Join(t.TempDir(), "nats"))
+	g := &ppoRig{t: t, natsDir: filepath.Join(t.TempDir(), "nats")}
+	srv, err := natsbus.StartEmbedded(g.natsDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { srv.Shutdown() }()
-	bus := train.DefaultBus(srv.ClientURL())
+	g.srv = srv
+	t.Cleanup(func() { g.srv.Shutdown() })
+	g.bus = train.DefaultBus(srv.ClientURL())
 	r, _ := train.LoadRewardModel(rm)
 	prompts, patches, err := train.LoadRLPrompts(gen, r.M.Config.Vision)
 	if err != nil {
@@ -115,71 +123,84 @@ func TestLearnerKilledAndRestarted(t *testing.T) {
 			ac := train.ActorConfig{Name: fmt.Sprintf("a%d", i), Policy: ckpt, RM: rm, Rollout: train.DefaultRolloutParams(),
 				Batch: 4, MaxLag: 16, Seed: uint64(i), WorkDir: t.TempDir()}
 			ac.Rollout.T = 10
-			if err := train.RunActor(ctx, ac, bus, prompts, patches, i); err != nil && ctx.Err() == nil {
+			if err := train.RunActor(ctx, ac, g.bus, prompts, patches, i); err != nil && ctx.Err() == nil {
 				t.Error(err)
 			}
 		})
 	}
-	defer func() { stop(); wg.Wait() }()
-
-	out := filepath.Join(t.TempDir(), "ppo")
-	const steps = 6
-	args := []string{"train", "ppo", "--policy", ckpt, "--rm", rm, "--prompts", gen, "--output", out, "--nats-url", srv.ClientURL(),
+	g.stop = func() { stop(); wg.Wait() }
+	t.Cleanup(g.stop)
+	g.out = filepath.Join(t.TempDir(), "ppo")
+	g.args = []string{"train", "ppo", "--policy", ckpt, "--rm", rm, "--prompts", gen, "--output", g.out, "--nats-url", srv.ClientURL(),
 		"--actors", "0", "--steps", fmt.Sprint(steps), "--rollout-batch", "8", "--micro-batch", "4", "--response-len", "10", "--ack-wait", "2s"}
-	logf, _ := os.Create(filepath.Join(t.TempDir(), "learner.log"))
-	defer func() {
+	g.logf, _ = os.Create(filepath.Join(t.TempDir(), "learner.log"))
+	t.Cleanup(func() {
 		if t.Failed() {
-			b, _ := os.ReadFile(logf.Name())
+			b, _ := os.ReadFile(g.logf.Name())
 			t.Logf("learner log:\n%s", b)
 		}
-	}()
-	start := func() *exec.Cmd {
-		cmd := exec.Command(os.Args[0], args...)
-		cmd.Env = append(os.Environ(), "VRLAIF_RUN_MAIN=1")
-		cmd.Stdout, cmd.Stderr = logf, logf
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return cmd
+	})
+	return g
+}
+
+func (g *ppoRig) start() *exec.Cmd {
+	cmd := exec.Command(os.Args[0], g.args...)
+	cmd.Env = append(os.Environ(), "VRLAIF_RUN_MAIN=1")
+	cmd.Stdout, cmd.Stderr = g.logf, g.logf
+	if err := cmd.Start(); err != nil {
+		g.t.Fatal(err)
 	}
-	kill := func(cmd *exec.Cmd) { cmd.Process.Signal(syscall.SIGKILL); cmd.Wait() }
-	waitLines := func(n int) {
-		deadline := time.Now().Add(2 * time.Minute)
-		for len(metricsLines(t, filepath.Join(out, "metrics.jsonl"))) < n {
-			if time.Now().After(deadline) {
-				t.Fatalf("no step %d within two minutes", n)
-			}
-			time.Sleep(5 * time.Millisecond)
+	return cmd
+}
+
+func (g *ppoRig) kill(cmd *exec.Cmd) { cmd.Process.Signal(syscall.SIGKILL); cmd.Wait() }
+
+func (g *ppoRig) steps() int { return len(metricsLines(g.t, filepath.Join(g.out, "metrics.jsonl"))) }
+
+// waitSteps waits until n steps are logged.
+func (g *ppoRig) waitSteps(n int) {
+	deadline := time.Now().Add(2 * time.Minute)
+	for g.steps() < n {
+		if time.Now().After(deadline) {
+			g.stalled()
+			g.t.Fatalf("no step %d within two minutes", n)
 		}
+		time.Sleep(5 * time.Millisecond)
 	}
-	cmd := start()
-	time.Sleep(50 * time.Millisecond) // while it loads and connects
-	kill(cmd)
-	cmd = start()
-	waitLines(1)
-	kill(cmd) // between steps, or right after a commit
-	cmd = start()
-	waitLines(3)
-	time.Sleep(30 * time.Millisecond) // into the next step
-	kill(cmd)
-	cmd = start()
+}
+
+// finish waits for the learner to exit on its own.
+func (g *ppoRig) finish(cmd *exec.Cmd) {
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
 	case err := <-done:
 		if err != nil {
-			t.Fatalf("the last learner run failed: %v", err)
+			g.t.Fatalf("the last learner run failed: %v", err)
 		}
 	case <-time.After(90 * time.Second):
+		g.stalled()
 		cmd.Process.Signal(syscall.SIGQUIT)
 		<-done
-		t.Fatal("the last learner run did not finish within 90 s")
+		g.t.Fatal("the last learner run did not finish within 90 s")
 	}
-	stop()
-	wg.Wait()
+	g.stop()
+}
 
+// stalled logs what a stalled run looks like: the stream, the learner's consumer and the
+// actors' goroutines.
+func (g *ppoRig) stalled() {
+	busState(g.t, g.bus)
+	buf := make([]byte, 1<<20)
+	g.t.Logf("test process goroutines (the actors):\n%s", buf[:runtime.Stack(buf, true)])
+}
+
+// account checks the run's rollout accounting: every rollout the stream ever stored is applied,
+// dropped as stale, or still waiting in the stream, exactly once; steps×8 were applied.
+func (g *ppoRig) account(steps int) {
+	t := g.t
 	var st train.LearnerState
-	b, _ := os.ReadFile(filepath.Join(out, "checkpoint", "state.json"))
+	b, _ := os.ReadFile(filepath.Join(g.out, "checkpoint", "state.json"))
 	if err := json.Unmarshal(b, &st); err != nil {
 		t.Fatal(err)
 	}
@@ -193,12 +214,12 @@ func TestLearnerKilledAndRestarted(t *testing.T) {
 	if st.Step != steps || len(st.Applied) != steps*8 {
 		t.Errorf("state: step %d, %d applied; want %d and %d", st.Step, len(st.Applied), steps, steps*8)
 	}
-	nc, js, err := natsbus.Connect(context.Background(), bus.Conn)
+	nc, js, err := natsbus.Connect(context.Background(), g.bus.Conn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	s, err := js.Stream(context.Background(), natsbus.RolloutsStream(bus.Prefix))
+	s, err := js.Stream(context.Background(), natsbus.RolloutsStream(g.bus.Prefix))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,4 +233,81 @@ func TestLearnerKilledAndRestarted(t *testing.T) {
 			len(st.Applied), len(st.Dropped), left, got, stored)
 	}
 	t.Logf("stream stored %d rollouts: %d applied, %d dropped as stale, %d unconsumed", stored, len(st.Applied), len(st.Dropped), left)
+}
+
+// The learner is killed with SIGKILL at several points (while starting, mid-step, between steps)
+// and restarted each time, while actors keep publishing to a NATS server that outlives it. At the
+// end every rollout the stream ever stored is accounted for exactly once.
+func TestLearnerKilledAndRestarted(t *testing.T) {
+	const steps = 6
+	g := newPPORig(t, steps)
+	cmd := g.start()
+	time.Sleep(50 * time.Millisecond) // while it loads and connects
+	g.kill(cmd)
+	cmd = g.start()
+	g.waitSteps(1)
+	g.kill(cmd) // between steps, or right after a commit
+	cmd = g.start()
+	g.waitSteps(3)
+	time.Sleep(30 * time.Millisecond) // into the next step
+	g.kill(cmd)
+	cmd = g.start()
+	g.finish(cmd)
+	g.account(steps)
+}
+
+// The NATS server restarts (same folder, same port) twice under a running learner and its
+// actors, once between steps and once mid-step: they reconnect, the run completes, and the
+// accounting is exact.
+func TestNATSRestartUnderPPO(t *testing.T) {
+	const steps = 8
+	g := newPPORig(t, steps)
+	cmd := g.start()
+	restart := func() {
+		port := g.srv.Port()
+		if n := g.steps(); n >= steps {
+			t.Fatalf("the learner finished (%d steps) before the NATS restart; the restart was not exercised", n)
+		}
+		g.srv.Shutdown()
+		time.Sleep(300 * time.Millisecond)
+		srv, err := natsbus.StartEmbedded(g.natsDir, natsbus.WithPort(port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.srv = srv
+	}
+	g.waitSteps(2)
+	restart()
+	g.waitSteps(4)
+	time.Sleep(30 * time.Millisecond) // into the next step
+	restart()
+	g.finish(cmd)
+	g.account(steps)
+}
+
+// busState logs the rollout stream's and the learner consumer's state (for a stalled run).
+func busState(t *testing.T, bus train.Bus) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	nc, js, err := natsbus.Connect(ctx, bus.Conn)
+	if err != nil {
+		t.Logf("bus state: %v", err)
+		return
+	}
+	defer nc.Close()
+	if s, err := js.Stream(ctx, natsbus.RolloutsStream(bus.Prefix)); err == nil {
+		if info, err := s.Info(ctx); err == nil {
+			b, _ := json.Marshal(info.State)
+			t.Logf("stream state: %s", b)
+		}
+	}
+	if c, err := js.Consumer(ctx, natsbus.RolloutsStream(bus.Prefix), bus.Durable); err == nil {
+		if info, err := c.Info(ctx); err == nil {
+			b, _ := json.Marshal(info)
+			t.Logf("consumer: %s", b)
+		}
+	} else {
+		t.Logf("consumer: %v", err)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"strings"
 	"time"
@@ -129,6 +130,7 @@ const (
 	publishAttemptTimeout = 5 * time.Second
 	publishBackoffStart   = 50 * time.Millisecond
 	publishBackoffMax     = 2 * time.Second
+	publishWarnEvery      = 10 * time.Second
 )
 
 // Publish stores data on subject with Nats-Msg-Id msgID (required) and the given headers. It
@@ -148,6 +150,8 @@ func Publish(ctx context.Context, js jetstream.JetStream, subject string, data [
 		m.Header.Set(k, v)
 	}
 	bo := newBackoff(publishBackoffStart, publishBackoffMax)
+	started := time.Now()
+	lastWarn := started // the first warning after publishWarnEvery
 	for attempt := 1; ; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, publishAttemptTimeout)
 		ack, err := js.PublishMsg(actx, m, jetstream.WithMsgID(msgID))
@@ -163,8 +167,16 @@ func Publish(ctx context.Context, js jetstream.JetStream, subject string, data [
 			return false, fmt.Errorf("natsbus: publish %s: %d bytes plus headers: %w for the stream's max message size: %w",
 				subject, len(data), ErrTooLarge, err)
 		}
-		if retry := isStreamFull(err) || transient(err); retry && ctx.Err() == nil && bo.wait(ctx) == nil {
-			continue
+		if retry := isStreamFull(err) || transient(err); retry && ctx.Err() == nil {
+			// Say so now and then: a publish that keeps failing must not look like a quiet actor.
+			if time.Since(lastWarn) >= publishWarnEvery {
+				slog.Warn("natsbus: publish failing; retrying", "subject", subject, "msg_id", msgID, "attempt", attempt,
+					"for", time.Since(started).Round(time.Second), "err", err)
+				lastWarn = time.Now()
+			}
+			if bo.wait(ctx) == nil {
+				continue
+			}
 		}
 		if isStreamFull(err) {
 			err = fmt.Errorf("%w: %w", ErrStreamFull, err)

@@ -132,7 +132,7 @@ func RunLearner(ctx context.Context, cfg PPOConfig, bus Bus, patches map[string]
 	if err != nil {
 		return st, err
 	}
-	in := &intake{cons: cons, cfg: ccfg, js: js, bus: bus, seen: seen, maxStale: cfg.MaxStaleness}
+	in := &intake{cons: cons, cfg: ccfg, js: js, bus: bus, seen: seen, inStep: map[string]bool{}, maxStale: cfg.MaxStaleness}
 	for st.Step < cfg.Steps {
 		waitStart := time.Now()
 		batch, used, skipped, err := in.gather(ctx, cfg.RolloutBatch, &st)
@@ -148,11 +148,11 @@ func RunLearner(ctx context.Context, cfg PPOConfig, bus Bus, patches map[string]
 		st.Version++
 		for _, r := range batch {
 			st.Applied = append(st.Applied, r.ID)
-			seen[r.ID] = true
 		}
 		if err := l.Save(cfg.Output, st); err != nil {
 			return st, err
 		}
+		in.committed()
 		if err := retryNATS(ctx, "publishing the policy", func() error {
 			pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 			defer cancel()
@@ -199,15 +199,38 @@ func retryNATS(ctx context.Context, what string, fn func() error) error {
 // intake turns fetched messages into a batch of rollouts to apply: it resolves references, and
 // sets aside (to be acked, not applied) redeliveries of rollouts already applied or dropped,
 // rollouts too stale to use (recorded in the state), and messages that are not rollouts.
+//
+// Messages that can never be applied and need no record (a redelivery of a rollout the last
+// commit already holds, a message that is not a rollout) are acknowledged at once. Holding them
+// until the step commits, as an earlier version did, stalled runs after a learner crash: they
+// kept the consumer's ack-pending count up, and with enough of them the learner waited for
+// fresh rollouts while the actors waited for the learner.
 type intake struct {
 	cons      *natsbus.Consumer
 	cfg       natsbus.ConsumerConfig // to bind the consumer again after a connection loss
 	empty     int                    // fetches in a row that returned nothing
 	js        jetstream.JetStream
 	bus       Bus
-	seen      map[string]bool
+	seen      map[string]bool // applied or dropped in the committed checkpoint
+	inStep    map[string]bool // taken into the step being gathered or dropped during it (not committed yet)
 	maxStale  int
 	dups, bad int
+}
+
+// committed marks the ids of the step just committed as seen.
+func (in *intake) committed() {
+	for id := range in.inStep {
+		in.seen[id] = true
+	}
+	clear(in.inStep)
+}
+
+// ackNow acknowledges a message that needs no commit; a lost ack only means a redelivery,
+// which is absorbed the same way.
+func (in *intake) ackNow(m jetstream.Msg) {
+	if err := m.Ack(); err != nil {
+		slog.Debug("ppo: acknowledging a duplicate failed; it will come back", "err", err)
+	}
 }
 
 func (in *intake) gather(ctx context.Context, n int, st *LearnerState) (batch []Rollout, used, skipped []jetstream.Msg, err error) {
@@ -241,10 +264,10 @@ func (in *intake) gather(ctx context.Context, n int, st *LearnerState) (batch []
 			r, err := DecodeRollout(m.Data())
 			if err != nil || r.ID == "" {
 				in.bad++ // not a rollout: acknowledged and counted, never applied
-				skipped = append(skipped, m)
+				in.ackNow(m)
 				continue
 			}
-			if !in.seen[r.ID] && r.Ref != "" {
+			if !in.seen[r.ID] && !in.inStep[r.ID] && r.Ref != "" {
 				full, err := resolveRollout(ctx, in.js, in.bus, r)
 				if err != nil {
 					return nil, nil, nil, fmt.Errorf("ppo: %w", err) // not acked: redelivered once the store answers again
@@ -254,15 +277,20 @@ func (in *intake) gather(ctx context.Context, n int, st *LearnerState) (batch []
 			switch {
 			case in.seen[r.ID]:
 				in.dups++
+				in.ackNow(m)
+			case in.inStep[r.ID]:
+				// Redelivered while this step gathers or runs: acknowledging it now would lose the
+				// rollout if the learner crashed before the commit. It is acked with the step.
+				in.dups++
 				skipped = append(skipped, m)
 			case r.Version < st.Version-in.maxStale:
-				st.Dropped = append(st.Dropped, r.ID)
-				in.seen[r.ID] = true
+				st.Dropped = append(st.Dropped, r.ID) // recorded by the commit, acked after it
+				in.inStep[r.ID] = true
 				skipped = append(skipped, m)
 			default:
 				batch = append(batch, r)
 				used = append(used, m)
-				in.seen[r.ID] = true // a redelivery during this step is a duplicate
+				in.inStep[r.ID] = true
 			}
 		}
 	}
@@ -318,6 +346,7 @@ func RunActor(ctx context.Context, cfg ActorConfig, bus Bus, prompts []RLPrompt,
 	tok := rm.Tok
 	version, counter := -1, int64(0)
 	next := offset
+	var pausedSince, pausedLog time.Time
 	for ctx.Err() == nil {
 		tctx, cancel := context.WithTimeout(ctx, 10*time.Second) // a request lost in a server restart must not hang the actor
 		latest, err := natsbus.LatestVersion(tctx, js, bus.Weights)
@@ -351,12 +380,21 @@ func RunActor(ctx context.Context, cfg ActorConfig, bus Bus, prompts []RLPrompt,
 			version = latest
 		}
 		lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		pending, ackPending, err := learnerLag(lctx, js, bus)
+		pending, err := learnerLag(lctx, js, bus)
 		cancel()
-		if err == nil && pending+uint64(ackPending) >= cfg.MaxLag {
-			sleepCtx(ctx, 100*time.Millisecond) // the learner is behind: do not run ahead of it
+		if err == nil && pending >= cfg.MaxLag {
+			// The learner is behind: do not run ahead of it.
+			if pausedSince.IsZero() {
+				pausedSince = time.Now()
+			} else if time.Since(pausedSince) > 30*time.Second && time.Since(pausedLog) > 30*time.Second {
+				slog.Info("rollout: paused: the learner has not taken the rollouts waiting for it", "actor", cfg.Name,
+					"waiting", pending, "for", time.Since(pausedSince).Round(time.Second))
+				pausedLog = time.Now()
+			}
+			sleepCtx(ctx, 100*time.Millisecond)
 			continue
 		}
+		pausedSince = time.Time{}
 		batch := make([]RLPrompt, cfg.Batch)
 		for i := range batch {
 			batch[i] = prompts[next%len(prompts)]
@@ -379,23 +417,27 @@ func RunActor(ctx context.Context, cfg ActorConfig, bus Bus, prompts []RLPrompt,
 	return nil
 }
 
-// learnerLag reads the learner's consumer without creating or changing it: an actor binding the
-// durable with its own settings would reset the learner's AckWait (found as a stalled run: the
-// learner's un-acked batch then stayed pending for the default 5 minutes and the actors, seeing
-// that lag, paused). No consumer yet reads as no lag.
-func learnerLag(ctx context.Context, js jetstream.JetStream, bus Bus) (pending uint64, ackPending int, err error) {
+// learnerLag returns the rollouts waiting for the learner: in the stream and not yet delivered
+// to its consumer. Rollouts delivered and not yet acknowledged do not count: the learner holds
+// them (its batch, or a crashed learner's batch coming back after AckWait), and counting them
+// could pause the actors while the learner waits for fresh rollouts.
+//
+// It reads the consumer without creating or changing it: an actor binding the durable with its
+// own settings would reset the learner's AckWait (found as a stalled run: the learner's un-acked
+// batch then stayed pending for the default 5 minutes). No consumer yet reads as no lag.
+func learnerLag(ctx context.Context, js jetstream.JetStream, bus Bus) (pending uint64, err error) {
 	c, err := js.Consumer(ctx, natsbus.RolloutsStream(bus.Prefix), bus.Durable)
 	if errors.Is(err, jetstream.ErrConsumerNotFound) {
-		return 0, 0, nil
+		return 0, nil
 	}
 	if err != nil {
-		return 0, 0, err
+		return 0, err
 	}
 	info, err := c.Info(ctx)
 	if err != nil {
-		return 0, 0, err
+		return 0, err
 	}
-	return info.NumPending, info.NumAckPending, nil
+	return info.NumPending, nil
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) {
