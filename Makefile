@@ -30,9 +30,10 @@ test: setup
 	$(GO) vet ./...
 	VRLAIF_REQUIRE_DUCKDB=1 VRLAIF_REQUIRE_BROWSER=1 $(GO) test -count=1 -timeout 20m ./...
 
-## test-crash: the PPO learner killed with SIGKILL at several points and restarted (exact rollout accounting)
+## test-crash: just the crash tests (also in make test): the PPO learner killed with SIGKILL at several points
+## and restarted, and the NATS server restarted under a running job (exact rollout accounting)
 test-crash: setup
-	VRLAIF_CRASH_TESTS=1 $(GO) test -count=1 -run TestLearnerKilledAndRestarted -v ./cmd/vrlaif
+	$(GO) test -count=1 -run 'TestLearnerKilledAndRestarted|TestNATSRestartUnderPPO' -v ./cmd/vrlaif
 
 test-short: setup
 	$(GO) test -short ./...
