@@ -7,7 +7,7 @@ GO      ?= go
 BIN     := bin/vrlaif
 OUT     ?= out
 
-.PHONY: all setup build demo demo-quick test test-short vet bench-frames bench-model bench-backend bench-pipelines bench-nats bench-ppo test-crash clean
+.PHONY: all setup build demo demo-quick test test-short vet bench-frames bench-model bench-backend bench-pipelines bench-nats bench-ppo test-crash cuda-build gpu-check clean
 
 all: build
 
@@ -26,7 +26,7 @@ demo-quick: build
 
 ## test: vet and run every test (Beam's cold build alone takes 1–2 minutes); DuckDB and browser checks fail rather than skip
 ## (the web page's browser test leaves its screenshots in out/test-artifacts/webui)
-test: setup
+test: setup cuda-build
 	$(GO) vet ./...
 	VRLAIF_REQUIRE_DUCKDB=1 VRLAIF_REQUIRE_BROWSER=1 $(GO) test -count=1 -timeout 20m ./...
 
@@ -61,6 +61,24 @@ bench-nats:
 ## bench-ppo: rollouts/s the learner's intake consumes vs a plain JetStream fetch+ack (same run)
 bench-ppo: setup
 	$(GO) test -run x -bench LearnerIntake -benchtime 1x ./pipelines/train
+
+## cuda-build: compile and link the `cuda` build without a GPU (CUDA 11.8 headers and the stub libcuda
+## from Debian's non-free nvidia-cuda-dev, unpacked into .build/cuda; nothing installed system-wide):
+## vet, the vrlaif binary (.build/vrlaif-cuda) and the GPU test binary (.build/gpu-check, what make gpu-check runs)
+CUDA_ROOT := $(CURDIR)/.build/cuda
+CUDA_ENV  := CGO_CFLAGS="-I$(CUDA_ROOT)/usr/include" CGO_LDFLAGS="-L$(CUDA_ROOT)/usr/lib/x86_64-linux-gnu/stubs"
+cuda-build: setup
+	@scripts/cuda-sdk.sh headers >/dev/null
+	$(CUDA_ENV) $(GO) vet -tags cuda ./gpu/...
+	$(CUDA_ENV) $(GO) build -tags cuda -o .build/vrlaif-cuda ./cmd/vrlaif
+	$(CUDA_ENV) $(GO) test -tags cuda -c -o .build/gpu-check/gpu.test ./gpu
+	cp scripts/gpu-check.sh .build/gpu-check/
+
+## gpu-check: on a machine with an NVIDIA GPU, run the CUDA conformance suite from .build/gpu-check
+## (build it here first with make cuda-build: the GPU machine needs no Go); prints a summary
+gpu-check:
+	@test -x .build/gpu-check/gpu.test || $(MAKE) cuda-build
+	.build/gpu-check/gpu-check.sh
 
 clean:
 	rm -rf bin $(OUT)

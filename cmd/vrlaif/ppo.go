@@ -88,6 +88,7 @@ DIR/summary.json.`,
 	f.Float32Var(&cfg.LR, "lr", cfg.LR, "peak learning rate (cosine with warm-up)")
 	f.IntVar(&cfg.Rollout.T, "response-len", cfg.Rollout.T, "response slots T (new tokens at most)")
 	f.DurationVar(&cfg.AckWait, "ack-wait", cfg.AckWait, "redeliver a fetched rollout not acknowledged within this (a crashed learner's batch comes back after it)")
+	f.StringVar(&cfg.Device, "device", "cpu", "where the PPO math runs: cpu, or cuda / cuda:N in a binary built with make cuda-build (on an NVIDIA GPU)")
 	f.IntVar(&cfg.MaxStaleness, "max-staleness", cfg.MaxStaleness, "drop rollouts more than this many policy versions old")
 	f.BoolVar(&cfg.Rollout.TruncateAtQuestionMark, "truncate-at-question-mark", true, "the seed's quirk: cut a response after its first '?' (losing its stop token)")
 	f.StringVar(&metricsAddr, "metrics-addr", "", "serve the latest step's metrics for Prometheus at http://ADDR/metrics (e.g. 127.0.0.1:9464)")

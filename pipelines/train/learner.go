@@ -33,6 +33,9 @@ type PPOConfig struct {
 	MaxStaleness int           `json:"max_staleness"` // rollouts more than this many versions old are dropped
 	AckWait      time.Duration `json:"ack_wait"`      // a fetched rollout not acked within this is redelivered
 	Seed         uint64        `json:"seed"`
+	// Device runs the PPO numeric core: "cpu" (the reference, default) or "cuda[:N]" (a binary
+	// built with -tags cuda, on a GPU).
+	Device string `json:"device,omitempty"`
 }
 
 // DefaultPPOConfig: the seed's PPO with batch sizes and a learning rate for the built-in model.

@@ -95,7 +95,12 @@ type LearnerReport struct {
 // version, and only then acknowledges the rollouts it used (a crash before the ack redelivers them;
 // the checkpoint's list of applied ids makes the redelivered ones count once).
 func RunLearner(ctx context.Context, cfg PPOConfig, bus Bus, patches map[string][]float32, report func(LearnerReport)) (LearnerState, error) {
-	l, err := NewLearner(cfg, gpu.CPU{})
+	dev, err := gpu.Open(cfg.Device)
+	if err != nil {
+		return LearnerState{}, err
+	}
+	defer dev.Close()
+	l, err := NewLearner(cfg, dev)
 	if err != nil {
 		return LearnerState{}, err
 	}

@@ -1,0 +1,22 @@
+//go:build cuda
+
+package gpu_test
+
+import (
+	"testing"
+
+	"github.com/vrlaif/vrlaif/gpu"
+	"github.com/vrlaif/vrlaif/gpu/gputest"
+)
+
+// The conformance suite on the first GPU (make gpu-check). A `-tags cuda` binary exits in
+// gorgonia.org/cu's init when no GPU is present, so this runs only where one is.
+func TestPPOOnCUDA(t *testing.T) {
+	d, err := gpu.NewCUDA(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	t.Logf("device: %s", d.Name())
+	gputest.PPO(t, d)
+}
