@@ -95,3 +95,29 @@ func Entries(ptx string) []string {
 	}
 	return out
 }
+
+// Signatures maps every entry point a PTX defines to its parameter types ("u64", "f32", "u32",
+// "s32", "f64", …), in order.
+func Signatures(ptx string) map[string][]string {
+	out := map[string][]string{}
+	var cur string
+	sc := bufio.NewScanner(strings.NewReader(ptx))
+	for sc.Scan() {
+		l := strings.TrimSpace(sc.Text())
+		if rest, ok := strings.CutPrefix(l, ".visible .entry "); ok {
+			cur, _, _ = strings.Cut(rest, "(")
+			out[cur] = []string{}
+			continue
+		}
+		if cur == "" {
+			continue
+		}
+		if rest, ok := strings.CutPrefix(l, ".param ."); ok {
+			typ, _, _ := strings.Cut(rest, " ")
+			out[cur] = append(out[cur], typ)
+		} else if strings.HasPrefix(l, ")") {
+			cur = ""
+		}
+	}
+	return out
+}

@@ -1,12 +1,10 @@
-//go:build cuda
-
 package gpu
 
 // The PPO operations on the GPU. Shape checks, N_L and argument order are gpu.CPU's; the
 // kernels (gpu/kernels/*.cu) state the math they compute.
 
 // KL: see CPU.KL.
-func (d *CUDA) KL(kl, logpOld, logpRef []float32, lengths []int32, B, T int) error {
+func (d *KernelDevice) KL(kl, logpOld, logpRef []float32, lengths []int32, B, T int) error {
 	checkBT("KL", B, T, kl, logpOld, logpRef)
 	checkLengths("KL", lengths, B, T)
 	n := B * T
@@ -21,7 +19,7 @@ func (d *CUDA) KL(kl, logpOld, logpRef []float32, lengths []int32, B, T int) err
 }
 
 // ShapeRewards: see CPU.ShapeRewards.
-func (d *CUDA) ShapeRewards(rewards, kl, score []float32, hasStop []bool, lengths []int32, p RewardParams, B, T int) error {
+func (d *KernelDevice) ShapeRewards(rewards, kl, score []float32, hasStop []bool, lengths []int32, p RewardParams, B, T int) error {
 	checkBT("ShapeRewards", B, T, rewards, kl)
 	checkB("ShapeRewards", B, score)
 	checkLengths("ShapeRewards", lengths, B, T)
@@ -47,7 +45,7 @@ func (d *CUDA) ShapeRewards(rewards, kl, score []float32, hasStop []bool, length
 }
 
 // GAE: see CPU.GAE.
-func (d *CUDA) GAE(adv, ret, rewards, values []float32, gamma, lambda float32, B, T int) error {
+func (d *KernelDevice) GAE(adv, ret, rewards, values []float32, gamma, lambda float32, B, T int) error {
 	checkBT("GAE", B, T, adv, ret, rewards, values)
 	n := B * T
 	if n == 0 {
@@ -62,7 +60,7 @@ func (d *CUDA) GAE(adv, ret, rewards, values []float32, gamma, lambda float32, B
 }
 
 // Whiten: see CPU.Whiten.
-func (d *CUDA) Whiten(dst, x []float32, eps float32, N int) (mean, std float32, err error) {
+func (d *KernelDevice) Whiten(dst, x []float32, eps float32, N int) (mean, std float32, err error) {
 	checkBT("Whiten", 1, N, dst, x)
 	if N == 0 {
 		return 0, 0, nil
@@ -85,7 +83,7 @@ func nonPad(p LossParams) int32 {
 }
 
 // PolicyLossForward: see CPU.PolicyLossForward.
-func (d *CUDA) PolicyLossForward(logpNew, logpOld, adv []float32, lengths []int32, p LossParams, B, T int) (PolicyStats, error) {
+func (d *KernelDevice) PolicyLossForward(logpNew, logpOld, adv []float32, lengths []int32, p LossParams, B, T int) (PolicyStats, error) {
 	checkBT("PolicyLossForward", B, T, logpNew, logpOld, adv)
 	checkLengths("PolicyLossForward", lengths, B, T)
 	n := B * T
@@ -105,7 +103,7 @@ func (d *CUDA) PolicyLossForward(logpNew, logpOld, adv []float32, lengths []int3
 }
 
 // PolicyLossBackward: see CPU.PolicyLossBackward.
-func (d *CUDA) PolicyLossBackward(dlogp, logpNew, logpOld, adv []float32, lengths []int32, dloss float32, p LossParams, B, T int) error {
+func (d *KernelDevice) PolicyLossBackward(dlogp, logpNew, logpOld, adv []float32, lengths []int32, dloss float32, p LossParams, B, T int) error {
 	checkBT("PolicyLossBackward", B, T, dlogp, logpNew, logpOld, adv)
 	checkLengths("PolicyLossBackward", lengths, B, T)
 	n := B * T
@@ -121,7 +119,7 @@ func (d *CUDA) PolicyLossBackward(dlogp, logpNew, logpOld, adv []float32, length
 }
 
 // ValueLossForward: see CPU.ValueLossForward.
-func (d *CUDA) ValueLossForward(vNew, vOld, ret []float32, lengths []int32, p LossParams, B, T int) (ValueStats, error) {
+func (d *KernelDevice) ValueLossForward(vNew, vOld, ret []float32, lengths []int32, p LossParams, B, T int) (ValueStats, error) {
 	checkBT("ValueLossForward", B, T, vNew, vOld, ret)
 	checkLengths("ValueLossForward", lengths, B, T)
 	n := B * T
@@ -141,7 +139,7 @@ func (d *CUDA) ValueLossForward(vNew, vOld, ret []float32, lengths []int32, p Lo
 }
 
 // ValueLossBackward: see CPU.ValueLossBackward.
-func (d *CUDA) ValueLossBackward(dv, vNew, vOld, ret []float32, lengths []int32, dloss float32, p LossParams, B, T int) error {
+func (d *KernelDevice) ValueLossBackward(dv, vNew, vOld, ret []float32, lengths []int32, dloss float32, p LossParams, B, T int) error {
 	checkBT("ValueLossBackward", B, T, dv, vNew, vOld, ret)
 	checkLengths("ValueLossBackward", lengths, B, T)
 	n := B * T
