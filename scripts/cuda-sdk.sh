@@ -49,5 +49,6 @@ INCLUDES += "-I$dest/usr/include" \$(_SPACE_)
 LIBRARIES =+ \$(_SPACE_) -L$dest/usr/lib/x86_64-linux-gnu/stubs
 PROFILE
 fi
+rm -f "$debs"/*.deb  # unpacked; a later run downloads again only without the stamp
 touch "$stamp"
 echo "$dest"
