@@ -8,3 +8,7 @@ import "testing"
 func TestPPOOnCUDA(t *testing.T) {
 	t.Skip("the CUDA device is built with -tags cuda and runs on an NVIDIA GPU: make gpu-check (make cuda-build compiles it here)")
 }
+
+func TestOpsOnCUDA(t *testing.T) {
+	t.Skip("the CUDA device is built with -tags cuda and runs on an NVIDIA GPU: make gpu-check (gpu/cudaemu runs the same kernels on the CPU)")
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vrlaif/vrlaif/gpu"
 	"github.com/vrlaif/vrlaif/gpu/gputest"
+	"github.com/vrlaif/vrlaif/model"
 )
 
 // The conformance suite on the first GPU (make gpu-check). A `-tags cuda` binary exits in
@@ -19,4 +20,14 @@ func TestPPOOnCUDA(t *testing.T) {
 	defer d.Close()
 	t.Logf("device: %s", d.Name())
 	gputest.PPO(t, d)
+}
+
+// The model's operations on the first GPU match the CPU's (make gpu-check).
+func TestOpsOnCUDA(t *testing.T) {
+	d, err := gpu.NewCUDA(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	gputest.Ops(t, d, model.CPUOps{})
 }

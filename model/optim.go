@@ -41,17 +41,23 @@ func (o *AdamW) Step(W, G []float32, lr float32) {
 		if o.decay[pi] {
 			wd = o.WeightDecay
 		}
-		w, g := W[p.Offset:p.Offset+p.Size], G[p.Offset:p.Offset+p.Size]
-		m, v := o.m[p.Offset:p.Offset+p.Size], o.v[p.Offset:p.Offset+p.Size]
-		parallel(len(w), func(lo, hi int) {
-			for i := lo; i < hi; i++ {
-				m[i] = o.Beta1*m[i] + (1-o.Beta1)*g[i]
-				v[i] = o.Beta2*v[i] + (1-o.Beta2)*g[i]*g[i]
-				mh, vh := m[i]/bc1, v[i]/bc2
-				w[i] -= lr * (mh/(float32(math.Sqrt(float64(vh)))+o.Eps) + wd*w[i])
-			}
-		})
+		AdamWUpdate(W[p.Offset:p.Offset+p.Size], G[p.Offset:p.Offset+p.Size], o.m[p.Offset:p.Offset+p.Size],
+			o.v[p.Offset:p.Offset+p.Size], lr, o.Beta1, o.Beta2, o.Eps, wd, bc1, bc2)
 	}
+}
+
+// AdamWUpdate is AdamW's update of one span: m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²;
+// w −= lr·(m/bc1 / (sqrt(v/bc2) + eps) + wd·w), with bias corrections bc1 = 1−β1ᵗ, bc2 = 1−β2ᵗ.
+// w, g, m, v [N].
+func AdamWUpdate(w, g, m, v []float32, lr, beta1, beta2, eps, wd, bc1, bc2 float32) {
+	parallel(len(w), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			m[i] = beta1*m[i] + (1-beta1)*g[i]
+			v[i] = beta2*v[i] + (1-beta2)*g[i]*g[i]
+			mh, vh := m[i]/bc1, v[i]/bc2
+			w[i] -= lr * (mh/(float32(math.Sqrt(float64(vh)))+eps) + wd*w[i])
+		}
+	})
 }
 
 // State returns the optimizer's moments and step, for checkpoints.

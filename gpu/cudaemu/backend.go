@@ -134,6 +134,13 @@ func (b *Backend) Close() error {
 	return nil
 }
 
+// NumArgs is the parameter count of kernel as compiled here, or −1 if the emulator lacks it.
+func NumArgs(kernel string) int {
+	name := C.CString(kernel)
+	defer C.free(unsafe.Pointer(name))
+	return int(C.emu_nargs(name))
+}
+
 // SourcesHash is the hash of the kernel sources as they are now: SHA-256 over each kernel's
 // kernels.SourceSHA256 with no flags, in name order.
 func SourcesHash() string {

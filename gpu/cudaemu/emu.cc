@@ -4,30 +4,31 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 thread_local emu_dim3 threadIdx, blockIdx;
 emu_dim3 blockDim, gridDim;
 std::barrier<> *emu_block_barrier;
 
+#include "../kernels/attention.cu"
+#include "../kernels/crossentropy.cu"
+#include "../kernels/embedding.cu"
 #include "../kernels/gae.cu"
 #include "../kernels/kl.cu"
+#include "../kernels/matmul.cu"
+#include "../kernels/optim.cu"
 #include "../kernels/policy_loss.cu"
+#include "../kernels/rmsnorm.cu"
+#include "../kernels/rope.cu"
 #include "../kernels/shape.cu"
+#include "../kernels/swiglu.cu"
 #include "../kernels/value_loss.cu"
 #include "../kernels/whiten.cu"
 
 #include "emu_export.h"
 
 namespace {
-
-// Argument slots as the CUDA driver reads them: a parameter's value in the low bytes of its slot.
-template <typename T> T arg(const uint64_t *a, int i) {
-  T v;
-  std::memcpy(&v, &a[i], sizeof(T));
-  return v;
-}
-#define P(T, i) arg<T>(a, i)
 
 // run executes body once per GPU thread of one launch. Kernels that synchronise get a real thread
 // per GPU thread; the others run their threads one after another.
@@ -60,52 +61,67 @@ template <typename F> void run(int grid, int block, bool syncs, F body) {
   }
 }
 
+// Argument slots as the CUDA driver reads them: a parameter's value in the low bytes of its slot.
+template <typename T> T arg(const uint64_t *a, size_t i) {
+  T v;
+  std::memcpy(&v, &a[i], sizeof(T));
+  return v;
+}
+
+template <typename... Args, size_t... I>
+void invoke(void (*fn)(Args...), const uint64_t *a, std::index_sequence<I...>) {
+  fn(arg<Args>(a, I)...);
+}
+
+// kernel is one entry point: how to call it from argument slots, and whether it synchronises.
+struct kernel {
+  const char *name;
+  int nargs;
+  bool syncs;
+  void (*launch)(int grid, int block, const uint64_t *a);
+};
+
+template <auto fn, bool syncs> struct entry;
+template <typename... Args, void (*fn)(Args...), bool syncs> struct entry<fn, syncs> {
+  static constexpr int nargs = sizeof...(Args);
+  static void launch(int grid, int block, const uint64_t *a) {
+    run(grid, block, syncs, [&] { invoke(fn, a, std::index_sequence_for<Args...>{}); });
+  }
+};
+
+#define K(fn, syncs) kernel{#fn, entry<fn, syncs>::nargs, syncs, entry<fn, syncs>::launch}
+
+// Every kernel of gpu/kernels; syncs marks those that call __syncthreads (reductions, tiles).
+const kernel kernels[] = {
+    K(ppo_kl, false),           K(ppo_shape_rewards, false),   K(ppo_gae, false),
+    K(ppo_whiten, true),        K(ppo_policy_loss_fwd, true),  K(ppo_policy_loss_bwd, false),
+    K(ppo_value_loss_fwd, true), K(ppo_value_loss_bwd, false), K(embedding_fwd, false),
+    K(embedding_bwd, false),    K(rmsnorm_fwd, true),          K(rmsnorm_bwd_dx, true),
+    K(rmsnorm_bwd_dw, false),   K(sgemm, true),                K(add_bias, false),
+    K(bias_grad, false),        K(rope, false),                K(attention_fwd, false),
+    K(attention_bwd_ds, false), K(attention_bwd_dq, false),    K(attention_bwd_dkv, false),
+    K(swiglu_fwd, false),       K(swiglu_bwd, false),          K(crossentropy_fwd, true),
+    K(crossentropy_bwd, false), K(entropy, true),              K(adamw, false),
+    K(sum_squares, true),       K(scale, false),
+};
+
 }  // namespace
 
-extern "C" int emu_launch(const char *kernel, int grid, int block, const uint64_t *a, int n) {
-  std::string k(kernel);
-  if (k == "ppo_kl" && n == 6) {
-    run(grid, block, false, [&] {
-      ppo_kl(P(float *, 0), P(const float *, 1), P(const float *, 2), P(const int *, 3), P(int, 4), P(int, 5));
-    });
-  } else if (k == "ppo_shape_rewards" && n == 11) {
-    run(grid, block, false, [&] {
-      ppo_shape_rewards(P(float *, 0), P(const float *, 1), P(const float *, 2), P(const unsigned char *, 3),
-                        P(const int *, 4), P(float, 5), P(float, 6), P(float, 7), P(float, 8), P(int, 9), P(int, 10));
-    });
-  } else if (k == "ppo_gae" && n == 8) {
-    run(grid, block, false, [&] {
-      ppo_gae(P(float *, 0), P(float *, 1), P(const float *, 2), P(const float *, 3), P(float, 4), P(float, 5),
-              P(int, 6), P(int, 7));
-    });
-  } else if (k == "ppo_whiten" && n == 5) {
-    run(grid, block, true, [&] {
-      ppo_whiten(P(float *, 0), P(double *, 1), P(const float *, 2), P(float, 3), P(int, 4));
-    });
-  } else if (k == "ppo_policy_loss_fwd" && n == 9) {
-    run(grid, block, true, [&] {
-      ppo_policy_loss_fwd(P(double *, 0), P(const float *, 1), P(const float *, 2), P(const float *, 3),
-                          P(const int *, 4), P(float, 5), P(int, 6), P(int, 7), P(int, 8));
-    });
-  } else if (k == "ppo_policy_loss_bwd" && n == 9) {
-    run(grid, block, false, [&] {
-      ppo_policy_loss_bwd(P(float *, 0), P(const float *, 1), P(const float *, 2), P(const float *, 3),
-                          P(const int *, 4), P(float, 5), P(double, 6), P(int, 7), P(int, 8));
-    });
-  } else if (k == "ppo_value_loss_fwd" && n == 9) {
-    run(grid, block, true, [&] {
-      ppo_value_loss_fwd(P(double *, 0), P(const float *, 1), P(const float *, 2), P(const float *, 3),
-                         P(const int *, 4), P(float, 5), P(int, 6), P(int, 7), P(int, 8));
-    });
-  } else if (k == "ppo_value_loss_bwd" && n == 10) {
-    run(grid, block, false, [&] {
-      ppo_value_loss_bwd(P(float *, 0), P(const float *, 1), P(const float *, 2), P(const float *, 3),
-                         P(const int *, 4), P(float, 5), P(int, 6), P(double, 7), P(int, 8), P(int, 9));
-    });
-  } else {
-    return 1;  // unknown kernel or wrong argument count
+extern "C" int emu_nargs(const char *name) {
+  for (const kernel &k : kernels)
+    if (std::strcmp(k.name, name) == 0) return k.nargs;
+  return -1;
+}
+
+extern "C" int emu_launch(const char *name, int grid, int block, const uint64_t *a, int n) {
+  for (const kernel &k : kernels) {
+    if (std::strcmp(k.name, name) == 0) {
+      if (k.nargs != n) return 1;
+      k.launch(grid, block, a);
+      return 0;
+    }
   }
-  return 0;
+  return 1;  // unknown kernel
 }
 
 #define VRLAIF_STR2(x) #x

@@ -7,6 +7,8 @@ extern "C" {
 // emu_launch runs kernel on grid blocks of block threads with n argument slots; 0 on success,
 // 1 for an unknown kernel or a wrong argument count.
 int emu_launch(const char *kernel, int grid, int block, const uint64_t *args, int n);
+// emu_nargs is the parameter count of kernel, or -1 if the emulator does not have it.
+int emu_nargs(const char *kernel);
 #ifdef __cplusplus
 }
 #endif

@@ -16,3 +16,16 @@ __device__ inline double block_sum(double v, double *sh) {
   __syncthreads();
   return r;
 }
+
+// block_max returns the largest v over the block to every thread (float; every thread calls it).
+__device__ inline float block_max(float v, float *sh) {
+  sh[threadIdx.x] = v;
+  __syncthreads();
+  for (int s = VRLAIF_BLOCK / 2; s > 0; s >>= 1) {
+    if (threadIdx.x < s) sh[threadIdx.x] = fmaxf(sh[threadIdx.x], sh[threadIdx.x + s]);
+    __syncthreads();
+  }
+  float r = sh[0];
+  __syncthreads();
+  return r;
+}
