@@ -1,13 +1,15 @@
-// Package gpu is the home of vrlaif's numeric kernels: a Device interface, CPU reference kernels
-// with their exact math in doc comments, and (later) CUDA kernels on gorgonia.org/cu behind the
-// `cuda` build tag. The default build never links CUDA.
+// Package gpu is the home of vrlaif's numeric kernels: the interfaces, CPU reference kernels
+// with their exact math in doc comments, and the CUDA device. The default build never links CUDA.
 //
 // # What is here
 //
-// The PPO numeric core of the seed (VLM-RLAIF, reference vlm-rlaif.md §4.4–4.5): per-token KL,
-// reward shaping, GAE, advantage whitening, and the clipped policy and value losses with their
-// gradients. [Device] is the interface; [CPU] is the naive, readable reference that every other
-// implementation is checked against by the conformance suite in gpu/gputest.
+// [Device] is the PPO numeric core of the seed (VLM-RLAIF, reference vlm-rlaif.md §4.4–4.5):
+// per-token KL, reward shaping, GAE, advantage whitening, and the clipped policy and value losses
+// with their gradients; [CPU] is its naive, readable reference. [Ops] is the model's operations
+// (package model's math; model.CPUOps is their reference). [KernelDevice] implements both with the
+// CUDA C kernels of gpu/kernels on a [KernelBackend]: the CUDA driver (NewCUDA, build tag cuda)
+// or gpu/cudaemu (the same CUDA C on the CPU). The conformance suites in gpu/gputest check every
+// implementation against the references.
 //
 // # Conventions
 //
@@ -27,14 +29,13 @@
 //
 // # Ownership
 //
-// A Device is used by one goroutine at a time. The CUDA device will own its context on one
-// thread-locked goroutine; the order is fetcher → learner → device: the rollout fetcher hands a
-// batch to the learner, and only the learner calls the device. Close frees whatever the device
-// holds.
+// A Device is used by one goroutine at a time. KernelDevice owns its backend (the CUDA context)
+// on one thread-locked goroutine and serialises calls; the order is fetcher → learner → device:
+// the rollout fetcher hands a batch to the learner, and only the learner calls the device. Close
+// frees whatever the device holds.
 //
 // # Not here
 //
-// The optimizer (AdamW) and global grad-norm clipping stay in package model (model.AdamW,
-// model.ClipGradNorm): they act on the model's own parameter buffers, and gpu must not import
-// model (the dependency runs train → model → gpu). Entropy is computed with the log-probs.
+// gpu must not import model (the dependency runs train → model → gpu): Ops mirrors model's
+// operations with plain slices, and model.CPUOps adapts model's functions to it.
 package gpu
