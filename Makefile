@@ -44,15 +44,15 @@ bench-frames: build
 
 ## bench-model: training-step FLOP utilization vs the BLAS peak (same run), sampling tokens/s
 bench-model: setup
-	$(GO) test -run x -bench 'TrainStep|Greedy|Generate' -benchtime 10x ./model
+	$(GO) test -run '^$$' -bench 'TrainStep|Greedy|Generate' -benchtime 10x ./model
 
 ## bench-backend: client CPU per call (17 frames of 224²) and the concurrency held against vrlaif serve
 bench-backend: setup
-	$(GO) test -run x -bench . -benchtime 200x ./backend/openai
+	$(GO) test -run '^$$' -bench . -benchtime 200x ./backend/openai
 
 ## bench-pipelines: generate on Prism vs the same stages standalone (clips/s, overhead ratio)
 bench-pipelines: setup
-	$(GO) test -run x -bench Overhead -benchtime 1x ./pipelines/generate
+	$(GO) test -run '^$$' -bench Overhead -benchtime 1x ./pipelines/generate
 
 ## bench-nats: 4 KiB JetStream publish and fetch+ack rates on the embedded server, natsbus vs `nats bench`
 bench-nats:
@@ -60,7 +60,7 @@ bench-nats:
 
 ## bench-ppo: rollouts/s the learner's intake consumes vs a plain JetStream fetch+ack (same run)
 bench-ppo: setup
-	$(GO) test -run x -bench LearnerIntake -benchtime 1x ./pipelines/train
+	$(GO) test -run '^$$' -bench LearnerIntake -benchtime 1x ./pipelines/train
 
 ## cuda-build: compile and link the `cuda` build without a GPU (CUDA 11.8 headers and the stub libcuda
 ## from Debian's non-free nvidia-cuda-dev, unpacked into .build/cuda; nothing installed system-wide):

@@ -64,7 +64,7 @@ func BenchmarkLearnerIntake(b *testing.B) {
 
 		publish("in")
 		cons, _ := natsbus.NewConsumer(ctx, js, natsbus.ConsumerConfig{Stream: natsbus.RolloutsStream(bus.Prefix), Durable: "learner"})
-		in := &intake{cons: cons, js: js, bus: bus, seen: map[string]bool{}, maxStale: 2}
+		in := newIntake(cons, natsbus.ConsumerConfig{}, js, bus, map[string]bool{}, 2)
 		st := &LearnerState{Version: 1}
 		start = time.Now()
 		for got := 0; got < n; {
@@ -73,6 +73,7 @@ func BenchmarkLearnerIntake(b *testing.B) {
 				b.Fatal(err)
 			}
 			cons.Ack(ctx, append(used, skipped...))
+			in.committed()
 			got += len(batch) + len(skipped)
 		}
 		intakeRate = n / time.Since(start).Seconds()

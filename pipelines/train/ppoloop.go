@@ -137,7 +137,7 @@ func RunLearner(ctx context.Context, cfg PPOConfig, bus Bus, patches map[string]
 	if err != nil {
 		return st, err
 	}
-	in := &intake{cons: cons, cfg: ccfg, js: js, bus: bus, seen: seen, inStep: map[string]bool{}, maxStale: cfg.MaxStaleness}
+	in := newIntake(cons, ccfg, js, bus, seen, cfg.MaxStaleness)
 	for st.Step < cfg.Steps {
 		waitStart := time.Now()
 		batch, used, skipped, err := in.gather(ctx, cfg.RolloutBatch, &st)
@@ -220,6 +220,11 @@ type intake struct {
 	inStep    map[string]bool // taken into the step being gathered or dropped during it (not committed yet)
 	maxStale  int
 	dups, bad int
+}
+
+// newIntake reads from cons; seen holds the ids the committed checkpoint applied or dropped.
+func newIntake(cons *natsbus.Consumer, cfg natsbus.ConsumerConfig, js jetstream.JetStream, bus Bus, seen map[string]bool, maxStale int) *intake {
+	return &intake{cons: cons, cfg: cfg, js: js, bus: bus, seen: seen, inStep: map[string]bool{}, maxStale: maxStale}
 }
 
 // committed marks the ids of the step just committed as seen.

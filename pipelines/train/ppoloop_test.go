@@ -171,7 +171,7 @@ func TestIntakeAcksDuplicatesAtOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	in := &intake{cons: cons, js: js, bus: bus, seen: map[string]bool{"applied-before": true}, inStep: map[string]bool{}, maxStale: 2}
+	in := newIntake(cons, natsbus.ConsumerConfig{}, js, bus, map[string]bool{"applied-before": true}, 2)
 	st := &LearnerState{Version: 5}
 	batch, used, skipped, err := in.gather(ctx, 1, st)
 	if err != nil {
