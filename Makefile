@@ -58,9 +58,9 @@ bench-pipelines: setup
 bench-nats:
 	scripts/bench-nats.sh
 
-## bench-ppo: rollouts/s the learner's intake consumes vs a plain JetStream fetch+ack (same run)
+## bench-ppo: rollouts/s the learner's intake consumes vs a plain JetStream fetch+ack (same run; medians of 7 alternating pairs)
 bench-ppo: setup
-	$(GO) test -run '^$$' -bench LearnerIntake -benchtime 1x ./pipelines/train
+	$(GO) test -run '^$$' -bench LearnerIntake -benchtime 7x ./pipelines/train
 
 ## cuda-build: compile and link the `cuda` build without a GPU (CUDA 11.8 headers and the stub libcuda
 ## from Debian's non-free nvidia-cuda-dev, unpacked into .build/cuda; nothing installed system-wide):

@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"fmt"
+	"sort"
 	"testing"
 	"time"
 
@@ -45,11 +46,13 @@ func BenchmarkLearnerIntake(b *testing.B) {
 		<-js.PublishAsyncComplete()
 		return size
 	}
-	var intakeRate, rawRate float64
 	var size int
-	for b.Loop() {
+	measureRaw := func() float64 {
 		size = publish("raw")
-		raw, _ := natsbus.NewConsumer(ctx, js, natsbus.ConsumerConfig{Stream: natsbus.RolloutsStream(bus.Prefix), Durable: "raw"})
+		raw, err := natsbus.NewConsumer(ctx, js, natsbus.ConsumerConfig{Stream: natsbus.RolloutsStream(bus.Prefix), Durable: "raw"})
+		if err != nil {
+			b.Fatal(err)
+		}
 		start := time.Now()
 		for got := 0; got < n; {
 			msgs, err := raw.Fetch(ctx, min(256, n-got), time.Second)
@@ -59,14 +62,19 @@ func BenchmarkLearnerIntake(b *testing.B) {
 			raw.Ack(ctx, msgs)
 			got += len(msgs)
 		}
-		rawRate = n / time.Since(start).Seconds()
-		js.DeleteConsumer(ctx, natsbus.RolloutsStream(bus.Prefix), "raw")
-
+		rate := n / time.Since(start).Seconds()
+		js.DeleteConsumer(ctx, natsbus.RolloutsStream(bus.Prefix), "raw") // a work queue takes one consumer at a time
+		return rate
+	}
+	measureIntake := func() float64 {
 		publish("in")
-		cons, _ := natsbus.NewConsumer(ctx, js, natsbus.ConsumerConfig{Stream: natsbus.RolloutsStream(bus.Prefix), Durable: "learner"})
+		cons, err := natsbus.NewConsumer(ctx, js, natsbus.ConsumerConfig{Stream: natsbus.RolloutsStream(bus.Prefix), Durable: "learner"})
+		if err != nil {
+			b.Fatal(err)
+		}
 		in := newIntake(cons, natsbus.ConsumerConfig{}, js, bus, map[string]bool{}, 2)
 		st := &LearnerState{Version: 1}
-		start = time.Now()
+		start := time.Now()
 		for got := 0; got < n; {
 			batch, used, skipped, err := in.gather(ctx, min(256, n-got), st)
 			if err != nil {
@@ -76,10 +84,32 @@ func BenchmarkLearnerIntake(b *testing.B) {
 			in.committed()
 			got += len(batch) + len(skipped)
 		}
-		intakeRate = n / time.Since(start).Seconds()
+		rate := n / time.Since(start).Seconds()
+		js.DeleteConsumer(ctx, natsbus.RolloutsStream(bus.Prefix), "learner")
+		return rate
 	}
+	// Each iteration measures both, in alternating order (the second of a pair runs on a warmer
+	// server); the reported figures are medians over iterations (use -benchtime 5x or more).
+	var intakeRates, rawRates, ratios []float64
+	i := 0
+	for b.Loop() {
+		var raw, intake float64
+		if i%2 == 0 {
+			raw, intake = measureRaw(), measureIntake()
+		} else {
+			intake, raw = measureIntake(), measureRaw()
+		}
+		i++
+		rawRates, intakeRates, ratios = append(rawRates, raw), append(intakeRates, intake), append(ratios, intake/raw)
+	}
+	median := func(x []float64) float64 {
+		x = append([]float64(nil), x...)
+		sort.Float64s(x)
+		return x[len(x)/2]
+	}
+	intakeRate, rawRate := median(intakeRates), median(rawRates)
 	b.ReportMetric(float64(size), "bytes/rollout")
 	b.ReportMetric(intakeRate, "rollouts/s-intake")
 	b.ReportMetric(rawRate, "msgs/s-fetch+ack")
-	b.ReportMetric(intakeRate/rawRate, "ratio")
+	b.ReportMetric(median(ratios), "ratio")
 }
