@@ -17,19 +17,25 @@ func need[T any](op, name string, x []T, n int) {
 	}
 }
 
+// embeddingRows is how many rows of the table tok reaches (the largest id + 1).
+func embeddingRows(tok []int32) int {
+	V := 0
+	for _, t := range tok {
+		V = max(V, int(t)+1)
+	}
+	return V
+}
+
 func (d *KernelDevice) EmbeddingForward(out []float32, tok []int32, wte []float32, N, C int) error {
 	need("EmbeddingForward", "out", out, N*C)
 	need("EmbeddingForward", "tok", tok, N)
-	V := 0
-	for _, t := range tok[:N] {
-		V = max(V, int(t)+1)
-	}
+	V := embeddingRows(tok[:N])
 	need("EmbeddingForward", "wte", wte, V*C)
-	if N*C == 0 {
+	if N*C == 0 || V == 0 { // no tokens: every row stays as it is
 		return nil
 	}
 	return d.do(func(c *call) {
-		po, pt, pw := c.f32(out[:N*C]), c.i32(tok[:N]), c.f32(wte[:max(V, 1)*C])
+		po, pt, pw := c.f32(out[:N*C]), c.i32(tok[:N]), c.f32(wte[:V*C])
 		c.launch("embedding_fwd", blocks(N*C), po, pt, pw, int32(N), int32(C))
 		c.f32back(out[:N*C], po)
 	})
@@ -38,10 +44,7 @@ func (d *KernelDevice) EmbeddingForward(out []float32, tok []int32, wte []float3
 func (d *KernelDevice) EmbeddingBackward(dwte, dout []float32, tok []int32, N, C int) error {
 	need("EmbeddingBackward", "dout", dout, N*C)
 	need("EmbeddingBackward", "tok", tok, N)
-	V := 0
-	for _, t := range tok[:N] {
-		V = max(V, int(t)+1)
-	}
+	V := embeddingRows(tok[:N])
 	need("EmbeddingBackward", "dwte", dwte, V*C)
 	if N*C == 0 || V == 0 {
 		return nil
@@ -283,8 +286,30 @@ func (d *KernelDevice) SwiGLUBackward(dgate, dup, dout, gate, up, sig []float32)
 	})
 }
 
-// ignoreIndex is model.IgnoreIndex (IGNORE in crossentropy.cu).
-const ignoreIndex = -100
+// IgnoreIndex marks a target that contributes no loss (the seed's −100; model.IgnoreIndex and
+// IGNORE in crossentropy.cu).
+const IgnoreIndex = -100
+
+// WeightedMeanLoss is Σ w_n·losses[n] / Σ w_n over the rows whose target is not IgnoreIndex, in
+// float64, and that normaliser Σ w_n (w_n = weights[n], or 1 when weights is nil); 0, 0 when no
+// row counts.
+func WeightedMeanLoss(losses []float32, targets []int32, weights []float32, N int) (mean, norm float32) {
+	var sum, wsum float64
+	for n := 0; n < N; n++ {
+		if targets[n] != IgnoreIndex {
+			w := 1.0
+			if weights != nil {
+				w = float64(weights[n])
+			}
+			sum += w * float64(losses[n])
+			wsum += w
+		}
+	}
+	if wsum == 0 {
+		return 0, 0
+	}
+	return float32(sum / wsum), float32(wsum)
+}
 
 func (d *KernelDevice) CrossEntropyForward(losses, probs, logits []float32, targets []int32, weights []float32, N, V int) (float32, float32, error) {
 	need("CrossEntropyForward", "losses", losses, N)
@@ -306,22 +331,8 @@ func (d *KernelDevice) CrossEntropyForward(losses, probs, logits []float32, targ
 	if err != nil {
 		return 0, 0, err
 	}
-	// The weighted mean over counted rows, on the host in float64 (as model's).
-	var sum, wsum float64
-	for n := 0; n < N; n++ {
-		if targets[n] != ignoreIndex {
-			w := 1.0
-			if weights != nil {
-				w = float64(weights[n])
-			}
-			sum += w * float64(losses[n])
-			wsum += w
-		}
-	}
-	if wsum == 0 {
-		return 0, 0, nil
-	}
-	return float32(sum / wsum), float32(wsum), nil
+	mean, norm := WeightedMeanLoss(losses, targets, weights, N)
+	return mean, norm, nil
 }
 
 func (d *KernelDevice) CrossEntropyBackward(dlogits, probs []float32, targets []int32, weights []float32, N, V int, norm float32) error {

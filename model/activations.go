@@ -1,6 +1,10 @@
 package model
 
-import "math"
+import (
+	"math"
+
+	"github.com/vrlaif/vrlaif/gpu"
+)
 
 // SwiGLUForward: out[i] = silu(gate[i])·up[i], silu(x) = x·σ(x). out, gate, up [N·H]. If sig is
 // not nil, σ(gate[i]) is kept there for SwiGLUBackward.
@@ -69,7 +73,7 @@ func ResidualForward(out, a, b []float32) {
 }
 
 // IgnoreIndex marks a position that contributes no loss (the seed's −100).
-const IgnoreIndex = -100
+const IgnoreIndex = gpu.IgnoreIndex
 
 // CrossEntropyForward: probs[n,:] = softmax(logits[n,:]); losses[n] = −log probs[n,targets[n]]
 // (0 where targets[n] = IgnoreIndex). Returns the weighted mean Σ w_n·losses[n] / Σ w_n over the
@@ -86,21 +90,7 @@ func CrossEntropyForward(losses, probs, logits []float32, targets []int32, weigh
 			}
 		}
 	})
-	var sum, wsum float64
-	for n := 0; n < N; n++ {
-		if targets[n] != IgnoreIndex {
-			w := 1.0
-			if weights != nil {
-				w = float64(weights[n])
-			}
-			sum += w * float64(losses[n])
-			wsum += w
-		}
-	}
-	if wsum == 0 {
-		return 0, 0
-	}
-	return float32(sum / wsum), float32(wsum)
+	return gpu.WeightedMeanLoss(losses, targets, weights, N)
 }
 
 // CrossEntropyBackward for the weighted mean loss: dlogits[n,v] += w_n·(probs[n,v] − [v =
