@@ -141,9 +141,12 @@ func runPPO(cmd *cobra.Command, cfg train.PPOConfig, conn natsbus.ConnOptions, a
 	actx, stopActors := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	errs := make(chan error, actors)
+	// Actors pause while one batch waits undelivered: the learner then finds its next batch ready
+	// without the queue growing stale (measured on the demo: two batches of lag gave staleness 1.85
+	// and 32 of 352 rollouts dropped; one batch 1.38 and none, with the same ~0.02 s wait per step).
 	for i := range actors {
 		ac := train.ActorConfig{Name: fmt.Sprintf("actor%d", i), Policy: cfg.Policy, RM: cfg.RM, Rollout: cfg.Rollout,
-			Batch: max(1, cfg.RolloutBatch/max(1, actors)), MaxLag: uint64(2 * cfg.RolloutBatch), Seed: cfg.Seed + uint64(1000*i),
+			Batch: max(1, cfg.RolloutBatch/max(1, actors)), MaxLag: uint64(cfg.RolloutBatch), Seed: cfg.Seed + uint64(1000*i),
 			WorkDir: filepath.Join(cfg.Output, "actors")}
 		wg.Go(func() {
 			if err := train.RunActor(actx, ac, bus, prompts, patches, i*len(prompts)/max(1, actors)); err != nil && actx.Err() == nil {
