@@ -90,31 +90,38 @@ func DecodeRollout(b []byte) (Rollout, error) {
 		b = b[n:]
 		return s
 	}
-	u32s := func() []uint32 {
+	// count reads a length-prefixed array of 4-byte values and returns its length (0: none).
+	count := func() int {
 		n := uv()
 		if bad || n > uint64(len(b))/4 {
 			bad = true
-			return nil
+			return 0
 		}
+		return int(n)
+	}
+	// One allocation per array, decoded straight into its type.
+	i32s := func() []int32 {
+		n := count()
 		if n == 0 {
 			return nil
 		}
-		out := make([]uint32, n)
+		out := make([]int32, n)
 		for i := range out {
-			out[i] = binary.LittleEndian.Uint32(b[4*i:])
+			out[i] = int32(binary.LittleEndian.Uint32(b[4*i:]))
 		}
 		b = b[4*n:]
 		return out
 	}
-	i32s := func() []int32 {
-		u := u32s()
-		if u == nil {
+	f32s := func() []float32 {
+		n := count()
+		if n == 0 {
 			return nil
 		}
-		out := make([]int32, len(u))
-		for i, v := range u {
-			out[i] = int32(v)
+		out := make([]float32, n)
+		for i := range out {
+			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
 		}
+		b = b[4*n:]
 		return out
 	}
 	f32 := func() float32 {
@@ -132,12 +139,7 @@ func DecodeRollout(b []byte) (Rollout, error) {
 	r.Query = i32s()
 	r.VideoAt = int(sv())
 	r.Response = i32s()
-	if u := u32s(); u != nil {
-		r.LogProbs = make([]float32, len(u))
-		for i, v := range u {
-			r.LogProbs[i] = math.Float32frombits(v)
-		}
-	}
+	r.LogProbs = f32s()
 	r.Text = str()
 	if len(b) < 1 {
 		bad = true
