@@ -10,7 +10,7 @@ if ! command -v nvidia-smi >/dev/null || ! nvidia-smi -L >/dev/null 2>&1; then
 fi
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | sed 's/^/gpu-check: GPU: /'
 log=$(mktemp)
-"$here/gpu.test" -test.run 'TestPPOOnCUDA|TestOpsOnCUDA' -test.v 2>&1 | tee "$log"
+"$here/gpu.test" -test.run 'TestPPOOnCUDA|TestOpsOnCUDA' -test.bench SgemmCUDA -test.benchtime 1x -test.v 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 pass=$(grep -c -- '--- PASS' "$log"); fail=$(grep -c -- '--- FAIL' "$log")
 echo "gpu-check: conformance suite on CUDA: $pass passed, $fail failed (rc $rc)"
