@@ -62,7 +62,7 @@ func (b *cudaBackend) load(k string) error {
 		return err
 	}
 	b.mods = append(b.mods, mod)
-	for _, entry := range kernels.Entries(ptx) {
+	for entry := range kernels.Signatures(ptx) {
 		fn, err := mod.Function(entry)
 		if err != nil {
 			return fmt.Errorf("%s: %w", entry, err)

@@ -95,15 +95,8 @@ func (d *KernelDevice) RMSNormBackward(dx, dw, dout, x, w, rstd []float32, N, C 
 
 // gemm launches sgemm: C = alpha·op(A)·op(B) + beta·C (row-major, as model's gemm).
 func (c *call) gemm(transA, transB bool, m, n, k int, alpha float32, a devPtr, lda int, b devPtr, ldb int, beta float32, cc devPtr, ldc int) {
-	ta, tb := int32(0), int32(0)
-	if transA {
-		ta = 1
-	}
-	if transB {
-		tb = 1
-	}
 	const tile = 16
-	c.launch("sgemm", ((m+tile-1)/tile)*((n+tile-1)/tile), ta, tb, int32(m), int32(n), int32(k), alpha, a, int32(lda), b, int32(ldb), beta, cc, int32(ldc))
+	c.launch("sgemm", ((m+tile-1)/tile)*((n+tile-1)/tile), flag(transA), flag(transB), int32(m), int32(n), int32(k), alpha, a, int32(lda), b, int32(ldb), beta, cc, int32(ldc))
 }
 
 func (d *KernelDevice) MatmulForward(out, inp, w, bias []float32, N, C, OC int) error {
@@ -252,11 +245,7 @@ func (d *KernelDevice) SwiGLUForward(out, sig, gate, up []float32) error {
 	}
 	return d.do(func(c *call) {
 		po, ps := c.alloc(int64(4*n)), c.alloc(int64(4*n))
-		has := int32(0)
-		if sig != nil {
-			has = 1
-		}
-		c.launch("swiglu_fwd", blocks(n), po, ps, c.f32(gate), c.f32(up[:n]), has, int32(n))
+		c.launch("swiglu_fwd", blocks(n), po, ps, c.f32(gate), c.f32(up[:n]), flag(sig != nil), int32(n))
 		c.f32back(out[:n], po)
 		if sig != nil {
 			c.f32back(sig[:n], ps)

@@ -75,8 +75,9 @@ func (d *KernelDevice) Whiten(dst, x []float32, eps float32, N int) (mean, std f
 	return float32(stats[0]), float32(stats[1]), err
 }
 
-func nonPad(p LossParams) int32 {
-	if p.NonPadMean {
+// flag is a bool as a kernel's int argument.
+func flag(b bool) int32 {
+	if b {
 		return 1
 	}
 	return 0
@@ -91,7 +92,7 @@ func (d *KernelDevice) PolicyLossForward(logpNew, logpOld, adv []float32, length
 	if n > 0 {
 		err := d.do(func(c *call) {
 			ps, pn, po, pa, pl := c.alloc(24), c.f32(logpNew[:n]), c.f32(logpOld[:n]), c.f32(adv[:n]), c.i32(lengths[:B])
-			c.launch("ppo_policy_loss_fwd", 1, ps, pn, po, pa, pl, p.ClipRange, nonPad(p), int32(B), int32(T))
+			c.launch("ppo_policy_loss_fwd", 1, ps, pn, po, pa, pl, p.ClipRange, flag(p.NonPadMean), int32(B), int32(T))
 			c.f64back(sums, ps)
 		})
 		if err != nil {
@@ -127,7 +128,7 @@ func (d *KernelDevice) ValueLossForward(vNew, vOld, ret []float32, lengths []int
 	if n > 0 {
 		err := d.do(func(c *call) {
 			ps, pn, po, pr, pl := c.alloc(16), c.f32(vNew[:n]), c.f32(vOld[:n]), c.f32(ret[:n]), c.i32(lengths[:B])
-			c.launch("ppo_value_loss_fwd", 1, ps, pn, po, pr, pl, p.ClipRangeValue, nonPad(p), int32(B), int32(T))
+			c.launch("ppo_value_loss_fwd", 1, ps, pn, po, pr, pl, p.ClipRangeValue, flag(p.NonPadMean), int32(B), int32(T))
 			c.f64back(sums, ps)
 		})
 		if err != nil {
@@ -149,7 +150,7 @@ func (d *KernelDevice) ValueLossBackward(dv, vNew, vOld, ret []float32, lengths 
 	scale := float64(dloss) / meanCount(lengths, p, B, T)
 	return d.do(func(c *call) {
 		pd, pn, po, pr, pl := c.f32(dv[:n]), c.f32(vNew[:n]), c.f32(vOld[:n]), c.f32(ret[:n]), c.i32(lengths[:B])
-		c.launch("ppo_value_loss_bwd", blocks(n), pd, pn, po, pr, pl, p.ClipRangeValue, nonPad(p), scale, int32(B), int32(T))
+		c.launch("ppo_value_loss_bwd", blocks(n), pd, pn, po, pr, pl, p.ClipRangeValue, flag(p.NonPadMean), scale, int32(B), int32(T))
 		c.f32back(dv[:n], pd)
 	})
 }

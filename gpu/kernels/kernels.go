@@ -83,19 +83,6 @@ func SourceSHA256(name, flags string) (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
-// Entries lists the kernel entry points a PTX defines (".visible .entry NAME(").
-func Entries(ptx string) []string {
-	var out []string
-	sc := bufio.NewScanner(strings.NewReader(ptx))
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), ".visible .entry "); ok {
-			name, _, _ := strings.Cut(rest, "(")
-			out = append(out, name)
-		}
-	}
-	return out
-}
-
 // Signatures maps every entry point a PTX defines to its parameter types ("u64", "f32", "u32",
 // "s32", "f64", …), in order.
 func Signatures(ptx string) map[string][]string {
