@@ -1,12 +1,14 @@
 package webui
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -144,15 +146,8 @@ func loadSet(root, name, dir string) (*feedbackSet, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webui: reading the dead letters of %s: %w", name, err)
 	}
-	sort.Slice(prefs, func(i, j int) bool {
-		a, b := prefs[i], prefs[j]
-		if a.ClipID != b.ClipID {
-			return a.ClipID < b.ClipID
-		}
-		if a.QuestionID != b.QuestionID {
-			return a.QuestionID < b.QuestionID
-		}
-		return a.ID < b.ID
+	slices.SortFunc(prefs, func(a, b schemas.Preference) int {
+		return cmp.Or(cmp.Compare(a.ClipID, b.ClipID), cmp.Compare(a.QuestionID, b.QuestionID), cmp.Compare(a.ID, b.ID))
 	})
 	s := &feedbackSet{name: name, dir: dir, prefs: prefs, byID: make(map[string]int, len(prefs)), dead: dead,
 		marks: reviewmarks.NewStore(dir)}

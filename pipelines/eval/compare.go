@@ -1,7 +1,9 @@
 package eval
 
 import (
+	"cmp"
 	"math/rand/v2"
+	"slices"
 	"sort"
 
 	"github.com/vrlaif/vrlaif/schemas"
@@ -47,15 +49,8 @@ func Compare(rows []schemas.EvalScore, models []string) []Comparison {
 				keys = append(keys, k)
 			}
 		}
-		sort.Slice(keys, func(i, j int) bool {
-			a, b := keys[i], keys[j]
-			if a.axis != b.axis {
-				return a.axis < b.axis
-			}
-			if a.q != b.q {
-				return a.q < b.q
-			}
-			return a.q2 < b.q2
+		slices.SortFunc(keys, func(a, b key) int {
+			return cmp.Or(cmp.Compare(a.axis, b.axis), cmp.Compare(a.q, b.q), cmp.Compare(a.q2, b.q2))
 		})
 		for _, k := range keys {
 			diffs[k.axis] = append(diffs[k.axis], score[m][k]-score[base][k])
