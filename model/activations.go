@@ -4,20 +4,18 @@ import (
 	"math"
 
 	"github.com/vrlaif/vrlaif/gpu"
+	"github.com/vrlaif/vrlaif/internal/vecmath"
 )
 
 // SwiGLUForward: out[i] = silu(gate[i])·up[i], silu(x) = x·σ(x). out, gate, up [N·H]. If sig is
 // not nil, σ(gate[i]) is kept there for SwiGLUBackward.
 func SwiGLUForward(out, sig, gate, up []float32) {
 	parallel(len(gate), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			g := gate[i]
-			s := sigmoidf(g)
-			if sig != nil {
-				sig[i] = s
-			}
-			out[i] = g * s * up[i]
+		var s []float32
+		if sig != nil {
+			s = sig[lo:hi]
 		}
+		vecmath.SwiGLU(out[lo:hi], s, gate[lo:hi], up[lo:hi])
 	})
 }
 
@@ -39,30 +37,14 @@ func SwiGLUBackward(dgate, dup, dout, gate, up, sig []float32) {
 	})
 }
 
-const geluScale = 0.7978845608028654 // sqrt(2/π)
-
 // GELUForward (tanh approximation): out[i] = ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). out, x [N].
 func GELUForward(out, x []float32) {
-	parallel(len(x), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			v := x[i]
-			u := float32(geluScale) * (v + 0.044715*v*v*v)
-			out[i] = 0.5 * v * (1 + tanhf(u))
-		}
-	})
+	parallel(len(x), func(lo, hi int) { vecmath.GELU(out[lo:hi], x[lo:hi]) })
 }
 
 // GELUBackward: dx[i] += dout[i]·(½(1+tanh u) + ½x·sech²(u)·√(2/π)·(1 + 3·0.044715·x²)).
 func GELUBackward(dx, dout, x []float32) {
-	parallel(len(x), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			v := x[i]
-			u := float32(geluScale) * (v + 0.044715*v*v*v)
-			th := tanhf(u)
-			sech2 := 1 - th*th
-			dx[i] += dout[i] * (0.5*(1+th) + 0.5*v*sech2*float32(geluScale)*(1+3*0.044715*v*v))
-		}
-	})
+	parallel(len(x), func(lo, hi int) { vecmath.GELUBackward(dx[lo:hi], dout[lo:hi], x[lo:hi]) })
 }
 
 // ResidualForward: out[i] = a[i] + b[i].
@@ -81,9 +63,9 @@ const IgnoreIndex = gpu.IgnoreIndex
 // logits, probs [N,V]; targets, losses, weights [N].
 func CrossEntropyForward(losses, probs, logits []float32, targets []int32, weights []float32, N, V int) (mean, norm float32) {
 	parallelRows(N, V, func(lo, hi int) {
+		vecmath.SoftmaxRows(probs[lo*V:hi*V], logits[lo*V:hi*V], hi-lo, V)
 		for n := lo; n < hi; n++ {
-			row, p := logits[n*V:(n+1)*V], probs[n*V:(n+1)*V]
-			softmax(p, row)
+			p := probs[n*V : (n+1)*V]
 			losses[n] = 0
 			if targets[n] != IgnoreIndex {
 				losses[n] = -float32(math.Log(math.Max(float64(p[targets[n]]), 1e-30)))
@@ -119,22 +101,7 @@ func CrossEntropyBackward(dlogits, probs []float32, targets []int32, weights []f
 }
 
 // softmax writes the softmax of x into out (float64 accumulation).
-func softmax(out, x []float32) {
-	m := x[0]
-	for _, v := range x[1:] {
-		m = max(m, v)
-	}
-	var sum float64
-	for i, v := range x {
-		e := expf(v - m)
-		out[i] = e
-		sum += float64(e)
-	}
-	inv := float32(1 / sum)
-	for i := range out {
-		out[i] *= inv
-	}
-}
+func softmax(out, x []float32) { vecmath.SoftmaxRows(out, x, 1, len(x)) }
 
 // VideoPoolForward: temporal[f,:] = mean_p feats[f,p,:]; spatial[p,:] = mean_f feats[f,p,:]
 // (Video-ChatGPT pooling). feats [F,P,D], temporal [F,D], spatial [P,D].

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/vrlaif/vrlaif/internal/blas"
+	"github.com/vrlaif/vrlaif/internal/vecmath"
 )
 
 // AttentionForward is causal grouped-query attention. For batch b, head h (key/value head
@@ -26,9 +27,7 @@ func AttentionForward(out, att, q, k, v []float32, B, T, NH, NKV, hs int) {
 		vh := v[b*T*ks+kv*hs:]
 		a := att[(b*NH+h)*T*T : (b*NH+h+1)*T*T]
 		blas.Sgemm(false, true, T, T, hs, scale, qh, qs, kh, ks, 0, a, T)
-		for t := 0; t < T; t++ {
-			softmaxCausal(a[t*T:(t+1)*T], t)
-		}
+		vecmath.SoftmaxCausal(a, T)
 		blas.Sgemm(false, false, T, hs, T, 1, a, T, vh, ks, 0, out[b*T*qs+h*hs:], qs)
 	})
 }
@@ -61,20 +60,7 @@ func eachHead(B, NH, NKV int, fn func(worker, b, h int)) {
 
 // softmaxCausal turns row[0..t] into probabilities and zeroes row[t+1..].
 func softmaxCausal(row []float32, t int) {
-	maxv := row[0]
-	for _, x := range row[1 : t+1] {
-		maxv = max(maxv, x)
-	}
-	var sum float32
-	for s := 0; s <= t; s++ {
-		e := expf(row[s] - maxv)
-		row[s] = e
-		sum += e
-	}
-	inv := 1 / sum
-	for s := 0; s <= t; s++ {
-		row[s] *= inv
-	}
+	vecmath.SoftmaxRows(row[:t+1], row[:t+1], 1, t+1)
 	clear(row[t+1:])
 }
 

@@ -1,0 +1,118 @@
+// Vectorizable float32 element-wise kernels: exact ports of the Go reference in vecmath.go (same
+// operations in the same order, no fused multiply-add: built with -ffp-contract=off), so results
+// are bit-identical to it (no-trapping-math only lets the compiler compute both sides of a
+// selection; no-math-errno lets floor inline). Each exported function is compiled for AVX-512, AVX2 and baseline
+// x86-64, picked at load time (GCC target_clones).
+// The flags cgo does not take on its command line:
+#pragma GCC optimize("O3", "fp-contract=off", "no-math-errno", "no-trapping-math")
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include "vecmath.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define CLONES
+#endif
+
+static inline float bits_to_float(uint32_t b) {
+	float f;
+	memcpy(&f, &b, sizeof f);
+	return f;
+}
+
+// vm_expf is Expf in vecmath.go, branch-free.
+static inline float vm_expf(float x) {
+	double t = (double)x * 1.4426950408889634;
+	double n = floor(t + 256.5) - 256.0; // Go: float64(int64(t+256.5) - 256); equal while t+256.5 > 0
+	float f = (float)(t - n);
+	float p = 1.5403530393381606e-04f;
+	p = p * f + 1.3333558146428443e-03f;
+	p = p * f + 9.618129107628477e-03f;
+	p = p * f + 5.550410866482158e-02f;
+	p = p * f + 2.4022650695910072e-01f;
+	p = p * f + 6.931471805599453e-01f;
+	p = p * f + 1.0f;
+	int big = n > 127;
+	p = big ? p * 2.0f : p;
+	n = big ? n - 1.0 : n;
+	int32_t ni = (int32_t)n;
+	float r = p * bits_to_float((uint32_t)(ni + 127) << 23);
+	r = x < -87.3f ? 0.0f : r;
+	return x > 88.7f ? INFINITY : r;
+}
+
+static inline float vm_tanhf(float x) {
+	float r = 1.0f - 2.0f / (vm_expf(2.0f * x) + 1.0f);
+	r = x < -9.0f ? -1.0f : r;
+	return x > 9.0f ? 1.0f : r;
+}
+
+// softmax of one row: out = e^(x−max)/Σ, the sum sequential in double (as the reference).
+static inline void softmax_row(float *out, const float *x, int n) {
+	// The maximum in 16 lanes (the order does not change a maximum; the compiler vectorizes it).
+	float lane[16];
+	for (int j = 0; j < 16; j++)
+		lane[j] = x[0];
+	int i = 0;
+	for (; i + 16 <= n; i += 16)
+		for (int j = 0; j < 16; j++)
+			lane[j] = x[i + j] > lane[j] ? x[i + j] : lane[j]; // Go's max(m, v) for non-NaN values
+	float m = x[0];
+	for (int j = 0; j < 16; j++)
+		m = lane[j] > m ? lane[j] : m;
+	for (; i < n; i++)
+		m = x[i] > m ? x[i] : m;
+	for (i = 0; i < n; i++)
+		out[i] = vm_expf(x[i] - m);
+	double sum = 0;
+	for (i = 0; i < n; i++)
+		sum += (double)out[i];
+	float inv = (float)(1.0 / sum);
+	for (i = 0; i < n; i++)
+		out[i] *= inv;
+}
+
+CLONES void vm_softmax_rows(float *out, const float *x, int rows, int n) {
+	for (int r = 0; r < rows; r++)
+		softmax_row(out + (long)r * n, x + (long)r * n, n);
+}
+
+CLONES void vm_softmax_causal(float *a, int T) {
+	for (int t = 0; t < T; t++) {
+		float *row = a + (long)t * T;
+		softmax_row(row, row, t + 1);
+		memset(row + t + 1, 0, sizeof(float) * (size_t)(T - t - 1));
+	}
+}
+
+CLONES void vm_swiglu(float *out, float *sig, const float *gate, const float *up, long n) {
+	for (long i = 0; i < n; i++) {
+		float g = gate[i];
+		float s = 1.0f / (1.0f + vm_expf(-g));
+		if (sig)
+			sig[i] = s;
+		out[i] = g * s * up[i];
+	}
+}
+
+#define GELU_SCALE 0.7978845608028654f
+
+CLONES void vm_gelu(float *out, const float *x, long n) {
+	for (long i = 0; i < n; i++) {
+		float v = x[i];
+		float u = GELU_SCALE * (v + 0.044715f * v * v * v);
+		out[i] = 0.5f * v * (1.0f + vm_tanhf(u));
+	}
+}
+
+CLONES void vm_gelu_backward(float *dx, const float *dout, const float *x, long n) {
+	for (long i = 0; i < n; i++) {
+		float v = x[i];
+		float u = GELU_SCALE * (v + 0.044715f * v * v * v);
+		float th = vm_tanhf(u);
+		float sech2 = 1.0f - th * th;
+		dx[i] += dout[i] * (0.5f * (1.0f + th) + 0.5f * v * sech2 * GELU_SCALE * (1.0f + 0.134145f * v * v));
+	}
+}

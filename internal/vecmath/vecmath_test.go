@@ -1,0 +1,164 @@
+package vecmath
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// The scalar Go loops the model ran before these kernels: the C must give the same bits.
+
+func softmaxRef(out, x []float32) {
+	m := x[0]
+	for _, v := range x[1:] {
+		m = max(m, v)
+	}
+	var sum float64
+	for i, v := range x {
+		e := Expf(v - m)
+		out[i] = e
+		sum += float64(e)
+	}
+	inv := float32(1 / sum)
+	for i := range out {
+		out[i] *= inv
+	}
+}
+
+const geluScale = 0.7978845608028654
+
+func geluRef(v float32) float32 {
+	u := float32(geluScale) * (v + 0.044715*v*v*v)
+	return 0.5 * v * (1 + Tanhf(u))
+}
+
+func geluGradRef(d, v float32) float32 {
+	u := float32(geluScale) * (v + 0.044715*v*v*v)
+	th := Tanhf(u)
+	sech2 := 1 - th*th
+	return d * (0.5*(1+th) + 0.5*v*sech2*float32(geluScale)*(1+3*0.044715*v*v))
+}
+
+// inputs covers the ranges the kernels see and their edges: ordinary values, large logits, the
+// saturation points of Expf (±87.3, 88.7) and Tanhf (±9), zeros, infinities, tiny values.
+func inputs(n int, scale float32, rng *rand.Rand) []float32 {
+	edges := []float32{0, float32(math.Copysign(0, -1)), 1e-30, -1e-30, 9, -9, 9.0001, -9.0001, 44.3, 44.4, 87.3, -87.3,
+		88.7, -88.7, 88.8, -88.8, 100, -100, 1e4, -1e4}
+	x := make([]float32, n)
+	for i := range x {
+		if i%7 == 0 && i/7 < len(edges) {
+			x[i] = edges[i/7]
+			continue
+		}
+		x[i] = float32(rng.NormFloat64()) * scale
+	}
+	return x
+}
+
+func sameBits(t *testing.T, what string, got, want []float32) {
+	t.Helper()
+	bad := 0
+	for i := range want {
+		g, w := got[i], want[i]
+		if math.Float32bits(g) != math.Float32bits(w) && !(g != g && w != w) {
+			if bad < 5 {
+				t.Errorf("%s[%d] = %g (%#08x), Go reference %g (%#08x)", what, i, g, math.Float32bits(g), w, math.Float32bits(w))
+			}
+			bad++
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%s: %d of %d values differ from the Go reference", what, bad, len(want))
+	}
+}
+
+func TestSoftmaxRowsMatchesGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, c := range []struct {
+		rows, n int
+		scale   float32
+	}{{1, 1, 1}, {3, 7, 1}, {17, 1024, 3}, {5, 33, 40}, {64, 1000, 0.01}} {
+		x := inputs(c.rows*c.n, c.scale, rng)
+		want := make([]float32, len(x))
+		for r := 0; r < c.rows; r++ {
+			softmaxRef(want[r*c.n:(r+1)*c.n], x[r*c.n:(r+1)*c.n])
+		}
+		got := make([]float32, len(x))
+		SoftmaxRows(got, x, c.rows, c.n)
+		sameBits(t, "softmax", got, want)
+		SoftmaxRows(x, x, c.rows, c.n) // in place
+		sameBits(t, "softmax in place", x, want)
+	}
+}
+
+func TestSoftmaxCausalMatchesGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, T := range []int{1, 2, 15, 64, 129} {
+		a := inputs(T*T, 4, rng)
+		want := make([]float32, len(a))
+		for r := 0; r < T; r++ {
+			softmaxRef(want[r*T:r*T+r+1], a[r*T:r*T+r+1])
+		}
+		SoftmaxCausal(a, T)
+		sameBits(t, "causal softmax", a, want)
+	}
+}
+
+func TestSwiGLUAndGELUMatchGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{1, 9, 1000, 4099} {
+		g, u, d := inputs(n, 4, rng), inputs(n, 2, rng), inputs(n, 1, rng)
+		wantOut, wantSig := make([]float32, n), make([]float32, n)
+		for i := range g {
+			wantSig[i] = Sigmoidf(g[i])
+			wantOut[i] = g[i] * wantSig[i] * u[i]
+		}
+		out, sig := make([]float32, n), make([]float32, n)
+		SwiGLU(out, sig, g, u)
+		sameBits(t, "swiglu", out, wantOut)
+		sameBits(t, "sigmoid", sig, wantSig)
+		out2 := make([]float32, n)
+		SwiGLU(out2, nil, g, u)
+		sameBits(t, "swiglu without σ", out2, wantOut)
+
+		wantG, wantD := make([]float32, n), make([]float32, n)
+		for i := range g {
+			wantG[i] = geluRef(g[i])
+			wantD[i] = 0.25 + geluGradRef(d[i], g[i])
+		}
+		GELU(out, g)
+		sameBits(t, "gelu", out, wantG)
+		dx := make([]float32, n)
+		for i := range dx {
+			dx[i] = 0.25 // accumulates
+		}
+		GELUBackward(dx, d, g)
+		sameBits(t, "gelu backward", dx, wantD)
+	}
+}
+
+func TestShortSlicesPanic(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("a too-short output did not panic")
+		}
+	}()
+	SoftmaxRows(make([]float32, 3), make([]float32, 4), 2, 2)
+}
+
+func BenchmarkSoftmaxRows(b *testing.B) {
+	x := inputs(64*1024, 3, rand.New(rand.NewPCG(1, 1)))
+	out := make([]float32, len(x))
+	b.Run("c", func(b *testing.B) {
+		for b.Loop() {
+			SoftmaxRows(out, x, 64, 1024)
+		}
+	})
+	b.Run("go", func(b *testing.B) {
+		for b.Loop() {
+			for r := 0; r < 64; r++ {
+				softmaxRef(out[r*1024:(r+1)*1024], x[r*1024:(r+1)*1024])
+			}
+		}
+	})
+}
