@@ -59,10 +59,7 @@ func eachHead(B, NH, NKV int, fn func(worker, b, h int)) {
 }
 
 // softmaxCausal turns row[0..t] into probabilities and zeroes row[t+1..].
-func softmaxCausal(row []float32, t int) {
-	vecmath.SoftmaxRows(row[:t+1], row[:t+1], 1, t+1)
-	clear(row[t+1:])
-}
+func softmaxCausal(row []float32, t int) { vecmath.SoftmaxCausalRow(row, t) }
 
 // AttentionBackward: with P = att, dP = dout·vᵀ, dS = P ⊙ (dP − rowsum(dP ⊙ P)):
 // dq += dS·k/sqrt(hs); dk += dSᵀ·q/sqrt(hs); dv += Pᵀ·dout (summed over the heads sharing a

@@ -49,8 +49,9 @@ static inline float vm_tanhf(float x) {
 	return x > 9.0f ? 1.0f : r;
 }
 
-// softmax of one row: out = e^(x−max)/Σ, the sum sequential in double (as the reference).
-static inline void softmax_row(float *out, const float *x, int n) {
+// softmax of one row: out = e^(x−max)/Σ, the sum sequential, in double or (f32_sum) in float as
+// the two Go references do.
+static inline void softmax_row(float *out, const float *x, int n, int f32_sum) {
 	// The maximum in 16 lanes (the order does not change a maximum; the compiler vectorizes it).
 	float lane[16];
 	for (int j = 0; j < 16; j++)
@@ -66,23 +67,32 @@ static inline void softmax_row(float *out, const float *x, int n) {
 		m = x[i] > m ? x[i] : m;
 	for (i = 0; i < n; i++)
 		out[i] = vm_expf(x[i] - m);
-	double sum = 0;
-	for (i = 0; i < n; i++)
-		sum += (double)out[i];
-	float inv = (float)(1.0 / sum);
+	float inv;
+	if (f32_sum) {
+		float sum = 0;
+		for (i = 0; i < n; i++)
+			sum += out[i];
+		inv = 1.0f / sum;
+	} else {
+		double sum = 0;
+		for (i = 0; i < n; i++)
+			sum += (double)out[i];
+		inv = (float)(1.0 / sum);
+	}
 	for (i = 0; i < n; i++)
 		out[i] *= inv;
 }
 
 CLONES void vm_softmax_rows(float *out, const float *x, int rows, int n) {
 	for (int r = 0; r < rows; r++)
-		softmax_row(out + (long)r * n, x + (long)r * n, n);
+		softmax_row(out + (long)r * n, x + (long)r * n, n, 0);
 }
 
-CLONES void vm_softmax_causal(float *a, int T) {
-	for (int t = 0; t < T; t++) {
-		float *row = a + (long)t * T;
-		softmax_row(row, row, t + 1);
+// vm_softmax_causal: rows first..first+rows−1 of a matrix of width T; row t keeps t+1 entries.
+CLONES void vm_softmax_causal(float *a, int first, int rows, int T) {
+	for (int t = first; t < first + rows; t++) {
+		float *row = a + (long)(t - first) * T;
+		softmax_row(row, row, t + 1, 1);
 		memset(row + t + 1, 0, sizeof(float) * (size_t)(T - t - 1));
 	}
 }

@@ -92,13 +92,21 @@ func SoftmaxRows(out, x []float32, rows, n int) {
 }
 
 // SoftmaxCausal turns row t of the T×T matrix a into the softmax of a[t, 0..t] and zeroes
-// a[t, t+1..], in place.
+// a[t, t+1..], in place. The sum is in float32 (unlike SoftmaxRows), as the model's attention
+// always summed.
 func SoftmaxCausal(a []float32, T int) {
 	if T <= 0 {
 		return
 	}
 	need("a", a, T*T)
-	C.vm_softmax_causal(ptr(a), C.int(T))
+	C.vm_softmax_causal(ptr(a), 0, C.int(T), C.int(T))
+}
+
+// SoftmaxCausalRow is row t of SoftmaxCausal: row[0..t] becomes its softmax and row[t+1..] is
+// zeroed (the attention of one new position over a key/value cache).
+func SoftmaxCausalRow(row []float32, t int) {
+	need("row", row, t+1)
+	C.vm_softmax_causal(ptr(row), C.int(t), 1, C.int(len(row)))
 }
 
 // SwiGLU: out[i] = gate[i]·σ(gate[i])·up[i], and sig[i] = σ(gate[i]) unless sig is nil.

@@ -27,6 +27,25 @@ func softmaxRef(out, x []float32) {
 
 const geluScale = 0.7978845608028654
 
+// softmaxCausalRef is the model's causal softmax before: the same, but the sum in float32.
+func softmaxCausalRef(row []float32, t int) {
+	maxv := row[0]
+	for _, x := range row[1 : t+1] {
+		maxv = max(maxv, x)
+	}
+	var sum float32
+	for s := 0; s <= t; s++ {
+		e := Expf(row[s] - maxv)
+		row[s] = e
+		sum += e
+	}
+	inv := 1 / sum
+	for s := 0; s <= t; s++ {
+		row[s] *= inv
+	}
+	clear(row[t+1:])
+}
+
 func geluRef(v float32) float32 {
 	u := float32(geluScale) * (v + 0.044715*v*v*v)
 	return 0.5 * v * (1 + Tanhf(u))
@@ -95,12 +114,15 @@ func TestSoftmaxCausalMatchesGo(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, T := range []int{1, 2, 15, 64, 129} {
 		a := inputs(T*T, 4, rng)
-		want := make([]float32, len(a))
+		want := append([]float32(nil), a...)
+		rows := append([]float32(nil), a...)
 		for r := 0; r < T; r++ {
-			softmaxRef(want[r*T:r*T+r+1], a[r*T:r*T+r+1])
+			softmaxCausalRef(want[r*T:(r+1)*T], r)
+			SoftmaxCausalRow(rows[r*T:(r+1)*T], r)
 		}
 		SoftmaxCausal(a, T)
 		sameBits(t, "causal softmax", a, want)
+		sameBits(t, "causal softmax by rows", rows, want)
 	}
 }
 
