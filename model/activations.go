@@ -23,17 +23,11 @@ func SwiGLUForward(out, sig, gate, up []float32) {
 // sig holds σ(gate) from SwiGLUForward, or is nil to recompute it.
 func SwiGLUBackward(dgate, dup, dout, gate, up, sig []float32) {
 	parallel(len(gate), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			g := gate[i]
-			var s float32
-			if sig != nil {
-				s = sig[i]
-			} else {
-				s = sigmoidf(g)
-			}
-			dup[i] += dout[i] * g * s
-			dgate[i] += dout[i] * up[i] * s * (1 + g*(1-s))
+		var s []float32
+		if sig != nil {
+			s = sig[lo:hi]
 		}
+		vecmath.SwiGLUBackward(dgate[lo:hi], dup[lo:hi], dout[lo:hi], gate[lo:hi], up[lo:hi], s)
 	})
 }
 

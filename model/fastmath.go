@@ -20,19 +20,36 @@ func parallel(n int, fn func(lo, hi int)) { parallelRows(n, 1, fn) }
 
 // parallelRows is parallel over n rows of the given width (the work per row).
 func parallelRows(n, width int, fn func(lo, hi int)) {
+	parallelChunks(n, width, func(_, lo, hi int) { fn(lo, hi) })
+}
+
+// chunksFor is how many chunks parallelChunks splits n rows of the given width into.
+func chunksFor(n, width int) int {
 	workers := runtime.GOMAXPROCS(0)
 	if workers < 2 || n < 2 || n*width < 16384 {
-		fn(0, n)
+		return 1
+	}
+	chunk := (n + workers - 1) / workers
+	return (n + chunk - 1) / chunk
+}
+
+// parallelChunks runs fn(k, lo, hi) on chunks k = 0..chunksFor(n, width)−1 of [0, n), concurrently
+// when there is more than one. The chunk index lets a reduction keep one partial sum per chunk and
+// add them in a fixed order, so the result does not depend on which goroutine finishes first.
+func parallelChunks(n, width int, fn func(k, lo, hi int)) {
+	chunks := chunksFor(n, width)
+	if chunks == 1 {
+		fn(0, 0, n)
 		return
 	}
+	chunk := (n + chunks - 1) / chunks
 	var wg sync.WaitGroup
-	chunk := (n + workers - 1) / workers
-	for lo := 0; lo < n; lo += chunk {
-		hi := min(n, lo+chunk)
+	for k := 0; k < chunks; k++ {
+		lo, hi := k*chunk, min(n, (k+1)*chunk)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			fn(lo, hi)
+			fn(k, lo, hi)
 		}()
 	}
 	wg.Wait()

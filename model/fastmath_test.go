@@ -2,6 +2,7 @@ package model
 
 import (
 	"math"
+	"runtime"
 	"testing"
 )
 
@@ -44,6 +45,67 @@ func TestParallelCoversEveryIndexOnce(t *testing.T) {
 		for i, c := range seen {
 			if c != 1 {
 				t.Fatalf("n=%d: index %d visited %d times", n, i, c)
+			}
+		}
+	}
+}
+
+// parallelChunks hands out chunks 0..chunksFor−1, each once, covering every row once, in order.
+func TestParallelChunksNumbersItsChunks(t *testing.T) {
+	for _, n := range []int{0, 1, 100, 16384, 100001} {
+		k := chunksFor(n, 1)
+		seen := make([]int32, n)
+		starts := make([]int, k)
+		calls := make([]int32, k)
+		parallelChunks(n, 1, func(c, lo, hi int) {
+			calls[c]++
+			starts[c] = lo
+			for i := lo; i < hi; i++ {
+				seen[i]++
+			}
+		})
+		for c := range calls {
+			if calls[c] != 1 || (c > 0 && starts[c] <= starts[c-1]) {
+				t.Fatalf("n=%d: chunk %d called %d times, starts %v", n, c, calls[c], starts)
+			}
+		}
+		for i, c := range seen {
+			if c != 1 {
+				t.Fatalf("n=%d: index %d visited %d times", n, i, c)
+			}
+		}
+	}
+}
+
+// RMSNormBackward's weight gradient is the same, bit for bit, on every run (its partial sums are
+// added in chunk order, not in the order the goroutines finish). Four workers and a gradient that
+// already holds values (it accumulates) make a timing-dependent order show.
+func TestRMSNormBackwardIsDeterministic(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	const N, C = 4096, 64 // large enough to be split over goroutines
+	x, dout, w := make([]float32, N*C), make([]float32, N*C), make([]float32, C)
+	for i := range x {
+		x[i], dout[i] = float32(math.Sin(float64(i))), float32(math.Cos(float64(3*i)))
+	}
+	for i := range w {
+		w[i] = 1 + float32(i)/C
+	}
+	out, rstd := make([]float32, N*C), make([]float32, N)
+	RMSNormForward(out, rstd, x, w, N, C, 1e-5)
+	var first []float32
+	for run := 0; run < 20; run++ {
+		dx, dw := make([]float32, N*C), make([]float32, C)
+		for i := range dw {
+			dw[i] = 0.1 * float32(i)
+		}
+		RMSNormBackward(dx, dw, dout, x, w, rstd, N, C)
+		if first == nil {
+			first = dw
+			continue
+		}
+		for i := range dw {
+			if math.Float32bits(dw[i]) != math.Float32bits(first[i]) {
+				t.Fatalf("run %d: dw[%d] = %g, first run %g", run, i, dw[i], first[i])
 			}
 		}
 	}

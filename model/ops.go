@@ -1,9 +1,6 @@
 package model
 
-import (
-	"math"
-	"sync"
-)
+import "math"
 
 // The operations of the model, forward and backward, on flat row-major float32 slices. Each doc
 // comment states the exact math (output first, shapes last), llm.c style. Backward functions
@@ -54,30 +51,31 @@ func RMSNormForward(out, rstd, x, w []float32, N, C int, eps float32) {
 // RMSNormBackward: with g = dout·w, dx[n,i] += rstd·g_i − rstd³·x_i·Σ_j(g_j·x_j)/C and
 // dw[i] += Σ_n dout[n,i]·x[n,i]·rstd[n]. dx, dout, x [N,C], dw, w [C], rstd [N].
 func RMSNormBackward(dx, dw, dout, x, w, rstd []float32, N, C int) {
-	// Rows are independent for dx; dw sums over rows, so each goroutine sums into its own
-	// buffer and the buffers are added at the end.
-	var mu sync.Mutex
-	parallelRows(N, C, func(lo, hi int) {
-		local := make([]float32, C)
+	// Rows are independent for dx; dw sums over rows, so each chunk of rows sums into its own
+	// buffer and the buffers are added in chunk order (the same result on every run).
+	chunks := chunksFor(N, C)
+	local := make([]float32, chunks*C)
+	parallelChunks(N, C, func(k, lo, hi int) {
+		part := local[k*C : (k+1)*C]
 		for n := lo; n < hi; n++ {
 			xr, dr, dxr := x[n*C:(n+1)*C], dout[n*C:(n+1)*C], dx[n*C:(n+1)*C]
 			r := rstd[n]
 			var dot float64
 			for i := range xr {
 				dot += float64(dr[i]*w[i]) * float64(xr[i])
-				local[i] += dr[i] * xr[i] * r
+				part[i] += dr[i] * xr[i] * r
 			}
-			k := float32(dot/float64(C)) * r * r * r
+			coef := float32(dot/float64(C)) * r * r * r
 			for i := range xr {
-				dxr[i] += r*dr[i]*w[i] - k*xr[i]
+				dxr[i] += r*dr[i]*w[i] - coef*xr[i]
 			}
 		}
-		mu.Lock()
-		for i, v := range local {
+	})
+	for k := 0; k < chunks; k++ {
+		for i, v := range local[k*C : (k+1)*C] {
 			dw[i] += v
 		}
-		mu.Unlock()
-	})
+	}
 }
 
 // MatmulForward: out[n,o] = Σ_c inp[n,c]·w[o,c] (+ bias[o] when bias is non-nil).
@@ -143,16 +141,18 @@ func RopeBackward(dx []float32, pos []int32, cos, sin []float32, N, H, hs int) {
 
 func rope(x []float32, pos []int32, cos, sin []float32, N, H, hs int, sign float32) {
 	half := hs / 2
-	for n := 0; n < N; n++ {
-		c, s := cos[int(pos[n])*half:], sin[int(pos[n])*half:]
-		for h := 0; h < H; h++ {
-			v := x[(n*H+h)*hs : (n*H+h+1)*hs]
-			for i := 0; i < half; i++ {
-				a, b := v[i], v[i+half]
-				si := sign * s[i]
-				v[i] = a*c[i] - b*si
-				v[i+half] = b*c[i] + a*si
+	parallelRows(N, H*hs, func(lo, hi int) {
+		for n := lo; n < hi; n++ {
+			c, s := cos[int(pos[n])*half:], sin[int(pos[n])*half:]
+			for h := 0; h < H; h++ {
+				v := x[(n*H+h)*hs : (n*H+h+1)*hs]
+				for i := 0; i < half; i++ {
+					a, b := v[i], v[i+half]
+					si := sign * s[i]
+					v[i] = a*c[i] - b*si
+					v[i+half] = b*c[i] + a*si
+				}
 			}
 		}
-	}
+	})
 }

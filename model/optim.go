@@ -1,6 +1,10 @@
 package model
 
-import "math"
+import (
+	"math"
+
+	"github.com/vrlaif/vrlaif/internal/vecmath"
+)
 
 // AdamW is Adam with decoupled weight decay (Loshchilov & Hutter), over a model's flat buffers:
 //
@@ -51,12 +55,7 @@ func (o *AdamW) Step(W, G []float32, lr float32) {
 // w, g, m, v [N].
 func AdamWUpdate(w, g, m, v []float32, lr, beta1, beta2, eps, wd, bc1, bc2 float32) {
 	parallel(len(w), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			m[i] = beta1*m[i] + (1-beta1)*g[i]
-			v[i] = beta2*v[i] + (1-beta2)*g[i]*g[i]
-			mh, vh := m[i]/bc1, v[i]/bc2
-			w[i] -= lr * (mh/(float32(math.Sqrt(float64(vh)))+eps) + wd*w[i])
-		}
+		vecmath.AdamW(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], lr, beta1, beta2, eps, wd, bc1, bc2)
 	})
 }
 

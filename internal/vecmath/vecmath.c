@@ -126,3 +126,29 @@ CLONES void vm_gelu_backward(float *dx, const float *dout, const float *x, long 
 		dx[i] += dout[i] * (0.5f * (1.0f + th) + 0.5f * v * sech2 * GELU_SCALE * (1.0f + 0.134145f * v * v));
 	}
 }
+
+// vm_swiglu_backward: with s = sig[i] (or σ(gate[i]) when sig is NULL),
+// dup[i] += dout[i]·g·s; dgate[i] += dout[i]·up[i]·s·(1 + g·(1 − s)).
+CLONES void vm_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up,
+                               const float *sig, long n) {
+	for (long i = 0; i < n; i++) {
+		float g = gate[i];
+		float s = sig ? sig[i] : 1.0f / (1.0f + vm_expf(-g));
+		dup[i] += dout[i] * g * s;
+		dgate[i] += dout[i] * up[i] * s * (1.0f + g * (1.0f - s));
+	}
+}
+
+// vm_adamw: m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g·g; w −= lr·(m/bc1 / (sqrt(v/bc2) + eps) + wd·w),
+// The Go reference rounds the double square root of vh to float; sqrtf gives the same bits, since a
+// double holds more than 2·24+2 bits, which makes rounding twice through it exact for a square root
+// (the test compares them), and it vectorizes in single precision.
+CLONES void vm_adamw(float *w, const float *g, float *m, float *v, long n, float lr, float beta1, float beta2,
+                     float eps, float wd, float bc1, float bc2) {
+	for (long i = 0; i < n; i++) {
+		m[i] = beta1 * m[i] + (1.0f - beta1) * g[i];
+		v[i] = beta2 * v[i] + (1.0f - beta2) * g[i] * g[i];
+		float mh = m[i] / bc1, vh = v[i] / bc2;
+		w[i] = w[i] - lr * (mh / (sqrtf(vh) + eps) + wd * w[i]);
+	}
+}

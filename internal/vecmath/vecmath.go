@@ -143,3 +143,36 @@ func GELUBackward(dx, dout, x []float32) {
 	need("dout", dout, len(x))
 	C.vm_gelu_backward(ptr(dx), ptr(dout), ptr(x), C.long(len(x)))
 }
+
+// SwiGLUBackward: with s = sig[i] (σ(gate[i]) recomputed when sig is nil),
+// dup[i] += dout[i]·g·s and dgate[i] += dout[i]·up[i]·s·(1 + g·(1 − s)), g = gate[i].
+func SwiGLUBackward(dgate, dup, dout, gate, up, sig []float32) {
+	n := len(gate)
+	if n == 0 {
+		return
+	}
+	need("dgate", dgate, n)
+	need("dup", dup, n)
+	need("dout", dout, n)
+	need("up", up, n)
+	var sp *C.float
+	if sig != nil {
+		need("sig", sig, n)
+		sp = ptr(sig)
+	}
+	C.vm_swiglu_backward(ptr(dgate), ptr(dup), ptr(dout), ptr(gate), ptr(up), sp, C.long(n))
+}
+
+// AdamW is one AdamW update of a span: m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²;
+// w −= lr·(m/bc1 / (sqrt(v/bc2) + eps) + wd·w). w, g, m, v [len(w)].
+func AdamW(w, g, m, v []float32, lr, beta1, beta2, eps, wd, bc1, bc2 float32) {
+	n := len(w)
+	if n == 0 {
+		return
+	}
+	need("g", g, n)
+	need("m", m, n)
+	need("v", v, n)
+	C.vm_adamw(ptr(w), ptr(g), ptr(m), ptr(v), C.long(n), C.float(lr), C.float(beta1), C.float(beta2),
+		C.float(eps), C.float(wd), C.float(bc1), C.float(bc2))
+}

@@ -3,3 +3,7 @@ void vm_softmax_causal(float *a, int first, int rows, int T);
 void vm_swiglu(float *out, float *sig, const float *gate, const float *up, long n);
 void vm_gelu(float *out, const float *x, long n);
 void vm_gelu_backward(float *dx, const float *dout, const float *x, long n);
+void vm_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up,
+                        const float *sig, long n);
+void vm_adamw(float *w, const float *g, float *m, float *v, long n, float lr, float beta1, float beta2, float eps,
+              float wd, float bc1, float bc2);

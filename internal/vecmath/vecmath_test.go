@@ -184,3 +184,110 @@ func BenchmarkSoftmaxRows(b *testing.B) {
 		}
 	})
 }
+
+func TestSwiGLUBackwardMatchesGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{1, 9, 1000, 4099} {
+		g, u, d := inputs(n, 4, rng), inputs(n, 2, rng), inputs(n, 1, rng)
+		sig := make([]float32, n)
+		for i := range g {
+			sig[i] = Sigmoidf(g[i])
+		}
+		for _, withSig := range []bool{true, false} {
+			// The model's loop before this kernel, accumulating into non-zero gradients.
+			wantG, wantU := make([]float32, n), make([]float32, n)
+			gotG, gotU := make([]float32, n), make([]float32, n)
+			for i := range wantG {
+				wantG[i], wantU[i] = 0.5, -0.25
+				gotG[i], gotU[i] = 0.5, -0.25
+			}
+			for i := range g {
+				s := Sigmoidf(g[i])
+				if withSig {
+					s = sig[i]
+				}
+				wantU[i] += d[i] * g[i] * s
+				wantG[i] += d[i] * u[i] * s * (1 + g[i]*(1-s))
+			}
+			var sp []float32
+			if withSig {
+				sp = sig
+			}
+			SwiGLUBackward(gotG, gotU, d, g, u, sp)
+			sameBits(t, "swiglu backward dgate", gotG, wantG)
+			sameBits(t, "swiglu backward dup", gotU, wantU)
+		}
+	}
+}
+
+func TestAdamWMatchesGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, n := range []int{1, 17, 4099} {
+		w, g := inputs(n, 1, rng), inputs(n, 1e-2, rng)
+		m, v := inputs(n, 1e-3, rng), inputs(n, 1e-4, rng)
+		for i := range v {
+			v[i] = float32(math.Abs(float64(v[i]))) // a second moment is never negative
+		}
+		g[0] = 0 // a parameter with no gradient still decays
+		wantW, wantM, wantV := append([]float32(nil), w...), append([]float32(nil), m...), append([]float32(nil), v...)
+		// float32 variables, as in the model (with untyped constants Go would fold 1−β exactly).
+		var lr, b1, b2, eps, wd, bc1, bc2 float32 = 3e-3, 0.9, 0.95, 1e-8, 0.01, 0.271, 0.1426
+		// The model's AdamW loop before this kernel.
+		for i := range wantW {
+			wantM[i] = b1*wantM[i] + (1-b1)*g[i]
+			wantV[i] = b2*wantV[i] + (1-b2)*g[i]*g[i]
+			mh, vh := wantM[i]/bc1, wantV[i]/bc2
+			wantW[i] -= lr * (mh/(float32(math.Sqrt(float64(vh)))+eps) + wd*wantW[i])
+		}
+		AdamW(w, g, m, v, lr, b1, b2, eps, wd, bc1, bc2)
+		sameBits(t, "adamw w", w, wantW)
+		sameBits(t, "adamw m", m, wantM)
+		sameBits(t, "adamw v", v, wantV)
+	}
+}
+
+// go test -bench 'AdamW|SwiGLUBackward' ./internal/vecmath: the C kernels against the Go loops they
+// replaced, on one core (the model splits the work over the cores itself).
+func BenchmarkAdamW(b *testing.B) {
+	const n = 1 << 20
+	rng := rand.New(rand.NewPCG(1, 2))
+	w, g, m, v := inputs(n, 1, rng), inputs(n, 1e-2, rng), make([]float32, n), make([]float32, n)
+	var lr, b1, b2, eps, wd, bc1, bc2 float32 = 1e-3, 0.9, 0.95, 1e-8, 0.01, 0.5, 0.5
+	b.Run("c", func(b *testing.B) {
+		for b.Loop() {
+			AdamW(w, g, m, v, lr, b1, b2, eps, wd, bc1, bc2)
+		}
+	})
+	b.Run("go", func(b *testing.B) {
+		for b.Loop() {
+			for i := range w {
+				m[i] = b1*m[i] + (1-b1)*g[i]
+				v[i] = b2*v[i] + (1-b2)*g[i]*g[i]
+				mh, vh := m[i]/bc1, v[i]/bc2
+				w[i] -= lr * (mh/(float32(math.Sqrt(float64(vh)))+eps) + wd*w[i])
+			}
+		}
+	})
+}
+
+func BenchmarkSwiGLUBackward(b *testing.B) {
+	const n = 1 << 20
+	rng := rand.New(rand.NewPCG(3, 4))
+	g, u, d, sig := inputs(n, 4, rng), inputs(n, 2, rng), inputs(n, 1, rng), make([]float32, n)
+	dg, du := make([]float32, n), make([]float32, n)
+	SwiGLU(make([]float32, n), sig, g, u)
+	b.Run("c", func(b *testing.B) {
+		for b.Loop() {
+			SwiGLUBackward(dg, du, d, g, u, sig)
+		}
+	})
+	b.Run("go", func(b *testing.B) {
+		for b.Loop() {
+			for i := range g {
+				s := sig[i]
+				du[i] += d[i] * g[i] * s
+				dg[i] += d[i] * u[i] * s * (1 + g[i]*(1-s))
+			}
+		}
+	})
+}
