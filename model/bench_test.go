@@ -2,6 +2,7 @@ package model
 
 import (
 	"math/rand/v2"
+	"os"
 	"runtime"
 	"testing"
 	"time"
@@ -25,6 +26,9 @@ func BenchmarkTrainStep(b *testing.B) {
 	blas.SetThreads(runtime.NumCPU())
 	peak := blas.PeakGFLOPS(1024, time.Second)
 	blas.SetThreads(1)
+	// The ratio depends on the kernels OpenBLAS picked: AVX-512 ones double the peak, the
+	// training's small products gain less (see the README's model section).
+	b.Logf("OpenBLAS kernels: %s (OPENBLAS_CORETYPE=%q)", blas.CoreName(), os.Getenv("OPENBLAS_CORETYPE"))
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {

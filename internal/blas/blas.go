@@ -126,3 +126,11 @@ func SetThreads(n int) {
 func Threads() int {
 	return int(C.openblas_get_num_threads())
 }
+
+// CoreName is the CPU kernel set OpenBLAS chose when it loaded ("Haswell", "SkylakeX",
+// "Cooperlake", …): its own detection, or the OPENBLAS_CORETYPE environment variable. Throughput
+// figures depend on it (AVX2 and AVX-512 kernels differ about twofold at the peak), so benchmarks
+// print it beside them.
+func CoreName() string {
+	return C.GoString(C.openblas_get_corename())
+}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -141,5 +142,13 @@ func TestSgemmPanics(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { mustPanic(t, tt.want, tt.call) })
+	}
+}
+
+func TestCoreNameIsReported(t *testing.T) {
+	if name := CoreName(); strings.TrimSpace(name) == "" {
+		t.Fatal("OpenBLAS reported no core name")
+	} else {
+		t.Logf("OpenBLAS kernels: %s", name)
 	}
 }
