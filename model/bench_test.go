@@ -12,14 +12,21 @@ import (
 
 // BenchmarkTrainStep reports a training step's matrix-product throughput and its fraction of the
 // BLAS sgemm peak (1024² square products) measured in the same run: go test -bench TrainStep ./model
-func BenchmarkTrainStep(b *testing.B) {
+// (16 rows of 128 positions).
+func BenchmarkTrainStep(b *testing.B) { benchTrainStep(b, 128) }
+
+// BenchmarkTrainStepLong is the same at 448 positions, the length SFT pads its judging examples
+// to (a narrative, a question and two answers), where attention is about 40 % of the FLOPs.
+func BenchmarkTrainStepLong(b *testing.B) { benchTrainStep(b, 448) }
+
+func benchTrainStep(b *testing.B, T int) {
 	c := Small(1024)
 	m, err := New(c, 1)
 	if err != nil {
 		b.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(1, 1))
-	batch := tinyBatch(c, rng, 16, 128)
+	batch := tinyBatch(c, rng, 16, T)
 	o := NewAdamW(m, 0.01)
 	// The peak is OpenBLAS's own best: all cores, its threading (the model then runs it
 	// single-threaded and splits rows over goroutines; see gemm.go).

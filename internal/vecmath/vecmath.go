@@ -102,6 +102,19 @@ func SoftmaxCausal(a []float32, T int) {
 	C.vm_softmax_causal(ptr(a), 0, C.int(T), C.int(T))
 }
 
+// SoftmaxCausalRows is rows first..first+rows−1 of SoftmaxCausal: a holds those rows of the T×T
+// matrix (a[0] is row first's first entry).
+func SoftmaxCausalRows(a []float32, first, rows, T int) {
+	if rows <= 0 {
+		return
+	}
+	need("a", a, rows*T)
+	if first < 0 || first+rows > T {
+		panic(fmt.Sprintf("vecmath: rows %d..%d outside a %d×%d matrix", first, first+rows-1, T, T))
+	}
+	C.vm_softmax_causal(ptr(a), C.int(first), C.int(rows), C.int(T))
+}
+
 // SoftmaxCausalRow is row t of SoftmaxCausal: row[0..t] becomes its softmax and row[t+1..] is
 // zeroed (the attention of one new position over a key/value cache).
 func SoftmaxCausalRow(row []float32, t int) {
