@@ -139,7 +139,7 @@ CLONES void vm_swiglu_backward(float *dgate, float *dup, const float *dout, cons
 	}
 }
 
-// vm_adamw: m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g·g; w −= lr·(m/bc1 / (sqrt(v/bc2) + eps) + wd·w),
+// vm_adamw: m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g·g; w −= lr·(m/bc1 / (sqrt(v/bc2) + eps) + wd·w).
 // The Go reference rounds the double square root of vh to float; sqrtf gives the same bits, since a
 // double holds more than 2·24+2 bits, which makes rounding twice through it exact for a square root
 // (the test compares them), and it vectorizes in single precision.
