@@ -7,11 +7,10 @@ import (
 	"github.com/vrlaif/vrlaif/internal/vecmath"
 )
 
-// expf, sigmoidf and tanhf are the scalar float32 functions of package vecmath (about 2 ulp; see
+// expf and tanhf are the scalar float32 functions of package vecmath (about 2 ulp; see
 // vecmath.Expf), whose slice kernels the hot loops use.
-func expf(x float32) float32     { return vecmath.Expf(x) }
-func sigmoidf(x float32) float32 { return vecmath.Sigmoidf(x) }
-func tanhf(x float32) float32    { return vecmath.Tanhf(x) }
+func expf(x float32) float32  { return vecmath.Expf(x) }
+func tanhf(x float32) float32 { return vecmath.Tanhf(x) }
 
 // parallel splits [0, n) into one contiguous chunk per CPU and runs fn on each concurrently when n
 // is large enough to pay for the goroutines; otherwise it runs fn(0, n) inline. The BLAS threads

@@ -91,19 +91,9 @@ func SoftmaxRows(out, x []float32, rows, n int) {
 	C.vm_softmax_rows(ptr(out), ptr(x), C.int(rows), C.int(n))
 }
 
-// SoftmaxCausal turns row t of the T×T matrix a into the softmax of a[t, 0..t] and zeroes
-// a[t, t+1..], in place. The sum is in float32 (unlike SoftmaxRows), as the model's attention
-// always summed.
-func SoftmaxCausal(a []float32, T int) {
-	if T <= 0 {
-		return
-	}
-	need("a", a, T*T)
-	C.vm_softmax_causal(ptr(a), 0, C.int(T), C.int(T))
-}
-
-// SoftmaxCausalRows is rows first..first+rows−1 of SoftmaxCausal: a holds those rows of the T×T
-// matrix (a[0] is row first's first entry).
+// SoftmaxCausalRows turns each row t = first..first+rows−1 of a T×T matrix into the softmax of
+// its entries 0..t and zeroes entries t+1.., in place; a holds those rows (a[0] is row first's
+// first entry). The sum is in float32 (unlike SoftmaxRows), as the model's attention always summed.
 func SoftmaxCausalRows(a []float32, first, rows, T int) {
 	if rows <= 0 {
 		return
@@ -115,7 +105,7 @@ func SoftmaxCausalRows(a []float32, first, rows, T int) {
 	C.vm_softmax_causal(ptr(a), C.int(first), C.int(rows), C.int(T))
 }
 
-// SoftmaxCausalRow is row t of SoftmaxCausal: row[0..t] becomes its softmax and row[t+1..] is
+// SoftmaxCausalRow is one row of SoftmaxCausalRows: row[0..t] becomes its softmax and row[t+1..] is
 // zeroed (the attention of one new position over a key/value cache).
 func SoftmaxCausalRow(row []float32, t int) {
 	need("row", row, t+1)
