@@ -31,6 +31,22 @@ func SwiGLUBackward(dgate, dup, dout, gate, up, sig []float32) {
 	})
 }
 
+// swigluRows is SwiGLUForward on the fused gate/up activation: for row n and i < H, with
+// g = gu[n,i] and u = gu[n,H+i], out[n,i] = g·σ(g)·u and sig[n,i] = σ(g). out, sig [N,H]; gu [N,2H].
+func swigluRows(out, sig, gu []float32, N, H int) {
+	parallelRows(N, H, func(lo, hi int) {
+		vecmath.SwiGLURows(out[lo*H:hi*H], sig[lo*H:hi*H], gu[lo*2*H:hi*2*H], hi-lo, H)
+	})
+}
+
+// swigluBackwardRows writes (=) SwiGLUBackward's gradients in swigluRows's layout: dgu[n,i] is
+// the gate's, dgu[n,H+i] the up projection's. dgu, gu [N,2H]; dout, sig [N,H].
+func swigluBackwardRows(dgu, dout, gu, sig []float32, N, H int) {
+	parallelRows(N, H, func(lo, hi int) {
+		vecmath.SwiGLUBackwardRows(dgu[lo*2*H:hi*2*H], dout[lo*H:hi*H], gu[lo*2*H:hi*2*H], sig[lo*H:hi*H], hi-lo, H)
+	})
+}
+
 // GELUForward (tanh approximation): out[i] = ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). out, x [N].
 func GELUForward(out, x []float32) {
 	parallel(len(x), func(lo, hi int) { vecmath.GELU(out[lo:hi], x[lo:hi]) })
@@ -72,22 +88,41 @@ func CrossEntropyForward(losses, probs, logits []float32, targets []int32, weigh
 // CrossEntropyBackward for the weighted mean loss: dlogits[n,v] += w_n·(probs[n,v] − [v =
 // targets[n]])/norm for counted positions. dlogits, probs [N,V]; targets, weights [N] (nil: 1).
 func CrossEntropyBackward(dlogits, probs []float32, targets []int32, weights []float32, N, V int, norm float32) {
+	crossEntropyBackward(dlogits, probs, targets, weights, N, V, norm, 1, false)
+}
+
+// crossEntropyBackward is CrossEntropyBackward's gradient times scale, added to dlogits or, with
+// overwrite, written over it (rows not counted are then zeroed), which saves clearing [N,V] first.
+func crossEntropyBackward(dlogits, probs []float32, targets []int32, weights []float32, N, V int, norm, scale float32, overwrite bool) {
 	if norm == 0 {
+		if overwrite {
+			clear(dlogits[:N*V])
+		}
 		return
 	}
 	parallelRows(N, V, func(lo, hi int) {
 		for n := lo; n < hi; n++ {
+			d, p := dlogits[n*V:(n+1)*V], probs[n*V:(n+1)*V]
 			t := targets[n]
 			if t == IgnoreIndex {
+				if overwrite {
+					clear(d)
+				}
 				continue
 			}
 			inv := 1 / norm
 			if weights != nil {
 				inv *= weights[n]
 			}
-			d, p := dlogits[n*V:(n+1)*V], probs[n*V:(n+1)*V]
-			for v := range d {
-				d[v] += p[v] * inv
+			inv *= scale
+			if overwrite {
+				for v := range d {
+					d[v] = p[v] * inv
+				}
+			} else {
+				for v := range d {
+					d[v] += p[v] * inv
+				}
 			}
 			d[t] -= inv
 		}

@@ -21,21 +21,32 @@ import (
 // only: the scores above the diagonal, which the mask discards, are never computed (at T = 448
 // that is 43 % of the work; the FLOP count of the benchmark still counts the whole T×T).
 func AttentionForward(out, att, q, k, v []float32, B, T, NH, NKV, hs int) {
+	attentionForward(out, att, q, k, v, B, T, NH, NKV, hs, packedStrides(NH, NKV, hs))
+}
+
+// attnStrides are the row strides of attention's operands: q (and dq), k and v (and dk, dv), out
+// (and dout). Packed tensors have NH·hs, NKV·hs and NH·hs; the model's fused q/k/v activation
+// [N, (NH+2·NKV)·hs] has its width for q, k and v, so it is read in place, without copying apart.
+type attnStrides struct{ q, kv, out int }
+
+func packedStrides(NH, NKV, hs int) attnStrides { return attnStrides{NH * hs, NKV * hs, NH * hs} }
+
+func attentionForward(out, att, q, k, v []float32, B, T, NH, NKV, hs int, st attnStrides) {
 	scale := float32(1 / math.Sqrt(float64(hs)))
 	group := NH / NKV
-	qs, ks := NH*hs, NKV*hs // row strides
+	qs, ks, os := st.q, st.kv, st.out
 	eachHead(B, NH, NKV, func(_, b, h int) {
 		kv := h / group
 		qh := q[b*T*qs+h*hs:]
 		kh := k[b*T*ks+kv*hs:]
 		vh := v[b*T*ks+kv*hs:]
 		a := att[(b*NH+h)*T*T : (b*NH+h+1)*T*T]
-		oh := out[b*T*qs+h*hs:]
+		oh := out[b*T*os+h*hs:]
 		for r0 := 0; r0 < T; r0 += attnBlock {
 			r1 := min(T, r0+attnBlock) // rows r0..r1−1 see keys 0..r1−1
 			blas.Sgemm(false, true, r1-r0, r1, hs, scale, qh[r0*qs:], qs, kh, ks, 0, a[r0*T:], T)
 			vecmath.SoftmaxCausalRows(a[r0*T:r1*T], r0, r1-r0, T)
-			blas.Sgemm(false, false, r1-r0, hs, r1, 1, a[r0*T:], T, vh, ks, 0, oh[r0*qs:], qs)
+			blas.Sgemm(false, false, r1-r0, hs, r1, 1, a[r0*T:], T, vh, ks, 0, oh[r0*os:], os)
 		}
 	})
 }
@@ -78,9 +89,13 @@ func softmaxCausal(row []float32, t int) { vecmath.SoftmaxCausalRow(row, t) }
 // key/value head). scratch is [T,T] (one more is allocated per extra goroutine). Shapes as in
 // AttentionForward; the products skip the masked half by blocks of query rows as it does.
 func AttentionBackward(dq, dk, dv, dout, q, k, v, att, scratch []float32, B, T, NH, NKV, hs int) {
+	attentionBackward(dq, dk, dv, dout, q, k, v, att, scratch, B, T, NH, NKV, hs, packedStrides(NH, NKV, hs))
+}
+
+func attentionBackward(dq, dk, dv, dout, q, k, v, att, scratch []float32, B, T, NH, NKV, hs int, st attnStrides) {
 	scale := float32(1 / math.Sqrt(float64(hs)))
 	group := NH / NKV
-	qs, ks := NH*hs, NKV*hs
+	qs, ks, os := st.q, st.kv, st.out
 	scratches := [][]float32{scratch[:T*T]}
 	for len(scratches) < runtime.GOMAXPROCS(0) {
 		scratches = append(scratches, make([]float32, T*T))
@@ -93,9 +108,9 @@ func AttentionBackward(dq, dk, dv, dout, q, k, v, att, scratch []float32, B, T, 
 		for r0 := 0; r0 < T; r0 += attnBlock {
 			r1 := min(T, r0+attnBlock)
 			rows := r1 - r0
-			dor, qr := dout[qo+r0*qs:], q[qo+r0*qs:]
-			blas.Sgemm(false, true, rows, r1, hs, 1, dor, qs, v[ko:], ks, 0, ds[r0*T:], T)
-			blas.Sgemm(true, false, r1, hs, rows, 1, a[r0*T:], T, dor, qs, 1, dv[ko:], ks)
+			dor, qr := dout[b*T*os+h*hs+r0*os:], q[qo+r0*qs:]
+			blas.Sgemm(false, true, rows, r1, hs, 1, dor, os, v[ko:], ks, 0, ds[r0*T:], T)
+			blas.Sgemm(true, false, r1, hs, rows, 1, a[r0*T:], T, dor, os, 1, dv[ko:], ks)
 			for t := r0; t < r1; t++ {
 				p, d := a[t*T:(t+1)*T], ds[t*T:(t+1)*T]
 				var dot float32

@@ -33,16 +33,13 @@ func (m *Model) BackwardHeads(b *Batch, lmWeight float32, dheads map[string][]fl
 	a := m.acts
 	N, C, T, V := b.B*b.T, c.HiddenSize, b.T, c.VocabSize
 	hs, NH, NKV, H := c.HeadDim(), c.NumAttentionHeads, c.NumKeyValueHeads, c.IntermediateSize
-	clear(a.dfn)
+	qd, kvd := NH*hs, NKV*hs
+	width := qd + 2*kvd // of the fused q/k/v activation (see Forward)
 	if lmWeight != 0 {
-		clear(a.dlogits)
-		CrossEntropyBackward(a.dlogits, a.probs, b.Targets, b.Weights, N, V, a.lossNorm)
-		if lmWeight != 1 {
-			for i := range a.dlogits {
-				a.dlogits[i] *= lmWeight
-			}
-		}
-		MatmulBackward(a.dfn, m.g("lm_head.weight"), nil, a.dlogits, a.fn, m.w("lm_head.weight"), N, C, V)
+		crossEntropyBackward(a.dlogits, a.probs, b.Targets, b.Weights, N, V, a.lossNorm, lmWeight, true)
+		matmulBackward(a.dfn, 0, m.g("lm_head.weight"), nil, a.dlogits, V, a.fn, m.w("lm_head.weight"), N, C, V)
+	} else {
+		clear(a.dfn)
 	}
 	for head, d := range dheads {
 		w, gw, gb := m.w(head+".weight"), m.g(head+".weight"), m.g(head+".bias")
@@ -58,6 +55,8 @@ func (m *Model) BackwardHeads(b *Batch, lmWeight float32, dheads map[string][]fl
 			gb[0] += d[n]
 		}
 	}
+	// dx is the gradient of the residual stream, flowing down through the layers: each layer adds
+	// its blocks' input gradients to it in place (the residual adds pass it through unchanged).
 	dx := a.dx
 	clear(dx)
 	L := c.NumHiddenLayers
@@ -65,37 +64,27 @@ func (m *Model) BackwardHeads(b *Batch, lmWeight float32, dheads map[string][]fl
 	for l := L - 1; l >= 0; l-- {
 		p := fmt.Sprintf("model.layers.%d.", l)
 		// x[l+1] = x2 + down(swiglu(gate(xn2), up(xn2))), xn2 = norm(x2)
-		copy(a.dx2, dx) // the residual path
-		clear(a.dmlp)
-		m.linearBackward(p+"mlp.down_proj", a.dmlp, dx, a.mlp[l], N, H, C)
-		clear(a.dgate)
-		clear(a.dup)
-		SwiGLUBackward(a.dgate, a.dup, a.dmlp, a.gate[l], a.up[l], a.sig[l])
-		clear(a.dxn)
+		m.linearBackward(p+"mlp.down_proj", a.dmlp, 0, dx, C, a.mlp[l], N, H, C)
+		swigluBackwardRows(a.dgu, a.dmlp, a.gu[l], a.sig[l], N, H)
 		if m.LoRA == nil {
-			m.fusedBackward(p+"mlp.gate_proj.weight", a.dxn, [][]float32{a.dgate, a.dup}, []int{H, H}, a.xn2[l], a.fused, N, C)
+			m.fusedBackward(p+"mlp.gate_proj.weight", a.dxn, 0, a.dgu, a.xn2[l], N, C, 2*H)
 		} else {
-			m.linearBackward(p+"mlp.gate_proj", a.dxn, a.dgate, a.xn2[l], N, C, H)
-			m.linearBackward(p+"mlp.up_proj", a.dxn, a.dup, a.xn2[l], N, C, H)
+			m.linearBackward(p+"mlp.gate_proj", a.dxn, 0, a.dgu, 2*H, a.xn2[l], N, C, H)
+			m.linearBackward(p+"mlp.up_proj", a.dxn, 1, a.dgu[H:], 2*H, a.xn2[l], N, C, H)
 		}
-		RMSNormBackward(a.dx2, m.g(p+"post_attention_layernorm.weight"), a.dxn, a.x2[l], m.w(p+"post_attention_layernorm.weight"), a.rstd2[l], N, C)
-		// x2 = x + o(attn(rope(q(xn)), rope(k(xn)), v(xn))), xn = norm(x)
-		copy(dx, a.dx2)
-		clear(a.da)
-		m.linearBackward(p+"self_attn.o_proj", a.da, a.dx2, a.a[l], N, NH*hs, C)
-		clear(a.dq)
-		clear(a.dk)
-		clear(a.dv)
-		AttentionBackward(a.dq, a.dk, a.dv, a.da, a.q[l], a.k[l], a.v[l], a.att[l], a.scratch, b.B, T, NH, NKV, hs)
-		RopeBackward(a.dq, a.pos, m.cos, m.sin, N, NH, hs)
-		RopeBackward(a.dk, a.pos, m.cos, m.sin, N, NKV, hs)
-		clear(a.dxn)
+		RMSNormBackward(dx, m.g(p+"post_attention_layernorm.weight"), a.dxn, a.x2[l], m.w(p+"post_attention_layernorm.weight"), a.rstd2[l], N, C)
+		// dx is now x2's gradient. x2 = x + o(attn(rope(q(xn)), rope(k(xn)), v(xn))), xn = norm(x)
+		m.linearBackward(p+"self_attn.o_proj", a.da, 0, dx, C, a.a[l], N, qd, C)
+		dqkv, qkv := a.dqkv, a.qkv[l]
+		clear(dqkv)
+		attentionBackward(dqkv, dqkv[qd:], dqkv[qd+kvd:], a.da, qkv, qkv[qd:], qkv[qd+kvd:], a.att[l], a.scratch, b.B, T, NH, NKV, hs, attnStrides{width, width, qd})
+		rope(dqkv, width, a.pos, m.cos, m.sin, N, NH+NKV, hs, -1)
 		if m.LoRA == nil {
-			m.fusedBackward(p+"self_attn.q_proj.weight", a.dxn, [][]float32{a.dq, a.dk, a.dv}, []int{NH * hs, NKV * hs, NKV * hs}, a.xn[l], a.fused, N, C)
+			m.fusedBackward(p+"self_attn.q_proj.weight", a.dxn, 0, dqkv, a.xn[l], N, C, width)
 		} else {
-			m.linearBackward(p+"self_attn.q_proj", a.dxn, a.dq, a.xn[l], N, C, NH*hs)
-			m.linearBackward(p+"self_attn.k_proj", a.dxn, a.dk, a.xn[l], N, C, NKV*hs)
-			m.linearBackward(p+"self_attn.v_proj", a.dxn, a.dv, a.xn[l], N, C, NKV*hs)
+			m.linearBackward(p+"self_attn.q_proj", a.dxn, 0, dqkv, width, a.xn[l], N, C, qd)
+			m.linearBackward(p+"self_attn.k_proj", a.dxn, 1, dqkv[qd:], width, a.xn[l], N, C, kvd)
+			m.linearBackward(p+"self_attn.v_proj", a.dxn, 1, dqkv[qd+kvd:], width, a.xn[l], N, C, kvd)
 		}
 		RMSNormBackward(dx, m.g(p+"input_layernorm.weight"), a.dxn, a.x[l], m.w(p+"input_layernorm.weight"), a.rstd1[l], N, C)
 	}
@@ -119,24 +108,20 @@ func (m *Model) visionBackward(a *acts, b *Batch) {
 		dt := a.dvtok[r*vt*C : (r+1)*vt*C]
 		VideoPoolBackward(a.dfeats[r*F*P*C:(r+1)*F*P*C], dt[:F*C], dt[F*C:], F, P, C)
 	}
-	clear(a.dp1g)
-	MatmulBackward(a.dp1g, m.g("model.mm_projector.2.weight"), m.g("model.mm_projector.2.bias"), a.dfeats, a.p1g, m.w("model.mm_projector.2.weight"), Nv, C, C)
+	matmulBackward(a.dp1g, 0, m.g("model.mm_projector.2.weight"), m.g("model.mm_projector.2.bias"), a.dfeats, C, a.p1g, m.w("model.mm_projector.2.weight"), Nv, C, C)
 	clear(a.dp1)
 	GELUBackward(a.dp1, a.dp1g, a.p1)
-	clear(a.dvpost)
-	MatmulBackward(a.dvpost, m.g("model.mm_projector.0.weight"), m.g("model.mm_projector.0.bias"), a.dp1, a.vpost, m.w("model.mm_projector.0.weight"), Nv, D, C)
+	matmulBackward(a.dvpost, 0, m.g("model.mm_projector.0.weight"), m.g("model.mm_projector.0.bias"), a.dp1, C, a.vpost, m.w("model.mm_projector.0.weight"), Nv, D, C)
 	dx := a.dvx
 	clear(dx)
 	RMSNormBackward(dx, m.g("vision_tower.post_norm.weight"), a.dvpost, a.vout, m.w("vision_tower.post_norm.weight"), a.vprstd, Nv, D)
 	for l := v.NumHiddenLayers - 1; l >= 0; l-- {
 		p := fmt.Sprintf("vision_tower.layers.%d.", l)
 		// next = vx + fc2(gelu(fc1(norm(vx)))): dx flows to vx directly and through the block.
-		clear(a.dvg)
-		MatmulBackward(a.dvg, m.g(p+"fc2.weight"), m.g(p+"fc2.bias"), dx, a.vg[l], m.w(p+"fc2.weight"), Nv, Hv, D)
+		matmulBackward(a.dvg, 0, m.g(p+"fc2.weight"), m.g(p+"fc2.bias"), dx, D, a.vg[l], m.w(p+"fc2.weight"), Nv, Hv, D)
 		clear(a.dvh)
 		GELUBackward(a.dvh, a.dvg, a.vh[l])
-		clear(a.dvn)
-		MatmulBackward(a.dvn, m.g(p+"fc1.weight"), m.g(p+"fc1.bias"), a.dvh, a.vn[l], m.w(p+"fc1.weight"), Nv, D, Hv)
+		matmulBackward(a.dvn, 0, m.g(p+"fc1.weight"), m.g(p+"fc1.bias"), a.dvh, Hv, a.vn[l], m.w(p+"fc1.weight"), Nv, D, Hv)
 		RMSNormBackward(dx, m.g(p+"norm.weight"), a.dvn, a.vx[l], m.w(p+"norm.weight"), a.vrstd[l], Nv, D)
 	}
 	dpe := m.g("vision_tower.pos_embed")

@@ -15,13 +15,14 @@ type acts struct {
 	// decoder, N = B·T rows
 	pos                                       []int32
 	x                                         [][]float32 // residual input of each layer, and the final one
-	xn, rstd1, q, k, v, att, a, x2, xn2       [][]float32
-	rstd2, gate, up, mlp, sig                 [][]float32
+	xn, rstd1, att, a, x2, xn2                [][]float32
+	qkv                                       [][]float32 // fused q, k, v [N, (NH+2·NKV)·hs] (see fused.go)
+	gu                                        [][]float32 // fused gate, up [N, 2H]
+	rstd2, mlp, sig                           [][]float32
 	fn, frstd, logits, probs, losses          []float32
-	lossNorm                                  float32   // the loss normaliser (Σ weights), for backward
-	fused                                     []float32 // scratch for fused products [N, max(q+k+v, gate+up)]
-	dx, dx2, dxn, dq, dk, dv, da, dmlp, dgate []float32
-	dup, dlogits, dfn, scratch                []float32
+	lossNorm                                  float32 // the loss normaliser (Σ weights), for backward
+	dx, dxn, dqkv, da, dmlp, dgu              []float32
+	dlogits, dfn, scratch                     []float32
 	dvtok, dfeats, dp1, dp1g, dvx, dvn, dvh   []float32
 	dvg, dvpost                               []float32
 }
@@ -57,16 +58,15 @@ func (m *Model) ensureActs(B, T int) *acts {
 		vg: per(VL, Nv*v.IntermediateSize), vrstd: per(VL, Nv), vout: f(Nv * v.HiddenSize),
 		vpost: f(Nv * v.HiddenSize), vprstd: f(Nv), p1: f(Nv * C), p1g: f(Nv * C), feats: f(Nv * C),
 		vtok: f(B * c.VideoTokens() * C), pos: make([]int32, N),
-		x: per(L+1, N*C), xn: per(L, N*C), rstd1: per(L, N), q: per(L, N*qd), k: per(L, N*kvd), v: per(L, N*kvd),
+		x: per(L+1, N*C), xn: per(L, N*C), rstd1: per(L, N), qkv: per(L, N*(qd+2*kvd)),
 		att: per(L, B*c.NumAttentionHeads*T*T), a: per(L, N*qd), x2: per(L, N*C), xn2: per(L, N*C),
-		rstd2: per(L, N), gate: per(L, N*H), up: per(L, N*H), mlp: per(L, N*H), sig: per(L, N*H),
+		rstd2: per(L, N), gu: per(L, N*2*H), mlp: per(L, N*H), sig: per(L, N*H),
 		fn: f(N * C), frstd: f(N), logits: f(N * V), probs: f(N * V), losses: f(N),
-		dx: f(N * C), dx2: f(N * C), dxn: f(N * C), dq: f(N * qd), dk: f(N * kvd), dv: f(N * kvd), da: f(N * qd),
-		dmlp: f(N * H), dgate: f(N * H), dup: f(N * H), dlogits: f(N * V), dfn: f(N * C), scratch: f(T * T),
+		dx: f(N * C), dxn: f(N * C), dqkv: f(N * (qd + 2*kvd)), da: f(N * qd),
+		dmlp: f(N * H), dgu: f(N * 2 * H), dlogits: f(N * V), dfn: f(N * C), scratch: f(T * T),
 		dvtok: f(B * c.VideoTokens() * C), dfeats: f(Nv * C), dp1: f(Nv * C), dp1g: f(Nv * C),
 		dvx: f(Nv * v.HiddenSize), dvn: f(Nv * v.HiddenSize), dvh: f(Nv * v.IntermediateSize),
 		dvg: f(Nv * v.IntermediateSize), dvpost: f(Nv * v.HiddenSize),
-		fused: f(N * max(qd+2*kvd, 2*H)),
 	}
 	for n := range a.pos {
 		a.pos[n] = int32(n % T)
@@ -99,29 +99,32 @@ func (m *Model) Forward(b *Batch) (float32, error) {
 		}
 	}
 	hs, NH, NKV, H := c.HeadDim(), c.NumAttentionHeads, c.NumKeyValueHeads, c.IntermediateSize
+	qd, kvd := NH*hs, NKV*hs
+	width := qd + 2*kvd // of the fused q/k/v activation: q's columns, then k's, then v's
 	for l := 0; l < c.NumHiddenLayers; l++ {
 		p := fmt.Sprintf("model.layers.%d.", l)
 		RMSNormForward(a.xn[l], a.rstd1[l], a.x[l], m.w(p+"input_layernorm.weight"), N, C, c.RMSNormEps)
+		qkv := a.qkv[l]
 		if m.LoRA == nil {
-			m.fusedForward(p+"self_attn.q_proj.weight", [][]float32{a.q[l], a.k[l], a.v[l]}, []int{NH * hs, NKV * hs, NKV * hs}, a.xn[l], a.fused, N, C)
+			m.fusedForward(p+"self_attn.q_proj.weight", qkv, a.xn[l], N, C, width)
 		} else {
-			m.linear(p+"self_attn.q_proj", a.q[l], a.xn[l], N, C, NH*hs)
-			m.linear(p+"self_attn.k_proj", a.k[l], a.xn[l], N, C, NKV*hs)
-			m.linear(p+"self_attn.v_proj", a.v[l], a.xn[l], N, C, NKV*hs)
+			m.linearTo(p+"self_attn.q_proj", qkv, width, a.xn[l], N, C, qd)
+			m.linearTo(p+"self_attn.k_proj", qkv[qd:], width, a.xn[l], N, C, kvd)
+			m.linearTo(p+"self_attn.v_proj", qkv[qd+kvd:], width, a.xn[l], N, C, kvd)
 		}
-		RopeForward(a.q[l], a.pos, m.cos, m.sin, N, NH, hs)
-		RopeForward(a.k[l], a.pos, m.cos, m.sin, N, NKV, hs)
-		AttentionForward(a.a[l], a.att[l], a.q[l], a.k[l], a.v[l], b.B, T, NH, NKV, hs)
-		m.linear(p+"self_attn.o_proj", a.x2[l], a.a[l], N, NH*hs, C)
+		rope(qkv, width, a.pos, m.cos, m.sin, N, NH+NKV, hs, 1) // q's heads and k's, side by side
+		attentionForward(a.a[l], a.att[l], qkv, qkv[qd:], qkv[qd+kvd:], b.B, T, NH, NKV, hs, attnStrides{width, width, qd})
+		m.linear(p+"self_attn.o_proj", a.x2[l], a.a[l], N, qd, C)
 		ResidualForward(a.x2[l], a.x2[l], a.x[l])
 		RMSNormForward(a.xn2[l], a.rstd2[l], a.x2[l], m.w(p+"post_attention_layernorm.weight"), N, C, c.RMSNormEps)
+		gu := a.gu[l]
 		if m.LoRA == nil {
-			m.fusedForward(p+"mlp.gate_proj.weight", [][]float32{a.gate[l], a.up[l]}, []int{H, H}, a.xn2[l], a.fused, N, C)
+			m.fusedForward(p+"mlp.gate_proj.weight", gu, a.xn2[l], N, C, 2*H)
 		} else {
-			m.linear(p+"mlp.gate_proj", a.gate[l], a.xn2[l], N, C, H)
-			m.linear(p+"mlp.up_proj", a.up[l], a.xn2[l], N, C, H)
+			m.linearTo(p+"mlp.gate_proj", gu, 2*H, a.xn2[l], N, C, H)
+			m.linearTo(p+"mlp.up_proj", gu[H:], 2*H, a.xn2[l], N, C, H)
 		}
-		SwiGLUForward(a.mlp[l], a.sig[l], a.gate[l], a.up[l])
+		swigluRows(a.mlp[l], a.sig[l], gu, N, H)
 		m.linear(p+"mlp.down_proj", a.x[l+1], a.mlp[l], N, H, C)
 		ResidualForward(a.x[l+1], a.x[l+1], a.x2[l])
 	}

@@ -21,8 +21,12 @@ func initCompute() { singleThreaded.Do(func() { blas.SetThreads(1) }) }
 // gemm is blas.Sgemm (row-major C = alpha·op(A)·op(B) + beta·C) with the m rows of C split into
 // one block per CPU when the product is large enough to pay for the goroutines.
 func gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	gemmOn(runtime.GOMAXPROCS(0), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// gemmOn is gemm with its rows split over at most workers goroutines.
+func gemmOn(workers int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	initCompute()
-	workers := runtime.GOMAXPROCS(0)
 	if workers < 2 || m < 64 || m*n*k < 1<<20 {
 		blas.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
@@ -43,4 +47,26 @@ func gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 		}()
 	}
 	wg.Wait()
+}
+
+// gemmPair runs two independent products concurrently, each on half the CPUs: backward's input
+// and weight gradients. Two whole products side by side run closer to twice one core's speed than
+// one product split by rows, whose halves pack the same operand at the same moment and fight over
+// the cache (measured on the small model's N×1024×2048 products: 1.25–1.4× for the split, 1.8×
+// for two streams). Each output is written by one product only, so the result does not depend on
+// the scheduling.
+func gemmPair(first, second func(workers int)) {
+	workers := runtime.GOMAXPROCS(0)
+	if workers < 2 {
+		first(1)
+		second(1)
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		second(workers / 2)
+	}()
+	first(workers - workers/2)
+	<-done
 }

@@ -98,7 +98,12 @@ func (l *LoRA) views(module string) (a, b, ga, gb []float32, ok bool) {
 // linear is MatmulForward for decoder module (no bias) plus its adapter, if any:
 // out = inp·Wᵀ + s·(inp·Aᵀ)·Bᵀ with s = alpha/r. out [N,OC], inp [N,C].
 func (m *Model) linear(module string, out, inp []float32, N, C, OC int) {
-	MatmulForward(out, inp, m.w(module+".weight"), nil, N, C, OC)
+	m.linearTo(module, out, OC, inp, N, C, OC)
+}
+
+// linearTo is linear with out's rows ldo ≥ OC apart (a column block of a fused activation).
+func (m *Model) linearTo(module string, out []float32, ldo int, inp []float32, N, C, OC int) {
+	gemm(false, true, N, OC, C, 1, inp, C, m.w(module+".weight"), C, 0, out, ldo)
 	if m.LoRA == nil {
 		return
 	}
@@ -113,27 +118,30 @@ func (m *Model) linear(module string, out, inp []float32, N, C, OC int) {
 		m.LoRA.tmp[module] = tmp
 	}
 	MatmulForward(tmp[:N*r], inp, A, nil, N, C, r)
-	gemm(false, true, N, OC, r, m.LoRA.scale(), tmp, r, B, r, 1, out, OC)
+	gemm(false, true, N, OC, r, m.LoRA.scale(), tmp, r, B, r, 1, out, ldo)
 }
 
-// linearBackward is linear's gradient. Without an adapter: dinp += dout·W, dW += doutᵀ·inp.
-// With one, W is frozen (no dW) and, with g = s·dout: dB += gᵀ·tmp, dtmp = g·B,
-// dA += dtmpᵀ·inp, dinp += dout·W + dtmp·A.
-func (m *Model) linearBackward(module string, dinp, dout, inp []float32, N, C, OC int) {
+// linearBackward is linear's gradient, with dout's rows ldd ≥ OC apart and dinp scaled by beta
+// first (0: overwritten). Without an adapter: dinp = beta·dinp + dout·W, dW += doutᵀ·inp. With
+// one, W is frozen (no dW) and, with g = s·dout: dB += gᵀ·tmp, dtmp = g·B, dA += dtmpᵀ·inp,
+// dinp = beta·dinp + dout·W + dtmp·A.
+func (m *Model) linearBackward(module string, dinp []float32, beta float32, dout []float32, ldd int, inp []float32, N, C, OC int) {
 	var A, B, gA, gB []float32
 	ok := false
 	if m.LoRA != nil {
 		A, B, gA, gB, ok = m.LoRA.views(module)
 	}
 	if !ok {
-		MatmulBackward(dinp, m.g(module+".weight"), nil, dout, inp, m.w(module+".weight"), N, C, OC)
+		matmulBackward(dinp, beta, m.g(module+".weight"), nil, dout, ldd, inp, m.w(module+".weight"), N, C, OC)
 		return
 	}
-	MatmulBackward(dinp, nil, nil, dout, inp, m.w(module+".weight"), N, C, OC)
+	matmulBackward(dinp, beta, nil, nil, dout, ldd, inp, m.w(module+".weight"), N, C, OC)
 	r, s := m.LoRA.Config.Rank, m.LoRA.scale()
 	g := make([]float32, N*OC)
-	for i, v := range dout[:N*OC] {
-		g[i] = s * v
+	for n := 0; n < N; n++ {
+		for o, v := range dout[n*ldd : n*ldd+OC] {
+			g[n*OC+o] = s * v
+		}
 	}
 	dtmp := make([]float32, N*r)
 	MatmulBackward(dtmp, gB, nil, g, m.LoRA.tmp[module][:N*r], B, N, r, OC)

@@ -1,6 +1,9 @@
 package model
 
-import "math"
+import (
+	"math"
+	"runtime"
+)
 
 // The operations of the model, forward and backward, on flat row-major float32 slices. Each doc
 // comment states the exact math (output first, shapes last), llm.c style. Backward functions
@@ -96,15 +99,29 @@ func MatmulForward(out, inp, w, bias []float32, N, C, OC int) {
 // dinp, inp [N,C], dout [N,OC], dw, w [OC,C], dbias [OC] or nil. dinp may be nil (inputs that
 // need no gradient, such as pixels).
 func MatmulBackward(dinp, dw, dbias, dout, inp, w []float32, N, C, OC int) {
-	if dinp != nil {
-		gemm(false, false, N, C, OC, 1, dout, OC, w, C, 1, dinp, C)
-	}
-	if dw != nil {
-		gemm(true, false, OC, C, N, 1, dout, OC, inp, C, 1, dw, C)
+	matmulBackward(dinp, 1, dw, dbias, dout, OC, inp, w, N, C, OC)
+}
+
+// matmulBackward is MatmulBackward with dinp = beta·dinp + dout·w (beta 0 overwrites, so the
+// caller need not clear dinp first: one pass over memory less) and dout's rows ldd ≥ OC apart (a
+// column block of a wider activation, such as k's part of the fused q/k/v gradient).
+func matmulBackward(dinp []float32, beta float32, dw, dbias, dout []float32, ldd int, inp, w []float32, N, C, OC int) {
+	input := func(workers int) { gemmOn(workers, false, false, N, C, OC, 1, dout, ldd, w, C, beta, dinp, C) }
+	weight := func(workers int) { gemmOn(workers, true, false, OC, C, N, 1, dout, ldd, inp, C, 1, dw, C) }
+	switch {
+	case dinp != nil && dw != nil && N*C*OC >= 1<<20:
+		gemmPair(input, weight)
+	case dinp != nil && dw != nil:
+		input(1)
+		weight(1)
+	case dinp != nil:
+		input(runtime.GOMAXPROCS(0))
+	case dw != nil:
+		weight(runtime.GOMAXPROCS(0))
 	}
 	if dbias != nil {
 		for n := 0; n < N; n++ {
-			for o, g := range dout[n*OC : (n+1)*OC] {
+			for o, g := range dout[n*ldd : n*ldd+OC] {
 				dbias[o] += g
 			}
 		}
@@ -130,22 +147,25 @@ func RopeTables(maxSeq, hs int, theta float64) (cos, sin []float32) {
 // x[i] = a·cos[p,i] − b·sin[p,i]; x[i+hs/2] = b·cos[p,i] + a·sin[p,i].
 // x [N, H, hs], pos [N], cos, sin [maxSeq, hs/2].
 func RopeForward(x []float32, pos []int32, cos, sin []float32, N, H, hs int) {
-	rope(x, pos, cos, sin, N, H, hs, 1)
+	rope(x, H*hs, pos, cos, sin, N, H, hs, 1)
 }
 
 // RopeBackward applies the inverse rotation to the gradient in place (the rotation is
 // orthogonal): dx[i] = d[i]·cos + d[i+hs/2]·sin; dx[i+hs/2] = d[i+hs/2]·cos − d[i]·sin.
 func RopeBackward(dx []float32, pos []int32, cos, sin []float32, N, H, hs int) {
-	rope(dx, pos, cos, sin, N, H, hs, -1)
+	rope(dx, H*hs, pos, cos, sin, N, H, hs, -1)
 }
 
-func rope(x []float32, pos []int32, cos, sin []float32, N, H, hs int, sign float32) {
+// rope rotates the first H heads of each row of x, rows ld apart (ld > H·hs when x is the fused
+// q/k/v activation, whose q and k heads sit side by side at the start of each row); sign −1 is
+// the backward (inverse) rotation.
+func rope(x []float32, ld int, pos []int32, cos, sin []float32, N, H, hs int, sign float32) {
 	half := hs / 2
 	parallelRows(N, H*hs, func(lo, hi int) {
 		for n := lo; n < hi; n++ {
 			c, s := cos[int(pos[n])*half:], sin[int(pos[n])*half:]
 			for h := 0; h < H; h++ {
-				v := x[(n*H+h)*hs : (n*H+h+1)*hs]
+				v := x[n*ld+h*hs : n*ld+(h+1)*hs]
 				for i := 0; i < half; i++ {
 					a, b := v[i], v[i+half]
 					si := sign * s[i]

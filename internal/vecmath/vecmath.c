@@ -139,6 +139,39 @@ CLONES void vm_swiglu_backward(float *dgate, float *dup, const float *dout, cons
 	}
 }
 
+// vm_swiglu_rows is vm_swiglu over rows whose gate and up halves sit side by side: for row r,
+// gate = gu[r·2H .. r·2H+H), up = gu[r·2H+H .. (r+1)·2H); out and sig are [rows, H].
+CLONES void vm_swiglu_rows(float *out, float *sig, const float *gu, long rows, long H) {
+	for (long r = 0; r < rows; r++) {
+		const float *gate = gu + r * 2 * H, *up = gate + H;
+		float *o = out + r * H, *sg = sig ? sig + r * H : 0;
+		for (long i = 0; i < H; i++) {
+			float g = gate[i];
+			float s = 1.0f / (1.0f + vm_expf(-g));
+			if (sg)
+				sg[i] = s;
+			o[i] = g * s * up[i];
+		}
+	}
+}
+
+// vm_swiglu_backward_rows writes (does not add) vm_swiglu_backward's gradients into dgu, laid
+// out as gu in vm_swiglu_rows: dgate in the first half of each row, dup in the second.
+CLONES void vm_swiglu_backward_rows(float *dgu, const float *dout, const float *gu, const float *sig, long rows,
+                                    long H) {
+	for (long r = 0; r < rows; r++) {
+		const float *gate = gu + r * 2 * H, *up = gate + H, *d = dout + r * H;
+		const float *sg = sig ? sig + r * H : 0;
+		float *dgate = dgu + r * 2 * H, *dup = dgate + H;
+		for (long i = 0; i < H; i++) {
+			float g = gate[i];
+			float s = sg ? sg[i] : 1.0f / (1.0f + vm_expf(-g));
+			dup[i] = d[i] * g * s;
+			dgate[i] = d[i] * up[i] * s * (1.0f + g * (1.0f - s));
+		}
+	}
+}
+
 // vm_adamw: m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g·g; w −= lr·(m/bc1 / (sqrt(v/bc2) + eps) + wd·w).
 // The Go reference rounds the double square root of vh to float; sqrtf gives the same bits, since a
 // double holds more than 2·24+2 bits, which makes rounding twice through it exact for a square root

@@ -166,6 +166,43 @@ func SwiGLUBackward(dgate, dup, dout, gate, up, sig []float32) {
 	C.vm_swiglu_backward(ptr(dgate), ptr(dup), ptr(dout), ptr(gate), ptr(up), sp, C.long(n))
 }
 
+// SwiGLURows is SwiGLU over rows whose gate and up halves sit side by side (one product's output
+// for the fused gate and up projections): for row r < rows and i < H, with g = gu[r,i] and
+// u = gu[r,H+i], out[r,i] = g·σ(g)·u and sig[r,i] = σ(g) unless sig is nil.
+// out, sig [rows, H]; gu [rows, 2H].
+func SwiGLURows(out, sig, gu []float32, rows, H int) {
+	if rows == 0 || H == 0 {
+		return
+	}
+	need("out", out, rows*H)
+	need("gu", gu, rows*2*H)
+	var sp *C.float
+	if sig != nil {
+		need("sig", sig, rows*H)
+		sp = ptr(sig)
+	}
+	C.vm_swiglu_rows(ptr(out), sp, ptr(gu), C.long(rows), C.long(H))
+}
+
+// SwiGLUBackwardRows writes (=, not +=) SwiGLUBackward's gradients for SwiGLURows's layout: with
+// g = gu[r,i], u = gu[r,H+i] and s = sig[r,i] (σ(g) recomputed when sig is nil),
+// dgu[r,i] = dout[r,i]·u·s·(1 + g·(1 − s)) and dgu[r,H+i] = dout[r,i]·g·s.
+// dgu, gu [rows, 2H]; dout, sig [rows, H].
+func SwiGLUBackwardRows(dgu, dout, gu, sig []float32, rows, H int) {
+	if rows == 0 || H == 0 {
+		return
+	}
+	need("dgu", dgu, rows*2*H)
+	need("dout", dout, rows*H)
+	need("gu", gu, rows*2*H)
+	var sp *C.float
+	if sig != nil {
+		need("sig", sig, rows*H)
+		sp = ptr(sig)
+	}
+	C.vm_swiglu_backward_rows(ptr(dgu), ptr(dout), ptr(gu), sp, C.long(rows), C.long(H))
+}
+
 // AdamW is one AdamW update of a span: m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²;
 // w −= lr·(m/bc1 / (sqrt(v/bc2) + eps) + wd·w). w, g, m, v [len(w)].
 func AdamW(w, g, m, v []float32, lr, beta1, beta2, eps, wd, bc1, bc2 float32) {

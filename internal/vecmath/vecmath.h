@@ -5,5 +5,7 @@ void vm_gelu(float *out, const float *x, long n);
 void vm_gelu_backward(float *dx, const float *dout, const float *x, long n);
 void vm_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up,
                         const float *sig, long n);
+void vm_swiglu_rows(float *out, float *sig, const float *gu, long rows, long H);
+void vm_swiglu_backward_rows(float *dgu, const float *dout, const float *gu, const float *sig, long rows, long H);
 void vm_adamw(float *w, const float *g, float *m, float *v, long n, float lr, float beta1, float beta2, float eps,
               float wd, float bc1, float bc2);

@@ -295,3 +295,51 @@ func BenchmarkSwiGLUBackward(b *testing.B) {
 		}
 	})
 }
+
+// The row kernels read gate and up from one [rows, 2H] buffer and must give the same bits as the
+// flat kernels on the halves; the backward one overwrites (its output starts as NaN here).
+func TestSwiGLURowsMatchFlat(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, shape := range [][2]int{{1, 1}, {3, 9}, {17, 352}} {
+		rows, H := shape[0], shape[1]
+		n := rows * H
+		g, u, d := inputs(n, 4, rng), inputs(n, 2, rng), inputs(n, 1, rng)
+		gu := make([]float32, 2*n)
+		for r := 0; r < rows; r++ {
+			copy(gu[r*2*H:], g[r*H:(r+1)*H])
+			copy(gu[r*2*H+H:], u[r*H:(r+1)*H])
+		}
+		wantOut, wantSig := make([]float32, n), make([]float32, n)
+		SwiGLU(wantOut, wantSig, g, u)
+		out, sig := make([]float32, n), make([]float32, n)
+		SwiGLURows(out, sig, gu, rows, H)
+		sameBits(t, "swiglu rows", out, wantOut)
+		sameBits(t, "swiglu rows σ", sig, wantSig)
+		SwiGLURows(out, nil, gu, rows, H)
+		sameBits(t, "swiglu rows without σ", out, wantOut)
+
+		for _, sp := range [][]float32{sig, nil} {
+			wantG, wantU := make([]float32, n), make([]float32, n)
+			for i := range g {
+				s := Sigmoidf(g[i])
+				if sp != nil {
+					s = sp[i]
+				}
+				wantU[i] = d[i] * g[i] * s
+				wantG[i] = d[i] * u[i] * s * (1 + g[i]*(1-s))
+			}
+			dgu := make([]float32, 2*n)
+			for i := range dgu {
+				dgu[i] = float32(math.NaN())
+			}
+			SwiGLUBackwardRows(dgu, d, gu, sp, rows, H)
+			gotG, gotU := make([]float32, n), make([]float32, n)
+			for r := 0; r < rows; r++ {
+				copy(gotG[r*H:(r+1)*H], dgu[r*2*H:])
+				copy(gotU[r*H:(r+1)*H], dgu[r*2*H+H:])
+			}
+			sameBits(t, "swiglu backward rows dgate", gotG, wantG)
+			sameBits(t, "swiglu backward rows dup", gotU, wantU)
+		}
+	}
+}
