@@ -13,18 +13,18 @@ type acts struct {
 	p1, p1g, feats []float32 // projector: fc0 output, GELU, fc2 output [Nv,C]
 	vtok           []float32 // pooled video tokens [B, F+P, C]
 	// decoder, N = B·T rows
-	pos                                       []int32
-	x                                         [][]float32 // residual input of each layer, and the final one
-	xn, rstd1, att, a, x2, xn2                [][]float32
-	qkv                                       [][]float32 // fused q, k, v [N, (NH+2·NKV)·hs] (see fused.go)
-	gu                                        [][]float32 // fused gate, up [N, 2H]
-	rstd2, mlp, sig                           [][]float32
-	fn, frstd, logits, probs, losses          []float32
-	lossNorm                                  float32 // the loss normaliser (Σ weights), for backward
-	dx, dxn, dqkv, da, dmlp, dgu              []float32
-	dlogits, dfn, scratch                     []float32
-	dvtok, dfeats, dp1, dp1g, dvx, dvn, dvh   []float32
-	dvg, dvpost                               []float32
+	pos                                     []int32
+	x                                       [][]float32 // residual input of each layer, and the final one
+	xn, rstd1, att, a, x2, xn2              [][]float32
+	qkv                                     [][]float32 // fused q, k, v [N, (NH+2·NKV)·hs] (see fused.go)
+	gu                                      [][]float32 // fused gate, up [N, 2H]
+	rstd2, mlp, sig                         [][]float32
+	fn, frstd, logits, probs, losses        []float32
+	lossNorm                                float32 // the loss normaliser (Σ weights), for backward
+	dx, dxn, dqkv, da, dmlp, dgu            []float32
+	dlogits, dfn, scratch                   []float32
+	dvtok, dfeats, dp1, dp1g, dvx, dvn, dvh []float32
+	dvg, dvpost                             []float32
 }
 
 // ensureActs returns the activation buffers for a B×T batch. Buffers are kept per shape (a few
