@@ -111,17 +111,7 @@ func attentionBackward(dq, dk, dv, dout, q, k, v, att, scratch []float32, B, T, 
 			dor, qr := dout[b*T*os+h*hs+r0*os:], q[qo+r0*qs:]
 			blas.Sgemm(false, true, rows, r1, hs, 1, dor, os, v[ko:], ks, 0, ds[r0*T:], T)
 			blas.Sgemm(true, false, r1, hs, rows, 1, a[r0*T:], T, dor, os, 1, dv[ko:], ks)
-			for t := r0; t < r1; t++ {
-				p, d := a[t*T:(t+1)*T], ds[t*T:(t+1)*T]
-				var dot float32
-				for s := 0; s <= t; s++ {
-					dot += p[s] * d[s]
-				}
-				for s := 0; s <= t; s++ {
-					d[s] = p[s] * (d[s] - dot)
-				}
-				clear(d[t+1 : r1])
-			}
+			vecmath.SoftmaxCausalBackwardRows(ds[r0*T:], a[r0*T:], r0, rows, T, r1)
 			blas.Sgemm(false, false, rows, hs, r1, scale, ds[r0*T:], T, k[ko:], ks, 1, dq[qo+r0*qs:], qs)
 			blas.Sgemm(true, false, r1, hs, rows, scale, ds[r0*T:], T, qr, qs, 1, dk[ko:], ks)
 		}

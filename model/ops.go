@@ -3,6 +3,8 @@ package model
 import (
 	"math"
 	"runtime"
+
+	"github.com/vrlaif/vrlaif/internal/vecmath"
 )
 
 // The operations of the model, forward and backward, on flat row-major float32 slices. Each doc
@@ -35,19 +37,7 @@ func EmbeddingBackward(dwte, dout []float32, tok []int32, N, C int) {
 // out, x [N,C], rstd [N], w [C].
 func RMSNormForward(out, rstd, x, w []float32, N, C int, eps float32) {
 	parallelRows(N, C, func(lo, hi int) {
-		for n := lo; n < hi; n++ {
-			row := x[n*C : (n+1)*C]
-			var ss float64
-			for _, v := range row {
-				ss += float64(v) * float64(v)
-			}
-			r := float32(1 / math.Sqrt(ss/float64(C)+float64(eps)))
-			rstd[n] = r
-			o := out[n*C : (n+1)*C]
-			for i, v := range row {
-				o[i] = v * r * w[i]
-			}
-		}
+		vecmath.RMSNorm(out[lo*C:hi*C], rstd[lo:hi], x[lo*C:hi*C], w, hi-lo, C, eps)
 	})
 }
 
@@ -59,20 +49,7 @@ func RMSNormBackward(dx, dw, dout, x, w, rstd []float32, N, C int) {
 	chunks := chunksFor(N, C)
 	local := make([]float32, chunks*C)
 	parallelChunks(N, C, func(k, lo, hi int) {
-		part := local[k*C : (k+1)*C]
-		for n := lo; n < hi; n++ {
-			xr, dr, dxr := x[n*C:(n+1)*C], dout[n*C:(n+1)*C], dx[n*C:(n+1)*C]
-			r := rstd[n]
-			var dot float64
-			for i := range xr {
-				dot += float64(dr[i]*w[i]) * float64(xr[i])
-				part[i] += dr[i] * xr[i] * r
-			}
-			coef := float32(dot/float64(C)) * r * r * r
-			for i := range xr {
-				dxr[i] += r*dr[i]*w[i] - coef*xr[i]
-			}
-		}
+		vecmath.RMSNormBackward(dx[lo*C:hi*C], local[k*C:(k+1)*C], dout[lo*C:hi*C], x[lo*C:hi*C], w, rstd[lo:hi], hi-lo, C)
 	})
 	for k := 0; k < chunks; k++ {
 		for i, v := range local[k*C : (k+1)*C] {
@@ -86,12 +63,14 @@ func RMSNormBackward(dx, dw, dout, x, w, rstd []float32, N, C int) {
 func MatmulForward(out, inp, w, bias []float32, N, C, OC int) {
 	gemm(false, true, N, OC, C, 1, inp, C, w, C, 0, out, OC)
 	if bias != nil {
-		for n := 0; n < N; n++ {
-			row := out[n*OC : (n+1)*OC]
-			for o := range row {
-				row[o] += bias[o]
+		parallelRows(N, OC, func(lo, hi int) {
+			for n := lo; n < hi; n++ {
+				row := out[n*OC : (n+1)*OC]
+				for o := range row {
+					row[o] += bias[o]
+				}
 			}
-		}
+		})
 	}
 }
 
@@ -120,9 +99,20 @@ func matmulBackward(dinp []float32, beta float32, dw, dbias, dout []float32, ldd
 		weight(runtime.GOMAXPROCS(0))
 	}
 	if dbias != nil {
-		for n := 0; n < N; n++ {
-			for o, g := range dout[n*ldd : n*ldd+OC] {
-				dbias[o] += g
+		// One partial sum per chunk of rows, added in chunk order (deterministic, as RMSNormBackward).
+		chunks := chunksFor(N, OC)
+		local := make([]float32, chunks*OC)
+		parallelChunks(N, OC, func(k, lo, hi int) {
+			part := local[k*OC : (k+1)*OC]
+			for n := lo; n < hi; n++ {
+				for o, g := range dout[n*ldd : n*ldd+OC] {
+					part[o] += g
+				}
+			}
+		})
+		for k := 0; k < chunks; k++ {
+			for o, v := range local[k*OC : (k+1)*OC] {
+				dbias[o] += v
 			}
 		}
 	}

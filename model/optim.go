@@ -40,14 +40,22 @@ func (o *AdamW) Step(W, G []float32, lr float32) {
 	o.step++
 	bc1 := 1 - float32(math.Pow(float64(o.Beta1), float64(o.step)))
 	bc2 := 1 - float32(math.Pow(float64(o.Beta2), float64(o.step)))
-	for pi, p := range o.params {
-		wd := float32(0)
-		if o.decay[pi] {
-			wd = o.WeightDecay
+	// One split of the whole buffer over the cores (not one per parameter: dozens of small
+	// parameters would each pay for starting goroutines); each chunk updates the parameters'
+	// spans that fall in it with their own weight decay.
+	parallel(len(W), func(lo, hi int) {
+		for pi, p := range o.params {
+			a, b := max(lo, p.Offset), min(hi, p.Offset+p.Size)
+			if a >= b {
+				continue
+			}
+			wd := float32(0)
+			if o.decay[pi] {
+				wd = o.WeightDecay
+			}
+			vecmath.AdamW(W[a:b], G[a:b], o.m[a:b], o.v[a:b], lr, o.Beta1, o.Beta2, o.Eps, wd, bc1, bc2)
 		}
-		AdamWUpdate(W[p.Offset:p.Offset+p.Size], G[p.Offset:p.Offset+p.Size], o.m[p.Offset:p.Offset+p.Size],
-			o.v[p.Offset:p.Offset+p.Size], lr, o.Beta1, o.Beta2, o.Eps, wd, bc1, bc2)
-	}
+	})
 }
 
 // AdamWUpdate is AdamW's update of one span: m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²;

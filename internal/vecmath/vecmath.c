@@ -97,6 +97,30 @@ CLONES void vm_softmax_causal(float *a, int first, int rows, int T) {
 	}
 }
 
+// vm_softmax_causal_backward: rows t = first..first+rows−1 (row i at a + i·T, ds + i·T), with
+// dot = Σ_{s≤t} a[s]·ds[s] (float32, in 8 interleaved lanes added in order):
+// ds[s] = a[s]·(ds[s] − dot) for s ≤ t and ds[s] = 0 for t < s < width.
+CLONES void vm_softmax_causal_backward(float *ds, const float *a, int first, int rows, int T, int width) {
+	for (int t = first; t < first + rows; t++) {
+		const float *p = a + (long)(t - first) * T;
+		float *d = ds + (long)(t - first) * T;
+		float acc[8] = {0};
+		int s = 0;
+		for (; s + 8 <= t + 1; s += 8)
+			for (int j = 0; j < 8; j++)
+				acc[j] += p[s + j] * d[s + j];
+		for (int j = 0; s + j <= t; j++)
+			acc[j] += p[s + j] * d[s + j];
+		float dot = 0;
+		for (int j = 0; j < 8; j++)
+			dot += acc[j];
+		for (s = 0; s <= t; s++)
+			d[s] = p[s] * (d[s] - dot);
+		if (width > t + 1)
+			memset(d + t + 1, 0, sizeof(float) * (size_t)(width - t - 1));
+	}
+}
+
 CLONES void vm_swiglu(float *out, float *sig, const float *gate, const float *up, long n) {
 	for (long i = 0; i < n; i++) {
 		float g = gate[i];
@@ -168,6 +192,62 @@ CLONES void vm_swiglu_backward_rows(float *dgu, const float *dout, const float *
 			float s = sg ? sg[i] : 1.0f / (1.0f + vm_expf(-g));
 			dup[i] = d[i] * g * s;
 			dgate[i] = d[i] * up[i] * s * (1.0f + g * (1.0f - s));
+		}
+	}
+}
+
+// Row sums of squares and dot products for RMSNorm are accumulated in double, in RMS_LANES
+// interleaved partial sums (lane j takes the elements i ≡ j mod RMS_LANES) added in lane order at
+// the end: a fixed order the compiler can vectorize, which one running sum is not.
+#define RMS_LANES 8
+
+static inline double rms_sum_lanes(const double *acc) {
+	double s = 0;
+	for (int j = 0; j < RMS_LANES; j++)
+		s += acc[j];
+	return s;
+}
+
+// vm_rmsnorm: per row n, ss = Σ_i x[n,i]² (double, by lanes); rstd[n] = (float)(1/sqrt(ss/C + eps));
+// out[n,i] = x[n,i]·rstd[n]·w[i].
+CLONES void vm_rmsnorm(float *out, float *rstd, const float *x, const float *w, long rows, long C, float eps) {
+	for (long n = 0; n < rows; n++) {
+		const float *row = x + n * C;
+		double acc[RMS_LANES] = {0};
+		long i = 0;
+		for (; i + RMS_LANES <= C; i += RMS_LANES)
+			for (int j = 0; j < RMS_LANES; j++)
+				acc[j] += (double)row[i + j] * (double)row[i + j];
+		for (int j = 0; i + j < C; j++)
+			acc[j] += (double)row[i + j] * (double)row[i + j];
+		float r = (float)(1.0 / sqrt(rms_sum_lanes(acc) / (double)C + (double)eps));
+		rstd[n] = r;
+		float *o = out + n * C;
+		for (long k = 0; k < C; k++)
+			o[k] = row[k] * r * w[k];
+	}
+}
+
+// vm_rmsnorm_backward: per row n with r = rstd[n], dot = Σ_i (dout[n,i]·w[i])·x[n,i] (double, by
+// lanes) and coef = (float)(dot/C)·r·r·r: dw[i] += dout[n,i]·x[n,i]·r and
+// dx[n,i] += r·dout[n,i]·w[i] − coef·x[n,i].
+CLONES void vm_rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, const float *w,
+                                const float *rstd, long rows, long C) {
+	for (long n = 0; n < rows; n++) {
+		const float *xr = x + n * C, *dr = dout + n * C;
+		float *dxr = dx + n * C;
+		float r = rstd[n];
+		double acc[RMS_LANES] = {0};
+		long i = 0;
+		for (; i + RMS_LANES <= C; i += RMS_LANES)
+			for (int j = 0; j < RMS_LANES; j++)
+				acc[j] += (double)(dr[i + j] * w[i + j]) * (double)xr[i + j];
+		for (int j = 0; i + j < C; j++)
+			acc[j] += (double)(dr[i + j] * w[i + j]) * (double)xr[i + j];
+		float coef = (float)(rms_sum_lanes(acc) / (double)C) * r * r * r;
+		for (long k = 0; k < C; k++) {
+			dw[k] += dr[k] * xr[k] * r;
+			dxr[k] += r * dr[k] * w[k] - coef * xr[k];
 		}
 	}
 }

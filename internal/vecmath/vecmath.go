@@ -13,6 +13,12 @@ package vecmath
 #cgo noescape vm_softmax_causal
 #cgo nocallback vm_softmax_causal
 #cgo noescape vm_swiglu
+#cgo noescape vm_softmax_causal_backward
+#cgo nocallback vm_softmax_causal_backward
+#cgo noescape vm_rmsnorm
+#cgo nocallback vm_rmsnorm
+#cgo noescape vm_rmsnorm_backward
+#cgo nocallback vm_rmsnorm_backward
 #cgo nocallback vm_swiglu
 #cgo noescape vm_gelu
 #cgo nocallback vm_gelu
@@ -103,6 +109,23 @@ func SoftmaxCausalRows(a []float32, first, rows, T int) {
 		panic(fmt.Sprintf("vecmath: rows %d..%d outside a %d×%d matrix", first, first+rows-1, T, T))
 	}
 	C.vm_softmax_causal(ptr(a), C.int(first), C.int(rows), C.int(T))
+}
+
+// SoftmaxCausalBackwardRows is the softmax's backward for SoftmaxCausalRows's rows, in place:
+// for each row t = first..first+rows−1 (a and ds hold those rows, T apart), with
+// dot = Σ_{s≤t} a[t,s]·ds[t,s] (float32, summed in 8 interleaved lanes added in order),
+// ds[t,s] = a[t,s]·(ds[t,s] − dot) for s ≤ t and ds[t,s] = 0 for t < s < width (width ≤ T: the
+// columns the caller's products read).
+func SoftmaxCausalBackwardRows(ds, a []float32, first, rows, T, width int) {
+	if rows <= 0 {
+		return
+	}
+	need("a", a, (rows-1)*T+first+rows)
+	need("ds", ds, (rows-1)*T+width)
+	if first < 0 || first+rows > T || width > T || width < first+rows {
+		panic(fmt.Sprintf("vecmath: rows %d..%d, width %d outside a %d×%d matrix", first, first+rows-1, width, T, T))
+	}
+	C.vm_softmax_causal_backward(ptr(ds), ptr(a), C.int(first), C.int(rows), C.int(T), C.int(width))
 }
 
 // SoftmaxCausalRow is one row of SoftmaxCausalRows: row[0..t] becomes its softmax and row[t+1..] is
@@ -201,6 +224,42 @@ func SwiGLUBackwardRows(dgu, dout, gu, sig []float32, rows, H int) {
 		sp = ptr(sig)
 	}
 	C.vm_swiglu_backward_rows(ptr(dgu), ptr(dout), ptr(gu), sp, C.long(rows), C.long(H))
+}
+
+// RMSNormLanes is the number of interleaved partial sums RMSNorm and RMSNormBackward accumulate a
+// row's sum in (double precision; lane j takes the elements i ≡ j mod RMSNormLanes, and the lanes
+// are added in order at the end), so the C compiler can vectorize the sum while its order stays
+// fixed.
+const RMSNormLanes = 8
+
+// RMSNorm: for each row n < rows, ss = Σ_i x[n,i]² (by lanes, in float64),
+// rstd[n] = float32(1/sqrt(ss/cols + eps)) and out[n,i] = x[n,i]·rstd[n]·w[i].
+// out, x [rows, cols]; rstd [rows]; w [cols].
+func RMSNorm(out, rstd, x, w []float32, rows, cols int, eps float32) {
+	if rows == 0 || cols == 0 {
+		return
+	}
+	need("out", out, rows*cols)
+	need("rstd", rstd, rows)
+	need("x", x, rows*cols)
+	need("w", w, cols)
+	C.vm_rmsnorm(ptr(out), ptr(rstd), ptr(x), ptr(w), C.long(rows), C.long(cols), C.float(eps))
+}
+
+// RMSNormBackward: for each row n with r = rstd[n], dot = Σ_i (dout[n,i]·w[i])·x[n,i] (by lanes,
+// in float64) and coef = float32(dot/cols)·r³: dw[i] += dout[n,i]·x[n,i]·r and
+// dx[n,i] += r·dout[n,i]·w[i] − coef·x[n,i]. dx, dout, x [rows, cols]; dw, w [cols]; rstd [rows].
+func RMSNormBackward(dx, dw, dout, x, w, rstd []float32, rows, cols int) {
+	if rows == 0 || cols == 0 {
+		return
+	}
+	need("dx", dx, rows*cols)
+	need("dw", dw, cols)
+	need("dout", dout, rows*cols)
+	need("x", x, rows*cols)
+	need("w", w, cols)
+	need("rstd", rstd, rows)
+	C.vm_rmsnorm_backward(ptr(dx), ptr(dw), ptr(dout), ptr(x), ptr(w), ptr(rstd), C.long(rows), C.long(cols))
 }
 
 // AdamW is one AdamW update of a span: m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²;

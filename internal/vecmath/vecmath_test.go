@@ -343,3 +343,80 @@ func TestSwiGLURowsMatchFlat(t *testing.T) {
 		}
 	}
 }
+
+// rmsLaneSum is Σ_i f(i) for i < n in float64, by RMSNormLanes interleaved lanes added in order.
+func rmsLaneSum(n int, f func(i int) float64) float64 {
+	var acc [RMSNormLanes]float64
+	for i := 0; i < n; i++ {
+		acc[i%RMSNormLanes] += f(i)
+	}
+	var s float64
+	for _, a := range acc {
+		s += a
+	}
+	return s
+}
+
+// The RMSNorm kernels against a Go loop with the same summation order, bit for bit, for widths
+// that are and are not multiples of the lane count; backward accumulates into non-zero buffers.
+func TestRMSNormMatchesGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, shape := range [][2]int{{1, 1}, {3, 7}, {5, 8}, {9, 131}} {
+		rows, cols := shape[0], shape[1]
+		x, w, d := inputs(rows*cols, 3, rng), inputs(cols, 1, rng), inputs(rows*cols, 1, rng)
+		const eps = 1e-5
+		wantOut, wantR := make([]float32, rows*cols), make([]float32, rows)
+		wantDx, wantDw := inputs(rows*cols, 1, rng), inputs(cols, 1, rng)
+		gotDx, gotDw := append([]float32(nil), wantDx...), append([]float32(nil), wantDw...)
+		for n := 0; n < rows; n++ {
+			xr, dr := x[n*cols:(n+1)*cols], d[n*cols:(n+1)*cols]
+			ss := rmsLaneSum(cols, func(i int) float64 { return float64(xr[i]) * float64(xr[i]) })
+			r := float32(1 / math.Sqrt(ss/float64(cols)+float64(float32(eps))))
+			wantR[n] = r
+			for i := range xr {
+				wantOut[n*cols+i] = xr[i] * r * w[i]
+			}
+			dot := rmsLaneSum(cols, func(i int) float64 { return float64(dr[i]*w[i]) * float64(xr[i]) })
+			coef := float32(dot/float64(cols)) * r * r * r
+			for i := range xr {
+				wantDw[i] += dr[i] * xr[i] * r
+				wantDx[n*cols+i] += r*dr[i]*w[i] - coef*xr[i]
+			}
+		}
+		out, rstd := make([]float32, rows*cols), make([]float32, rows)
+		RMSNorm(out, rstd, x, w, rows, cols, eps)
+		sameBits(t, "rmsnorm", out, wantOut)
+		sameBits(t, "rmsnorm rstd", rstd, wantR)
+		RMSNormBackward(gotDx, gotDw, d, x, w, wantR, rows, cols)
+		sameBits(t, "rmsnorm backward dx", gotDx, wantDx)
+		sameBits(t, "rmsnorm backward dw", gotDw, wantDw)
+	}
+}
+
+// The causal softmax backward against a Go loop with the same 8-lane order, bit for bit; the
+// masked columns up to width must come out zero whatever they held.
+func TestSoftmaxCausalBackwardMatchesGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, c := range []struct{ T, first, rows, width int }{{1, 0, 1, 1}, {5, 0, 5, 5}, {20, 3, 9, 14}, {70, 64, 6, 70}} {
+		a, ds := inputs(c.rows*c.T, 1, rng), inputs(c.rows*c.T, 2, rng)
+		want := append([]float32(nil), ds...)
+		for i := 0; i < c.rows; i++ {
+			tt := c.first + i
+			p, d := a[i*c.T:(i+1)*c.T], want[i*c.T:(i+1)*c.T]
+			var acc [8]float32
+			for s := 0; s <= tt; s++ {
+				acc[s%8] += p[s] * d[s]
+			}
+			var dot float32
+			for _, v := range acc {
+				dot += v
+			}
+			for s := 0; s <= tt; s++ {
+				d[s] = p[s] * (d[s] - dot)
+			}
+			clear(d[tt+1 : c.width])
+		}
+		SoftmaxCausalBackwardRows(ds, a, c.first, c.rows, c.T, c.width)
+		sameBits(t, "softmax causal backward", ds, want)
+	}
+}
