@@ -103,11 +103,13 @@ func (m *Model) visionBackward(a *acts, b *Batch) {
 	c, v := m.Config, m.Config.Vision
 	F, P, D, Hv, C := v.NumFrames, v.Patches(), v.HiddenSize, v.IntermediateSize, c.HiddenSize
 	Nv, vt := b.B*F*P, c.VideoTokens()
-	clear(a.dfeats)
-	for r := 0; r < b.B; r++ {
-		dt := a.dvtok[r*vt*C : (r+1)*vt*C]
-		VideoPoolBackward(a.dfeats[r*F*P*C:(r+1)*F*P*C], dt[:F*C], dt[F*C:], F, P, C)
-	}
+	parallelRows(b.B, F*P*C, func(lo, hi int) {
+		clear(a.dfeats[lo*F*P*C : hi*F*P*C])
+		for r := lo; r < hi; r++ {
+			dt := a.dvtok[r*vt*C : (r+1)*vt*C]
+			VideoPoolBackward(a.dfeats[r*F*P*C:(r+1)*F*P*C], dt[:F*C], dt[F*C:], F, P, C)
+		}
+	})
 	matmulBackward(a.dp1g, 0, m.g("model.mm_projector.2.weight"), m.g("model.mm_projector.2.bias"), a.dfeats, C, a.p1g, m.w("model.mm_projector.2.weight"), Nv, C, C)
 	clear(a.dp1)
 	GELUBackward(a.dp1, a.dp1g, a.p1)

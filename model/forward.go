@@ -180,8 +180,10 @@ func (m *Model) visionForward(a *acts, b *Batch) {
 	GELUForward(a.p1g, a.p1)
 	MatmulForward(a.feats, a.p1g, m.w("model.mm_projector.2.weight"), m.w("model.mm_projector.2.bias"), Nv, C, C)
 	vt := c.VideoTokens()
-	for r := 0; r < b.B; r++ {
-		tok := a.vtok[r*vt*C : (r+1)*vt*C]
-		VideoPoolForward(tok[:F*C], tok[F*C:], a.feats[r*F*P*C:(r+1)*F*P*C], F, P, C)
-	}
+	parallelRows(b.B, F*P*C, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			tok := a.vtok[r*vt*C : (r+1)*vt*C]
+			VideoPoolForward(tok[:F*C], tok[F*C:], a.feats[r*F*P*C:(r+1)*F*P*C], F, P, C)
+		}
+	})
 }

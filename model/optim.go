@@ -80,16 +80,10 @@ func (o *AdamW) SetState(m, v []float32, step int) {
 // ClipGradNorm scales the gradients so that their global L2 norm is at most maxNorm and returns
 // the norm before clipping.
 func ClipGradNorm(g []float32, maxNorm float32) float32 {
-	var ss float64
-	for _, x := range g {
-		ss += float64(x) * float64(x)
-	}
-	norm := float32(math.Sqrt(ss))
+	// One core: the sum reads memory faster than two cores share it (measured on 6 MB).
+	norm := float32(math.Sqrt(vecmath.SumSquares(g)))
 	if maxNorm > 0 && norm > maxNorm {
-		s := maxNorm / (norm + 1e-6)
-		for i := range g {
-			g[i] *= s
-		}
+		vecmath.Scale(g, maxNorm/(norm+1e-6))
 	}
 	return norm
 }

@@ -252,6 +252,24 @@ CLONES void vm_rmsnorm_backward(float *dx, float *dw, const float *dout, const f
 	}
 }
 
+// vm_sum_squares: Σ x[i]² in double, by RMS_LANES interleaved lanes added in order.
+CLONES double vm_sum_squares(const float *x, long n) {
+	double acc[RMS_LANES] = {0};
+	long i = 0;
+	for (; i + RMS_LANES <= n; i += RMS_LANES)
+		for (int j = 0; j < RMS_LANES; j++)
+			acc[j] += (double)x[i + j] * (double)x[i + j];
+	for (int j = 0; i + j < n; j++)
+		acc[j] += (double)x[i + j] * (double)x[i + j];
+	return rms_sum_lanes(acc);
+}
+
+// vm_scale: x[i] *= s.
+CLONES void vm_scale(float *x, long n, float s) {
+	for (long i = 0; i < n; i++)
+		x[i] *= s;
+}
+
 // vm_adamw: m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g·g; w −= lr·(m/bc1 / (sqrt(v/bc2) + eps) + wd·w).
 // The Go reference rounds the double square root of vh to float; sqrtf gives the same bits, since a
 // double holds more than 2·24+2 bits, which makes rounding twice through it exact for a square root

@@ -13,6 +13,10 @@ package vecmath
 #cgo noescape vm_softmax_causal
 #cgo nocallback vm_softmax_causal
 #cgo noescape vm_swiglu
+#cgo noescape vm_sum_squares
+#cgo nocallback vm_sum_squares
+#cgo noescape vm_scale
+#cgo nocallback vm_scale
 #cgo noescape vm_softmax_causal_backward
 #cgo nocallback vm_softmax_causal_backward
 #cgo noescape vm_rmsnorm
@@ -260,6 +264,22 @@ func RMSNormBackward(dx, dw, dout, x, w, rstd []float32, rows, cols int) {
 	need("w", w, cols)
 	need("rstd", rstd, rows)
 	C.vm_rmsnorm_backward(ptr(dx), ptr(dw), ptr(dout), ptr(x), ptr(w), ptr(rstd), C.long(rows), C.long(cols))
+}
+
+// SumSquares is Σ x[i]² in float64, summed in RMSNormLanes interleaved lanes added in order.
+func SumSquares(x []float32) float64 {
+	if len(x) == 0 {
+		return 0
+	}
+	return float64(C.vm_sum_squares(ptr(x), C.long(len(x))))
+}
+
+// Scale: x[i] *= s.
+func Scale(x []float32, s float32) {
+	if len(x) == 0 {
+		return
+	}
+	C.vm_scale(ptr(x), C.long(len(x)), C.float(s))
 }
 
 // AdamW is one AdamW update of a span: m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²;

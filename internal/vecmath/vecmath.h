@@ -11,5 +11,7 @@ void vm_swiglu_backward_rows(float *dgu, const float *dout, const float *gu, con
 void vm_rmsnorm(float *out, float *rstd, const float *x, const float *w, long rows, long C, float eps);
 void vm_rmsnorm_backward(float *dx, float *dw, const float *dout, const float *x, const float *w, const float *rstd,
                          long rows, long C);
+double vm_sum_squares(const float *x, long n);
+void vm_scale(float *x, long n, float s);
 void vm_adamw(float *w, const float *g, float *m, float *v, long n, float lr, float beta1, float beta2, float eps,
               float wd, float bc1, float bc2);

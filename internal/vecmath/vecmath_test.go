@@ -420,3 +420,20 @@ func TestSoftmaxCausalBackwardMatchesGo(t *testing.T) {
 		sameBits(t, "softmax causal backward", ds, want)
 	}
 }
+
+func TestSumSquaresAndScaleMatchGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	for _, n := range []int{0, 1, 7, 8, 9, 4099} {
+		x := inputs(n, 3, rng)
+		want := rmsLaneSum(n, func(i int) float64 { return float64(x[i]) * float64(x[i]) })
+		if got := SumSquares(x); got != want {
+			t.Fatalf("n=%d: SumSquares %v, want %v", n, got, want)
+		}
+		scaled := make([]float32, n)
+		for i, v := range x {
+			scaled[i] = v * 0.37
+		}
+		Scale(x, 0.37)
+		sameBits(t, "scale", x, scaled)
+	}
+}
