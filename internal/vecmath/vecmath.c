@@ -49,7 +49,7 @@ static inline float vm_tanhf(float x) {
 	return x > 9.0f ? 1.0f : r;
 }
 
-// softmax of one row: out = e^(x−max)/Σ, the sum sequential, in double or (f32_sum) in float as
+// softmax of one row: out = e^(x−max)/Σ, the sum by 8 lanes, in double or (f32_sum) in float as
 // the two Go references do.
 static inline void softmax_row(float *out, const float *x, int n, int f32_sum) {
 	// The maximum in 16 lanes (the order does not change a maximum; the compiler vectorizes it).
@@ -67,16 +67,30 @@ static inline void softmax_row(float *out, const float *x, int n, int f32_sum) {
 		m = x[i] > m ? x[i] : m;
 	for (i = 0; i < n; i++)
 		out[i] = vm_expf(x[i] - m);
+	// The sum in 8 interleaved lanes (lane j takes i ≡ j mod 8) added in order: a fixed order
+	// the compiler vectorizes (one running sum cannot be).
 	float inv;
 	if (f32_sum) {
+		float acc[8] = {0};
+		for (i = 0; i + 8 <= n; i += 8)
+			for (int j = 0; j < 8; j++)
+				acc[j] += out[i + j];
+		for (int j = 0; i + j < n; j++)
+			acc[j] += out[i + j];
 		float sum = 0;
-		for (i = 0; i < n; i++)
-			sum += out[i];
+		for (int j = 0; j < 8; j++)
+			sum += acc[j];
 		inv = 1.0f / sum;
 	} else {
+		double acc[8] = {0};
+		for (i = 0; i + 8 <= n; i += 8)
+			for (int j = 0; j < 8; j++)
+				acc[j] += (double)out[i + j];
+		for (int j = 0; i + j < n; j++)
+			acc[j] += (double)out[i + j];
 		double sum = 0;
-		for (i = 0; i < n; i++)
-			sum += (double)out[i];
+		for (int j = 0; j < 8; j++)
+			sum += acc[j];
 		inv = (float)(1.0 / sum);
 	}
 	for (i = 0; i < n; i++)

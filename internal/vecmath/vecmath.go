@@ -90,7 +90,7 @@ func need(what string, s []float32, n int) {
 }
 
 // SoftmaxRows: out[r,:] = e^(x[r,:] − max_i x[r,i]) / Σ_i e^(x[r,i] − max), the sum in float64
-// (sequential, as the reference), for rows rows of width n. out and x [rows, n] (distinct or the
+// (in 8 interleaved lanes added in order, as the test's reference), for rows rows of width n. out and x [rows, n] (distinct or the
 // same slice).
 func SoftmaxRows(out, x []float32, rows, n int) {
 	if rows <= 0 || n <= 0 {
@@ -103,7 +103,8 @@ func SoftmaxRows(out, x []float32, rows, n int) {
 
 // SoftmaxCausalRows turns each row t = first..first+rows−1 of a T×T matrix into the softmax of
 // its entries 0..t and zeroes entries t+1.., in place; a holds those rows (a[0] is row first's
-// first entry). The sum is in float32 (unlike SoftmaxRows), as the model's attention always summed.
+// first entry). The sum is in float32 (unlike SoftmaxRows), as the model's attention always summed,
+// in 8 interleaved lanes added in order.
 func SoftmaxCausalRows(a []float32, first, rows, T int) {
 	if rows <= 0 {
 		return

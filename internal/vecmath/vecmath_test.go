@@ -6,18 +6,23 @@ import (
 	"testing"
 )
 
-// The scalar Go loops the model ran before these kernels: the C must give the same bits.
+// Go loops with the kernels' order of operations (the model's loops before these kernels, but
+// with sums in 8 interleaved lanes added in order): the C must give the same bits.
 
 func softmaxRef(out, x []float32) {
 	m := x[0]
 	for _, v := range x[1:] {
 		m = max(m, v)
 	}
-	var sum float64
+	var lanes [8]float64
 	for i, v := range x {
 		e := Expf(v - m)
 		out[i] = e
-		sum += float64(e)
+		lanes[i%8] += float64(e)
+	}
+	var sum float64
+	for _, l := range lanes {
+		sum += l
 	}
 	inv := float32(1 / sum)
 	for i := range out {
@@ -33,11 +38,15 @@ func softmaxCausalRef(row []float32, t int) {
 	for _, x := range row[1 : t+1] {
 		maxv = max(maxv, x)
 	}
-	var sum float32
+	var lanes [8]float32
 	for s := 0; s <= t; s++ {
 		e := Expf(row[s] - maxv)
 		row[s] = e
-		sum += e
+		lanes[s%8] += e
+	}
+	var sum float32
+	for _, l := range lanes {
+		sum += l
 	}
 	inv := 1 / sum
 	for s := 0; s <= t; s++ {
