@@ -135,7 +135,7 @@ CLONES void vm_softmax_causal_backward(float *ds, const float *a, int first, int
 	}
 }
 
-CLONES void vm_swiglu(float *out, float *sig, const float *gate, const float *up, long n) {
+static inline void swiglu_span(float *out, float *sig, const float *gate, const float *up, long n) {
 	for (long i = 0; i < n; i++) {
 		float g = gate[i];
 		float s = 1.0f / (1.0f + vm_expf(-g));
@@ -143,6 +143,10 @@ CLONES void vm_swiglu(float *out, float *sig, const float *gate, const float *up
 			sig[i] = s;
 		out[i] = g * s * up[i];
 	}
+}
+
+CLONES void vm_swiglu(float *out, float *sig, const float *gate, const float *up, long n) {
+	swiglu_span(out, sig, gate, up, n);
 }
 
 #define GELU_SCALE 0.7978845608028654f
@@ -181,15 +185,8 @@ CLONES void vm_swiglu_backward(float *dgate, float *dup, const float *dout, cons
 // gate = gu[r·2H .. r·2H+H), up = gu[r·2H+H .. (r+1)·2H); out and sig are [rows, H].
 CLONES void vm_swiglu_rows(float *out, float *sig, const float *gu, long rows, long H) {
 	for (long r = 0; r < rows; r++) {
-		const float *gate = gu + r * 2 * H, *up = gate + H;
-		float *o = out + r * H, *sg = sig ? sig + r * H : 0;
-		for (long i = 0; i < H; i++) {
-			float g = gate[i];
-			float s = 1.0f / (1.0f + vm_expf(-g));
-			if (sg)
-				sg[i] = s;
-			o[i] = g * s * up[i];
-		}
+		const float *gate = gu + r * 2 * H;
+		swiglu_span(out + r * H, sig ? sig + r * H : 0, gate, gate + H, H);
 	}
 }
 
@@ -222,19 +219,24 @@ static inline double rms_sum_lanes(const double *acc) {
 	return s;
 }
 
+// sum_squares: Σ x[i]² for i < n in double, by lanes.
+static inline double sum_squares(const float *x, long n) {
+	double acc[RMS_LANES] = {0};
+	long i = 0;
+	for (; i + RMS_LANES <= n; i += RMS_LANES)
+		for (int j = 0; j < RMS_LANES; j++)
+			acc[j] += (double)x[i + j] * (double)x[i + j];
+	for (int j = 0; i + j < n; j++)
+		acc[j] += (double)x[i + j] * (double)x[i + j];
+	return rms_sum_lanes(acc);
+}
+
 // vm_rmsnorm: per row n, ss = Σ_i x[n,i]² (double, by lanes); rstd[n] = (float)(1/sqrt(ss/C + eps));
 // out[n,i] = x[n,i]·rstd[n]·w[i].
 CLONES void vm_rmsnorm(float *out, float *rstd, const float *x, const float *w, long rows, long C, float eps) {
 	for (long n = 0; n < rows; n++) {
 		const float *row = x + n * C;
-		double acc[RMS_LANES] = {0};
-		long i = 0;
-		for (; i + RMS_LANES <= C; i += RMS_LANES)
-			for (int j = 0; j < RMS_LANES; j++)
-				acc[j] += (double)row[i + j] * (double)row[i + j];
-		for (int j = 0; i + j < C; j++)
-			acc[j] += (double)row[i + j] * (double)row[i + j];
-		float r = (float)(1.0 / sqrt(rms_sum_lanes(acc) / (double)C + (double)eps));
+		float r = (float)(1.0 / sqrt(sum_squares(row, C) / (double)C + (double)eps));
 		rstd[n] = r;
 		float *o = out + n * C;
 		for (long k = 0; k < C; k++)
@@ -267,16 +269,7 @@ CLONES void vm_rmsnorm_backward(float *dx, float *dw, const float *dout, const f
 }
 
 // vm_sum_squares: Σ x[i]² in double, by RMS_LANES interleaved lanes added in order.
-CLONES double vm_sum_squares(const float *x, long n) {
-	double acc[RMS_LANES] = {0};
-	long i = 0;
-	for (; i + RMS_LANES <= n; i += RMS_LANES)
-		for (int j = 0; j < RMS_LANES; j++)
-			acc[j] += (double)x[i + j] * (double)x[i + j];
-	for (int j = 0; i + j < n; j++)
-		acc[j] += (double)x[i + j] * (double)x[i + j];
-	return rms_sum_lanes(acc);
-}
+CLONES double vm_sum_squares(const float *x, long n) { return sum_squares(x, n); }
 
 // vm_scale: x[i] *= s.
 CLONES void vm_scale(float *x, long n, float s) {

@@ -89,9 +89,18 @@ func need(what string, s []float32, n int) {
 	}
 }
 
+// optional is ptr for a slice that may be nil (then NULL), checked by need otherwise.
+func optional(what string, s []float32, n int) *C.float {
+	if s == nil {
+		return nil
+	}
+	need(what, s, n)
+	return ptr(s)
+}
+
 // SoftmaxRows: out[r,:] = e^(x[r,:] − max_i x[r,i]) / Σ_i e^(x[r,i] − max), the sum in float64
-// (in 8 interleaved lanes added in order, as the test's reference), for rows rows of width n. out and x [rows, n] (distinct or the
-// same slice).
+// (in 8 interleaved lanes added in order, as the test's reference), for rows rows of width n.
+// out and x [rows, n] (distinct or the same slice).
 func SoftmaxRows(out, x []float32, rows, n int) {
 	if rows <= 0 || n <= 0 {
 		return
@@ -148,12 +157,7 @@ func SwiGLU(out, sig, gate, up []float32) {
 	}
 	need("out", out, n)
 	need("up", up, n)
-	var sp *C.float
-	if sig != nil {
-		need("sig", sig, n)
-		sp = ptr(sig)
-	}
-	C.vm_swiglu(ptr(out), sp, ptr(gate), ptr(up), C.long(n))
+	C.vm_swiglu(ptr(out), optional("sig", sig, n), ptr(gate), ptr(up), C.long(n))
 }
 
 // GELU (tanh approximation): out[i] = ½·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
@@ -186,12 +190,7 @@ func SwiGLUBackward(dgate, dup, dout, gate, up, sig []float32) {
 	need("dup", dup, n)
 	need("dout", dout, n)
 	need("up", up, n)
-	var sp *C.float
-	if sig != nil {
-		need("sig", sig, n)
-		sp = ptr(sig)
-	}
-	C.vm_swiglu_backward(ptr(dgate), ptr(dup), ptr(dout), ptr(gate), ptr(up), sp, C.long(n))
+	C.vm_swiglu_backward(ptr(dgate), ptr(dup), ptr(dout), ptr(gate), ptr(up), optional("sig", sig, n), C.long(n))
 }
 
 // SwiGLURows is SwiGLU over rows whose gate and up halves sit side by side (one product's output
@@ -204,12 +203,7 @@ func SwiGLURows(out, sig, gu []float32, rows, H int) {
 	}
 	need("out", out, rows*H)
 	need("gu", gu, rows*2*H)
-	var sp *C.float
-	if sig != nil {
-		need("sig", sig, rows*H)
-		sp = ptr(sig)
-	}
-	C.vm_swiglu_rows(ptr(out), sp, ptr(gu), C.long(rows), C.long(H))
+	C.vm_swiglu_rows(ptr(out), optional("sig", sig, rows*H), ptr(gu), C.long(rows), C.long(H))
 }
 
 // SwiGLUBackwardRows writes (=, not +=) SwiGLUBackward's gradients for SwiGLURows's layout: with
@@ -223,12 +217,7 @@ func SwiGLUBackwardRows(dgu, dout, gu, sig []float32, rows, H int) {
 	need("dgu", dgu, rows*2*H)
 	need("dout", dout, rows*H)
 	need("gu", gu, rows*2*H)
-	var sp *C.float
-	if sig != nil {
-		need("sig", sig, rows*H)
-		sp = ptr(sig)
-	}
-	C.vm_swiglu_backward_rows(ptr(dgu), ptr(dout), ptr(gu), sp, C.long(rows), C.long(H))
+	C.vm_swiglu_backward_rows(ptr(dgu), ptr(dout), ptr(gu), optional("sig", sig, rows*H), C.long(rows), C.long(H))
 }
 
 // RMSNormLanes is the number of interleaved partial sums RMSNorm and RMSNormBackward accumulate a
