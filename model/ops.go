@@ -33,8 +33,8 @@ func EmbeddingBackward(dwte, dout []float32, tok []int32, N, C int) {
 	}
 }
 
-// RMSNormForward: rstd[n] = 1/sqrt(mean_i(x[n,i]²) + eps); out[n,i] = x[n,i]·rstd[n]·w[i].
-// out, x [N,C], rstd [N], w [C].
+// RMSNormForward: rstd[n] = 1/sqrt(mean_i(x[n,i]²) + eps); out[n,i] = x[n,i]·rstd[n]·w[i]
+// (the sum of squares in float64: vecmath.RMSNorm). out, x [N,C], rstd [N], w [C].
 func RMSNormForward(out, rstd, x, w []float32, N, C int, eps float32) {
 	parallelRows(N, C, func(lo, hi int) {
 		vecmath.RMSNorm(out[lo*C:hi*C], rstd[lo:hi], x[lo*C:hi*C], w, hi-lo, C, eps)
