@@ -53,3 +53,17 @@ func parallelChunks(n, width int, fn func(k, lo, hi int)) {
 	}
 	wg.Wait()
 }
+
+// parallelSum runs fn(part, lo, hi) on parallelChunks's chunks of n rows, each chunk adding its
+// rows' contribution into its own zeroed part (len(sum)), then adds the parts to sum in chunk
+// order: a reduction over rows whose result does not depend on which goroutine finishes first.
+func parallelSum(sum []float32, n, width int, fn func(part []float32, lo, hi int)) {
+	m := len(sum)
+	local := make([]float32, chunksFor(n, width)*m)
+	parallelChunks(n, width, func(k, lo, hi int) { fn(local[k*m:(k+1)*m], lo, hi) })
+	for k := 0; k*m < len(local); k++ {
+		for i, v := range local[k*m : (k+1)*m] {
+			sum[i] += v
+		}
+	}
+}

@@ -44,18 +44,10 @@ func RMSNormForward(out, rstd, x, w []float32, N, C int, eps float32) {
 // RMSNormBackward: with g = dout·w, dx[n,i] += rstd·g_i − rstd³·x_i·Σ_j(g_j·x_j)/C and
 // dw[i] += Σ_n dout[n,i]·x[n,i]·rstd[n]. dx, dout, x [N,C], dw, w [C], rstd [N].
 func RMSNormBackward(dx, dw, dout, x, w, rstd []float32, N, C int) {
-	// Rows are independent for dx; dw sums over rows, so each chunk of rows sums into its own
-	// buffer and the buffers are added in chunk order (the same result on every run).
-	chunks := chunksFor(N, C)
-	local := make([]float32, chunks*C)
-	parallelChunks(N, C, func(k, lo, hi int) {
-		vecmath.RMSNormBackward(dx[lo*C:hi*C], local[k*C:(k+1)*C], dout[lo*C:hi*C], x[lo*C:hi*C], w, rstd[lo:hi], hi-lo, C)
+	// Rows are independent for dx; dw sums over rows (deterministically: parallelSum).
+	parallelSum(dw[:C], N, C, func(part []float32, lo, hi int) {
+		vecmath.RMSNormBackward(dx[lo*C:hi*C], part, dout[lo*C:hi*C], x[lo*C:hi*C], w, rstd[lo:hi], hi-lo, C)
 	})
-	for k := 0; k < chunks; k++ {
-		for i, v := range local[k*C : (k+1)*C] {
-			dw[i] += v
-		}
-	}
 }
 
 // MatmulForward: out[n,o] = Σ_c inp[n,c]·w[o,c] (+ bias[o] when bias is non-nil).
@@ -99,22 +91,13 @@ func matmulBackward(dinp []float32, beta float32, dw, dbias, dout []float32, ldd
 		weight(runtime.GOMAXPROCS(0))
 	}
 	if dbias != nil {
-		// One partial sum per chunk of rows, added in chunk order (deterministic, as RMSNormBackward).
-		chunks := chunksFor(N, OC)
-		local := make([]float32, chunks*OC)
-		parallelChunks(N, OC, func(k, lo, hi int) {
-			part := local[k*OC : (k+1)*OC]
+		parallelSum(dbias[:OC], N, OC, func(part []float32, lo, hi int) {
 			for n := lo; n < hi; n++ {
 				for o, g := range dout[n*ldd : n*ldd+OC] {
 					part[o] += g
 				}
 			}
 		})
-		for k := 0; k < chunks; k++ {
-			for o, v := range local[k*OC : (k+1)*OC] {
-				dbias[o] += v
-			}
-		}
 	}
 }
 
