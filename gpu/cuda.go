@@ -12,7 +12,8 @@ import (
 )
 
 // NewCUDA opens NVIDIA GPU ordinal (0 for the first) through the CUDA driver API
-// (gorgonia.org/cu, libcuda only: no cuBLAS or runtime library is linked) and loads gpu/kernels'
+// (gorgonia.org/cu, libcuda only: no cuBLAS or runtime library is linked; cuBLAS is loaded at run
+// time when the machine has it, see cublas.go) and loads gpu/kernels'
 // PTX, which the driver JIT-compiles for the GPU it finds (compute_80 PTX runs on sm_80 and
 // newer). The context lives on the device's own OS thread (see KernelDevice).
 func NewCUDA(ordinal int) (*KernelDevice, error) {
@@ -28,10 +29,12 @@ func NewCUDA(ordinal int) (*KernelDevice, error) {
 
 // cudaBackend is a KernelBackend on one CUDA context.
 type cudaBackend struct {
-	name string
-	ctx  cu.CUContext
-	mods []cu.Module
-	fns  map[string]cu.Function
+	name    string
+	ctx     cu.CUContext
+	mods    []cu.Module
+	fns     map[string]cu.Function
+	blas    *cublas // nil without cuBLAS: the sgemm kernel only
+	blasErr error
 }
 
 // openCUDABackend creates a context on dev (current on the calling, locked thread) and loads
@@ -49,7 +52,31 @@ func openCUDABackend(dev cu.Device) (*cudaBackend, error) {
 			return nil, fmt.Errorf("gpu: CUDA: loading kernels/%s.ptx on %s: %w", k, name, err)
 		}
 	}
+	b.blas, b.blasErr = openCUBLAS()
 	return b, nil
+}
+
+// GemmModes: cuBLAS's modes when it loaded.
+func (b *cudaBackend) GemmModes() []string {
+	if b.blas == nil {
+		return nil
+	}
+	return []string{"cublas", "cublas-tf32", "cublas-bf16"}
+}
+
+// CUBLAS says which cuBLAS the backend loaded, or why none.
+func (b *cudaBackend) CUBLAS() string {
+	if b.blas == nil {
+		return b.blasErr.Error()
+	}
+	return b.blas.path
+}
+
+func (b *cudaBackend) Gemm(mode string, transA, transB bool, m, n, k int, alpha float32, a uint64, lda int, bb uint64, ldb int, beta float32, c uint64, ldc int) error {
+	if b.blas == nil {
+		return b.blasErr
+	}
+	return b.blas.gemm(mode, transA, transB, m, n, k, alpha, a, lda, bb, ldb, beta, c, ldc)
 }
 
 func (b *cudaBackend) load(k string) error {
@@ -103,9 +130,22 @@ func (b *cudaBackend) Launch(kernel string, grid, block int, args []uint64) erro
 	return fn.Launch(grid, 1, 1, block, 1, 1, 0, cu.Stream{}, params)
 }
 
+// Zero and Copy run on the NULL stream, after the launches before them.
+func (b *cudaBackend) Zero(dst uint64, bytes int64) error {
+	return cu.MemsetD8(cu.DevicePtr(dst), 0, bytes)
+}
+
+func (b *cudaBackend) Copy(dst, src uint64, bytes int64) error {
+	return cu.MemcpyDtoD(cu.DevicePtr(dst), cu.DevicePtr(src), bytes)
+}
+
 func (b *cudaBackend) Sync() error { return cu.Synchronize() }
 
 func (b *cudaBackend) Close() error {
+	if b.blas != nil {
+		b.blas.close()
+		b.blas = nil
+	}
 	for _, m := range b.mods {
 		m.Unload()
 	}

@@ -25,6 +25,10 @@ type KernelBackend interface {
 	// Launch runs kernel on grid blocks of block threads; args holds one 8-byte slot per kernel
 	// parameter, the value in its low bytes (as the CUDA driver reads them).
 	Launch(kernel string, grid, block int, args []uint64) error
+	// Zero sets bytes bytes at dst to 0; Copy copies bytes bytes between device addresses. Both
+	// are ordered with the launches (the same stream) and may address the inside of a buffer.
+	Zero(dst uint64, bytes int64) error
+	Copy(dst, src uint64, bytes int64) error
 	Sync() error
 	Close() error
 }
@@ -49,9 +53,43 @@ type KernelDevice struct {
 	sigs   map[string][]string
 
 	// owned by the device goroutine
-	be   KernelBackend
-	pool map[int64][]uint64
-	all  []uint64
+	be       KernelBackend
+	pool     map[int64][]uint64
+	all      []uint64
+	gemmMode string // "": the sgemm kernel; else a GemmBackend mode
+}
+
+// GemmBackend is a KernelBackend with matrix products of its own (cuBLAS, in cublas.go), in one
+// or more modes (say, "cublas" in float32 and "cublas-tf32" on tensor cores). Row-major, with
+// the arguments of Queue.Gemm.
+type GemmBackend interface {
+	GemmModes() []string
+	Gemm(mode string, transA, transB bool, m, n, k int, alpha float32, a uint64, lda int, b uint64, ldb int, beta float32, c uint64, ldc int) error
+}
+
+// GemmModes lists the products SetGemm takes: "kernel" (gpu/kernels' sgemm) and the backend's.
+func (d *KernelDevice) GemmModes() []string {
+	modes := []string{"kernel"}
+	if g, ok := d.be.(GemmBackend); ok {
+		modes = append(modes, g.GemmModes()...)
+	}
+	return modes
+}
+
+// SetGemm chooses the product every later matrix product runs on (one of GemmModes). Call it
+// between calls, not during one.
+func (d *KernelDevice) SetGemm(mode string) error {
+	for _, m := range d.GemmModes() {
+		if m == mode {
+			return d.do(func(*call) {
+				if mode == "kernel" {
+					mode = ""
+				}
+				d.gemmMode = mode
+			})
+		}
+	}
+	return fmt.Errorf("gpu: %s: no matrix product %q (have %v)", d.name, mode, d.GemmModes())
 }
 
 var _ Device = (*KernelDevice)(nil)
@@ -148,8 +186,12 @@ func (d *KernelDevice) do(f func(c *call)) error {
 	}
 }
 
-// devPtr is a device address, as a kernel argument.
-type devPtr uint64
+// Ptr is a device address, as a kernel argument: the start of a KernelDevice buffer or a place
+// inside one.
+type Ptr uint64
+
+// Floats is the address n float32 (or int32) elements after p.
+func (p Ptr) Floats(n int) Ptr { return p + Ptr(4*n) }
 
 // call is one method's work on the device: the buffers it took and its first error. Every step
 // after an error does nothing.
@@ -173,7 +215,7 @@ func (c *call) fail(what string, err error) {
 // alloc takes a buffer of n bytes from the pool. Sizes are exact, not rounded up: a learner's
 // shapes repeat, so exact sizes are reused as well, and a backend that guards the end of each
 // buffer (gpu/cudaemu) catches a kernel writing one element too far.
-func (c *call) alloc(n int64) devPtr {
+func (c *call) alloc(n int64) Ptr {
 	if c.err != nil {
 		return 0
 	}
@@ -191,11 +233,11 @@ func (c *call) alloc(n int64) devPtr {
 		c.d.all = append(c.d.all, p)
 	}
 	c.bufs = append(c.bufs, devBuf{p, size})
-	return devPtr(p)
+	return Ptr(p)
 }
 
 // upload copies n bytes at src to a new device buffer.
-func (c *call) upload(src unsafe.Pointer, n int64) devPtr {
+func (c *call) upload(src unsafe.Pointer, n int64) Ptr {
 	p := c.alloc(n)
 	if c.err == nil && n > 0 {
 		if err := c.d.be.CopyIn(uint64(p), src, n); err != nil {
@@ -205,28 +247,28 @@ func (c *call) upload(src unsafe.Pointer, n int64) devPtr {
 	return p
 }
 
-func (c *call) f32(x []float32) devPtr {
+func (c *call) f32(x []float32) Ptr {
 	if len(x) == 0 {
 		return c.alloc(4)
 	}
 	return c.upload(unsafe.Pointer(&x[0]), int64(4*len(x)))
 }
 
-func (c *call) i32(x []int32) devPtr {
+func (c *call) i32(x []int32) Ptr {
 	if len(x) == 0 {
 		return c.alloc(4)
 	}
 	return c.upload(unsafe.Pointer(&x[0]), int64(4*len(x)))
 }
 
-func (c *call) bytes(x []byte) devPtr {
+func (c *call) bytes(x []byte) Ptr {
 	if len(x) == 0 {
 		return c.alloc(1)
 	}
 	return c.upload(unsafe.Pointer(&x[0]), int64(len(x)))
 }
 
-func (c *call) download(dst unsafe.Pointer, p devPtr, n int64) {
+func (c *call) download(dst unsafe.Pointer, p Ptr, n int64) {
 	if c.err != nil || n == 0 {
 		return
 	}
@@ -235,19 +277,19 @@ func (c *call) download(dst unsafe.Pointer, p devPtr, n int64) {
 	}
 }
 
-func (c *call) f32back(dst []float32, p devPtr) {
+func (c *call) f32back(dst []float32, p Ptr) {
 	if len(dst) > 0 {
 		c.download(unsafe.Pointer(&dst[0]), p, int64(4*len(dst)))
 	}
 }
 
-func (c *call) f64back(dst []float64, p devPtr) {
+func (c *call) f64back(dst []float64, p Ptr) {
 	if len(dst) > 0 {
 		c.download(unsafe.Pointer(&dst[0]), p, int64(8*len(dst)))
 	}
 }
 
-// launch runs kernel on grid×block threads. Each argument is a devPtr, int32, float32 or
+// launch runs kernel on grid×block threads. Each argument is a Ptr, int32, float32 or
 // float64, checked against the kernel's PTX parameter types and passed by value in its own
 // 8-byte slot.
 func (c *call) launch(kernel string, grid int, args ...any) {
@@ -267,7 +309,7 @@ func (c *call) launch(kernel string, grid int, args ...any) {
 	for i, a := range args {
 		var want string
 		switch v := a.(type) {
-		case devPtr:
+		case Ptr:
 			slots[i], want = uint64(v), "u64"
 		case int32:
 			slots[i], want = uint64(uint32(v)), "32"

@@ -93,8 +93,18 @@ func (d *KernelDevice) RMSNormBackward(dx, dw, dout, x, w, rstd []float32, N, C 
 	})
 }
 
-// gemm launches sgemm: C = alpha·op(A)·op(B) + beta·C (row-major, as model's gemm).
-func (c *call) gemm(transA, transB bool, m, n, k int, alpha float32, a devPtr, lda int, b devPtr, ldb int, beta float32, cc devPtr, ldc int) {
+// gemm: C = alpha·op(A)·op(B) + beta·C (row-major, as model's gemm), on the product the device
+// is set to (SetGemm): the sgemm kernel by default.
+func (c *call) gemm(transA, transB bool, m, n, k int, alpha float32, a Ptr, lda int, b Ptr, ldb int, beta float32, cc Ptr, ldc int) {
+	if c.err != nil || m*n == 0 {
+		return
+	}
+	if c.d.gemmMode != "" {
+		if err := c.d.be.(GemmBackend).Gemm(c.d.gemmMode, transA, transB, m, n, k, alpha, uint64(a), lda, uint64(b), ldb, beta, uint64(cc), ldc); err != nil {
+			c.fail(c.d.gemmMode+" product", err)
+		}
+		return
+	}
 	const tile = 16
 	c.launch("sgemm", ((m+tile-1)/tile)*((n+tile-1)/tile), flag(transA), flag(transB), int32(m), int32(n), int32(k), alpha, a, int32(lda), b, int32(ldb), beta, cc, int32(ldc))
 }

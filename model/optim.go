@@ -30,10 +30,14 @@ func NewAdamWFor(params []Param, size int, weightDecay float32) *AdamW {
 	o := &AdamW{Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, WeightDecay: weightDecay,
 		m: make([]float32, size), v: make([]float32, size), params: params}
 	for _, p := range params {
-		o.decay = append(o.decay, len(p.Shape) == 2 && p.Name != "vision_tower.pos_embed")
+		o.decay = append(o.decay, Decays(p))
 	}
 	return o
 }
+
+// Decays says whether AdamW's weight decay applies to p: matrices do; norms, biases and the
+// position embedding do not.
+func Decays(p Param) bool { return len(p.Shape) == 2 && p.Name != "vision_tower.pos_embed" }
 
 // Step applies one update with learning rate lr to weights W given gradients G.
 func (o *AdamW) Step(W, G []float32, lr float32) {

@@ -67,15 +67,45 @@ func (b *Backend) Free(ptr uint64) error {
 	return nil
 }
 
-// at returns the allocation starting at ptr, or an error for a copy that would leave it.
+// at returns the host address of device address ptr, which may be inside an allocation, or an
+// error for an access of bytes bytes that would leave it.
 func (b *Backend) at(ptr uint64, bytes int64) (unsafe.Pointer, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	a, ok := b.live[ptr]
-	if !ok || bytes > a.size {
-		return nil, fmt.Errorf("cudaemu: copy of %d bytes at %#x outside its allocation (%d bytes)", bytes, ptr, a.size)
+	if a, ok := b.live[ptr]; ok && bytes <= a.size { // the common case: a buffer's start
+		return a.p, nil
 	}
-	return a.p, nil
+	for addr, a := range b.live {
+		if ptr >= addr && ptr < addr+uint64(a.size) {
+			if off := int64(ptr - addr); off+bytes <= a.size {
+				return unsafe.Add(a.p, off), nil
+			}
+			break
+		}
+	}
+	return nil, fmt.Errorf("cudaemu: access of %d bytes at %#x outside its allocation", bytes, ptr)
+}
+
+func (b *Backend) Zero(dst uint64, bytes int64) error {
+	p, err := b.at(dst, bytes)
+	if err != nil {
+		return err
+	}
+	C.memset(p, 0, C.size_t(bytes))
+	return nil
+}
+
+func (b *Backend) Copy(dst, src uint64, bytes int64) error {
+	pd, err := b.at(dst, bytes)
+	if err != nil {
+		return err
+	}
+	ps, err := b.at(src, bytes)
+	if err != nil {
+		return err
+	}
+	C.memmove(pd, ps, C.size_t(bytes))
+	return nil
 }
 
 func (b *Backend) CopyIn(dst uint64, src unsafe.Pointer, bytes int64) error {

@@ -1,6 +1,7 @@
 // Package cudaemu runs gpu/kernels' CUDA C on the CPU: the .cu files are compiled as C++20 with a
-// small header (emu.h) that gives threadIdx/blockIdx/blockDim, __shared__ and __syncthreads (a
-// real thread per GPU thread, meeting at a std::barrier), and Backend is a gpu.KernelBackend over
+// small header (emu.h) that gives threadIdx/blockIdx/blockDim, __shared__ and __syncthreads (in
+// kernels that synchronise, a fiber per GPU thread of the block, all reaching each barrier before
+// any passes it), and Backend is a gpu.KernelBackend over
 // host memory. gpu.NewKernelDevice on it runs the same host code and kernels as the CUDA device,
 // so the conformance suite checks both on machines without a GPU. What it cannot check: the CUDA
 // driver calls themselves, the PTX the driver JIT-compiles, and GPU-only hazards (races between

@@ -1,15 +1,69 @@
 // emu.cc: the kernels of gpu/kernels compiled for the CPU, and a launcher (see doc.go).
 #include "emu.h"
 
+#include <ucontext.h>
+
 #include <cstring>
+#include <functional>
+#include <memory>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
 thread_local emu_dim3 threadIdx, blockIdx;
 emu_dim3 blockDim, gridDim;
-std::barrier<> *emu_block_barrier;
+
+namespace {
+
+// fibers runs one block's threads as fibers on the calling OS thread. Launches come one at a
+// time from the device's goroutine (gpu.KernelDevice), so one set serves them all.
+struct fibers {
+  ucontext_t sched;
+  std::vector<ucontext_t> ctx;
+  std::vector<std::unique_ptr<char[]>> stacks;  // uninitialised: only the pages a fiber uses are touched
+  std::vector<char> done;
+  int current = 0;
+  const std::function<void()> *body = nullptr;
+};
+fibers fib;
+constexpr size_t fiber_stack = 256 << 10;
+
+void fiber_main() {
+  (*fib.body)();
+  fib.done[fib.current] = 1;  // returning resumes uc_link, the scheduler
+}
+
+// run_block runs body once per thread of a block of block threads: round after round, each
+// unfinished fiber runs until its next __syncthreads or its end.
+void run_block(int block, const std::function<void()> &body) {
+  if ((int)fib.ctx.size() < block) {
+    fib.ctx.resize(block);
+    fib.done.resize(block);
+    while ((int)fib.stacks.size() < block) fib.stacks.emplace_back(new char[fiber_stack]);
+  }
+  fib.body = &body;
+  for (int t = 0; t < block; t++) {
+    getcontext(&fib.ctx[t]);
+    fib.ctx[t].uc_stack.ss_sp = fib.stacks[t].get();
+    fib.ctx[t].uc_stack.ss_size = fiber_stack;
+    fib.ctx[t].uc_link = &fib.sched;
+    makecontext(&fib.ctx[t], fiber_main, 0);
+    fib.done[t] = 0;
+  }
+  for (int alive = block; alive > 0;) {
+    for (int t = 0; t < block; t++) {
+      if (fib.done[t]) continue;
+      fib.current = t;
+      threadIdx = {unsigned(t), 0, 0};
+      swapcontext(&fib.sched, &fib.ctx[t]);
+      if (fib.done[t]) alive--;
+    }
+  }
+}
+
+}  // namespace
+
+void emu_syncthreads() { swapcontext(&fib.ctx[fib.current], &fib.sched); }
 
 #include "../kernels/attention.cu"
 #include "../kernels/crossentropy.cu"
@@ -30,34 +84,22 @@ std::barrier<> *emu_block_barrier;
 
 namespace {
 
-// run executes body once per GPU thread of one launch. Kernels that synchronise get a real thread
-// per GPU thread; the others run their threads one after another.
+// run executes body once per GPU thread of one launch. Kernels that synchronise run each block's
+// threads as fibers (run_block); the others run their threads one after another.
 template <typename F> void run(int grid, int block, bool syncs, F body) {
   gridDim = {unsigned(grid), 1, 1};
   blockDim = {unsigned(block), 1, 1};
+  const std::function<void()> fn = body;
   for (int b = 0; b < grid; b++) {
-    if (!syncs) {
-      blockIdx = {unsigned(b), 0, 0};
-      for (int t = 0; t < block; t++) {
-        threadIdx = {unsigned(t), 0, 0};
-        body();
-      }
+    blockIdx = {unsigned(b), 0, 0};
+    if (syncs) {
+      run_block(block, fn);
       continue;
     }
-    std::barrier<> bar(block);
-    emu_block_barrier = &bar;
-    std::vector<std::thread> ts;
-    ts.reserve(block);
     for (int t = 0; t < block; t++) {
-      ts.emplace_back([&, b, t] {
-        blockIdx = {unsigned(b), 0, 0};
-        threadIdx = {unsigned(t), 0, 0};
-        body();
-        bar.arrive_and_drop();  // a finished thread no longer holds the others back
-      });
+      threadIdx = {unsigned(t), 0, 0};
+      body();
     }
-    for (auto &th : ts) th.join();
-    emu_block_barrier = nullptr;
   }
 }
 

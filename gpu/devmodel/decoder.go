@@ -1,0 +1,159 @@
+// Package devmodel trains the built-in model's language decoder on a GPU: weights, gradients,
+// AdamW's moments and every activation stay in device memory (a gpu.KernelDevice), so a training
+// step copies in only the batch's tokens and copies out only the per-token losses and the
+// gradient norm. The math is package model's (Forward, Backward, ClipGradNorm, AdamW), checked
+// against it by the tests; the vision tower and LoRA adapters are not on the device yet.
+package devmodel
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/vrlaif/vrlaif/gpu"
+	"github.com/vrlaif/vrlaif/model"
+)
+
+// Decoder is a model.Model's decoder on a device, with AdamW's state (model.AdamW's defaults).
+type Decoder struct {
+	Beta1, Beta2, Eps, WeightDecay float32
+
+	dev        *gpu.KernelDevice
+	cfg        model.Config
+	params     []model.Param
+	byName     map[string]model.Param
+	n          int     // weights
+	w, g, m, v gpu.Ptr // flat, in model's layout
+	cos, sin   gpu.Ptr
+	acts       map[[2]int]*acts
+	last       *acts // of the last Forward
+	step       int
+}
+
+// New copies m's weights to dev. m must have no LoRA attached.
+func New(dev *gpu.KernelDevice, m *model.Model, weightDecay float32) (*Decoder, error) {
+	if m.LoRA != nil {
+		return nil, fmt.Errorf("devmodel: LoRA adapters are not supported on the device yet")
+	}
+	opt := model.NewAdamWFor(nil, 0, weightDecay)
+	d := &Decoder{Beta1: opt.Beta1, Beta2: opt.Beta2, Eps: opt.Eps, WeightDecay: weightDecay,
+		dev: dev, cfg: m.Config, params: m.Params, byName: map[string]model.Param{}, n: len(m.W), acts: map[[2]int]*acts{}}
+	for _, p := range m.Params {
+		d.byName[p.Name] = p
+	}
+	c := m.Config
+	cos, sin := model.RopeTables(c.MaxPositionEmbeddings, c.HeadDim(), c.RopeTheta)
+	var err error
+	for _, p := range []*gpu.Ptr{&d.w, &d.g, &d.m, &d.v} {
+		if *p, err = dev.Alloc(int64(4 * d.n)); err != nil {
+			return nil, err
+		}
+	}
+	if d.cos, err = dev.Alloc(int64(4 * len(cos))); err != nil {
+		return nil, err
+	}
+	if d.sin, err = dev.Alloc(int64(4 * len(sin))); err != nil {
+		return nil, err
+	}
+	err = dev.Run(func(q *gpu.Queue) {
+		q.Upload(d.w, m.W)
+		q.Upload(d.cos, cos)
+		q.Upload(d.sin, sin)
+	})
+	return d, err
+}
+
+// W and G are the device addresses of a parameter's weights and gradients.
+func (d *Decoder) W(name string) gpu.Ptr { return d.w.Floats(d.param(name).Offset) }
+func (d *Decoder) G(name string) gpu.Ptr { return d.g.Floats(d.param(name).Offset) }
+
+func (d *Decoder) param(name string) model.Param {
+	p, ok := d.byName[name]
+	if !ok {
+		panic("devmodel: no parameter " + name)
+	}
+	return p
+}
+
+// Weights copies the weights to dst (len ≥ the model's weights), in model's layout.
+func (d *Decoder) Weights(dst []float32) error { return d.download(dst, d.w) }
+
+// Grads copies the gradients of the last Backward (clipped, after Update) to dst.
+func (d *Decoder) Grads(dst []float32) error { return d.download(dst, d.g) }
+
+func (d *Decoder) download(dst []float32, p gpu.Ptr) error {
+	if len(dst) < d.n {
+		return fmt.Errorf("devmodel: %d floats for %d weights", len(dst), d.n)
+	}
+	return d.dev.Run(func(q *gpu.Queue) { q.Download(dst[:d.n], p) })
+}
+
+// Step is Forward, Backward and Update: one training step on b with learning rate lr, clipping
+// the gradient norm at maxNorm (0: no clipping). It returns the loss and the norm before clipping.
+func (d *Decoder) Step(b *model.Batch, lr, maxNorm float32) (loss, gradNorm float32, err error) {
+	if loss, err = d.Forward(b); err != nil {
+		return 0, 0, err
+	}
+	if err = d.Backward(); err != nil {
+		return 0, 0, err
+	}
+	gradNorm, err = d.Update(lr, maxNorm)
+	return loss, gradNorm, err
+}
+
+// validate checks b against the model, as model.Forward does, and that it has no video.
+func (d *Decoder) validate(b *model.Batch) error {
+	c := d.cfg
+	N := b.B * b.T
+	switch {
+	case b.B <= 0 || b.T <= 0 || b.T > c.MaxPositionEmbeddings:
+		return fmt.Errorf("devmodel: batch %d×%d does not fit %d positions", b.B, b.T, c.MaxPositionEmbeddings)
+	case len(b.Tokens) != N || len(b.Targets) != N || len(b.VideoAt) != b.B:
+		return fmt.Errorf("devmodel: batch slices do not match %d×%d", b.B, b.T)
+	case b.Weights != nil && len(b.Weights) != N:
+		return fmt.Errorf("devmodel: batch has %d weights, want %d", len(b.Weights), N)
+	}
+	for r, at := range b.VideoAt {
+		if at >= 0 {
+			return fmt.Errorf("devmodel: row %d has video: the vision tower does not run on the device yet", r)
+		}
+	}
+	for n, t := range b.Tokens {
+		if t < 0 || int(t) >= c.VocabSize {
+			return fmt.Errorf("devmodel: token %d at %d outside the vocabulary of %d", t, n, c.VocabSize)
+		}
+		if tg := b.Targets[n]; tg != model.IgnoreIndex && (tg < 0 || int(tg) >= c.VocabSize) {
+			return fmt.Errorf("devmodel: target %d at %d outside the vocabulary of %d", tg, n, c.VocabSize)
+		}
+	}
+	return nil
+}
+
+// Update clips the gradients' global norm at maxNorm (model.ClipGradNorm; 0: no clipping) and
+// applies one AdamW step with learning rate lr (model.AdamW.Step). It returns the norm before
+// clipping.
+func (d *Decoder) Update(lr, maxNorm float32) (float32, error) {
+	d.step++
+	bc1 := 1 - float32(math.Pow(float64(d.Beta1), float64(d.step)))
+	bc2 := 1 - float32(math.Pow(float64(d.Beta2), float64(d.step)))
+	var norm float32
+	err := d.dev.Run(func(q *gpu.Queue) {
+		norm = float32(math.Sqrt(q.SumSquares(d.g, d.n)))
+		if maxNorm > 0 && norm > maxNorm {
+			q.Scale(d.g, maxNorm/(norm+1e-6), d.n)
+		}
+		// One launch per run of parameters with the same weight decay.
+		for i := 0; i < len(d.params); {
+			decays, start, end := model.Decays(d.params[i]), d.params[i].Offset, 0
+			for ; i < len(d.params) && model.Decays(d.params[i]) == decays; i++ {
+				end = d.params[i].Offset + d.params[i].Size
+			}
+			wd := float32(0)
+			if decays {
+				wd = d.WeightDecay
+			}
+			q.AdamW(d.w.Floats(start), d.g.Floats(start), d.m.Floats(start), d.v.Floats(start), end-start,
+				lr, d.Beta1, d.Beta2, d.Eps, wd, bc1, bc2)
+		}
+	})
+	return norm, err
+}

@@ -1,0 +1,162 @@
+package devmodel_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/vrlaif/vrlaif/gpu"
+	"github.com/vrlaif/vrlaif/gpu/cudaemu"
+	"github.com/vrlaif/vrlaif/gpu/devmodel"
+	"github.com/vrlaif/vrlaif/model"
+)
+
+// The decoder's training steps on the CUDA kernels, run on the CPU by gpu/cudaemu, match the CPU
+// model's: loss, every gradient, the gradient norm and the weights after two AdamW steps.
+func TestDecoderMatchesCPUOnEmulatedCUDA(t *testing.T) {
+	dev, err := gpu.NewKernelDevice(func() (gpu.KernelBackend, error) { return cudaemu.New(), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	CheckDecoder(t, dev, model.Tiny(61), 2, 13)
+}
+
+// A batch with video is refused with a clear error, not run without its video.
+func TestDecoderRefusesVideo(t *testing.T) {
+	dev, err := gpu.NewKernelDevice(func() (gpu.KernelBackend, error) { return cudaemu.New(), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	m, err := model.New(model.Tiny(61), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := devmodel.New(dev, m, 0.1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := TextBatch(m.Config, 2, 13, 5)
+	b.VideoAt[1] = 2
+	if _, err := dec.Forward(b); err == nil || !strings.Contains(err.Error(), "vision tower") {
+		t.Fatalf("Forward on a video row: %v, want the vision-tower error", err)
+	}
+}
+
+// TextBatch is a B×T batch of random tokens without video: some targets ignored, random weights.
+func TextBatch(c model.Config, B, T int, seed uint64) *model.Batch {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	v := c.Vision
+	b := &model.Batch{B: B, T: T, Tokens: make([]int32, B*T), Targets: make([]int32, B*T), VideoAt: make([]int, B),
+		Patches: make([]float32, B*v.NumFrames*v.Patches()*v.PatchDim()), Weights: make([]float32, B*T)}
+	for n := range b.Tokens {
+		b.Tokens[n] = int32(rng.IntN(c.VocabSize))
+		b.Targets[n] = int32(rng.IntN(c.VocabSize))
+		if rng.IntN(5) == 0 {
+			b.Targets[n] = model.IgnoreIndex
+		}
+		b.Weights[n] = 0.25 + rng.Float32()
+	}
+	for r := range b.VideoAt {
+		b.VideoAt[r] = -1
+	}
+	return b
+}
+
+// CheckDecoder runs two training steps of a fresh model of config c on B×T text batches, on the
+// CPU (model) and on dev (devmodel), and compares them.
+//
+// Tolerances. The device sums each product and reduction in another order than the CPU (tiles,
+// cuBLAS, double reductions), so results agree to float32 rounding accumulated through the
+// network, not bit for bit: for sums of K ≤ a few hundred float32 terms the error is of order
+// K·2⁻²⁴ ≈ 1e-5 of the terms' magnitude, and cancellation makes it large relative to small
+// elements. So each gradient tensor is compared with atol = 1e-4·max|ref| (the tensor's scale)
+// plus rtol = 1e-3. AdamW's first steps move each weight by about lr·sign(g) whatever g's size,
+// so the weights agree to 1e-3·lr wherever g's sign is certain; the test counts the weights off
+// by more and allows none, because no gradient element here is within the noise of 0 (checked:
+// the smallest |g| it sees is logged).
+func CheckDecoder(t *testing.T, dev *gpu.KernelDevice, c model.Config, B, T int) {
+	t.Helper()
+	const lr, maxNorm, wd = 1e-3, 1.0, 0.1
+	cpu, err := model.New(c, 11)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := devmodel.New(dev, cpu, wd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := model.NewAdamW(cpu, wd)
+	got := make([]float32, len(cpu.W))
+	for step := 0; step < 2; step++ {
+		b := TextBatch(c, B, T, uint64(step))
+		cpu.ZeroGrad()
+		want, err := cpu.Forward(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cpu.Backward(b)
+		loss, err := dec.Forward(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := math.Abs(float64(loss - want)); d > 1e-5*math.Abs(float64(want))+1e-6 {
+			t.Errorf("step %d: loss %.7g on the device, %.7g on the CPU", step, loss, want)
+		}
+		if err := dec.Backward(); err != nil {
+			t.Fatal(err)
+		}
+		if err := dec.Grads(got); err != nil {
+			t.Fatal(err)
+		}
+		smallest := math.Inf(1)
+		for _, p := range cpu.Params {
+			ref, dg := cpu.G[p.Offset:p.Offset+p.Size], got[p.Offset:p.Offset+p.Size]
+			scale := 0.0
+			for _, v := range ref {
+				scale = max(scale, math.Abs(float64(v)))
+			}
+			bad, worst := 0, 0.0
+			for i := range ref {
+				d := math.Abs(float64(dg[i] - ref[i]))
+				if d > 1e-4*scale+1e-3*math.Abs(float64(ref[i])) {
+					bad++
+				}
+				worst = max(worst, d)
+				if ref[i] != 0 {
+					smallest = min(smallest, math.Abs(float64(ref[i])))
+				}
+			}
+			if bad > 0 {
+				t.Errorf("step %d: %s: %d of %d gradients off (max difference %.3g, tensor scale %.3g)", step, p.Name, bad, len(ref), worst, scale)
+			}
+		}
+		t.Logf("step %d: loss %.6f (CPU %.6f); smallest nonzero |gradient| %.3g", step, loss, want, smallest)
+		wantNorm := model.ClipGradNorm(cpu.G, maxNorm)
+		opt.Step(cpu.W, cpu.G, lr)
+		norm, err := dec.Update(lr, maxNorm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := math.Abs(float64(norm - wantNorm)); d > 1e-4*float64(wantNorm) {
+			t.Errorf("step %d: gradient norm %.7g on the device, %.7g on the CPU", step, norm, wantNorm)
+		}
+		if err := dec.Weights(got); err != nil {
+			t.Fatal(err)
+		}
+		bad, worst := 0, 0.0
+		for i, w := range cpu.W {
+			d := math.Abs(float64(got[i] - w))
+			if d > 1e-3*lr+1e-6*math.Abs(float64(w)) {
+				bad++
+			}
+			worst = max(worst, d)
+		}
+		if bad > 0 {
+			t.Errorf("step %d: %d of %d weights off after AdamW (max difference %.3g; lr %g)", step, bad, len(cpu.W), worst, lr)
+		}
+		t.Logf("step %d: gradient norm %.6f (CPU %.6f); largest weight difference %.3g", step, norm, wantNorm, worst)
+	}
+}

@@ -1,0 +1,201 @@
+package devmodel
+
+import (
+	"fmt"
+
+	"github.com/vrlaif/vrlaif/gpu"
+	"github.com/vrlaif/vrlaif/model"
+)
+
+// acts are one batch shape's device buffers: inputs, the activations Forward keeps for Backward,
+// and Backward's scratch, carved out of one allocation.
+type acts struct {
+	B, T                              int
+	tok, tgt, pos, wts                gpu.Ptr
+	x                                 []gpu.Ptr // residual stream: each layer's input, and the last output
+	xn, rstd1, q, k, v, att, a, x2    []gpu.Ptr
+	xn2, rstd2, gate, up, mlp, sig    []gpu.Ptr
+	fn, frstd, logits, probs, losses  gpu.Ptr
+	dx, dxn, dq, dk, dv, ds, da, dmlp gpu.Ptr
+	dgate, dup, dlogits, dfn          gpu.Ptr
+	hostLosses, hostWeights           []float32
+	hostTargets                       []int32
+	hasWeights                        bool
+	lossNorm                          float32
+}
+
+// maxShapes bounds the batch shapes whose buffers are kept.
+const maxShapes = 4
+
+func (d *Decoder) actsFor(B, T int) (*acts, error) {
+	if a, ok := d.acts[[2]int{B, T}]; ok {
+		return a, nil
+	}
+	if len(d.acts) >= maxShapes { // the device memory of dropped shapes stays in use until Close
+		return nil, fmt.Errorf("devmodel: more than %d batch shapes; round lengths up to a few sizes", maxShapes)
+	}
+	c := d.cfg
+	N, C, H, V, L := B*T, c.HiddenSize, c.IntermediateSize, c.VocabSize, c.NumHiddenLayers
+	hs := c.HeadDim()
+	qd, kvd, at := c.NumAttentionHeads*hs, c.NumKeyValueHeads*hs, B*c.NumAttentionHeads*T*T
+	// carve hands out consecutive spans of base; the first pass, with base 0, only counts.
+	var base gpu.Ptr
+	off := 0
+	carve := func(n int) gpu.Ptr { p := base.Floats(off); off += n; return p }
+	per := func(n int) []gpu.Ptr {
+		out := make([]gpu.Ptr, L)
+		for l := range out {
+			out[l] = carve(n)
+		}
+		return out
+	}
+	a := &acts{B: B, T: T}
+	layout := func() {
+		off = 0
+		a.tok, a.tgt, a.pos, a.wts = carve(N), carve(N), carve(N), carve(N)
+		a.x = append(per(N*C), carve(N*C))
+		a.xn, a.rstd1, a.q, a.k, a.v = per(N*C), per(N), per(N*qd), per(N*kvd), per(N*kvd)
+		a.att, a.a, a.x2, a.xn2, a.rstd2 = per(at), per(N*qd), per(N*C), per(N*C), per(N)
+		a.gate, a.up, a.mlp, a.sig = per(N*H), per(N*H), per(N*H), per(N*H)
+		a.fn, a.frstd, a.logits, a.probs, a.losses = carve(N*C), carve(N), carve(N*V), carve(N*V), carve(N)
+		a.dx, a.dxn, a.dq, a.dk, a.dv = carve(N*C), carve(N*C), carve(N*qd), carve(N*kvd), carve(N*kvd)
+		a.ds, a.da, a.dmlp, a.dgate, a.dup = carve(at), carve(N*qd), carve(N*H), carve(N*H), carve(N*H)
+		a.dlogits, a.dfn = carve(N*V), carve(N*C)
+	}
+	layout()
+	var err error
+	if base, err = d.dev.Alloc(int64(4 * off)); err != nil {
+		return nil, fmt.Errorf("devmodel: activations for a %d×%d batch (%d MB): %w", B, T, 4*off>>20, err)
+	}
+	layout()
+	pos := make([]int32, N)
+	for n := range pos {
+		pos[n] = int32(n % T)
+	}
+	if err := d.dev.Run(func(q *gpu.Queue) { q.UploadInt32(a.pos, pos) }); err != nil {
+		return nil, err
+	}
+	a.hostLosses = make([]float32, N)
+	d.acts[[2]int{B, T}] = a
+	return a, nil
+}
+
+// Forward runs the decoder on b (text only: every VideoAt < 0) and returns the mean
+// cross-entropy, weighted as model.Forward weighs it.
+func (d *Decoder) Forward(b *model.Batch) (float32, error) {
+	if err := d.validate(b); err != nil {
+		return 0, err
+	}
+	a, err := d.actsFor(b.B, b.T)
+	if err != nil {
+		return 0, err
+	}
+	c := d.cfg
+	N, C, H, V, B, T := b.B*b.T, c.HiddenSize, c.IntermediateSize, c.VocabSize, b.B, b.T
+	hs, NH, NKV, eps := c.HeadDim(), c.NumAttentionHeads, c.NumKeyValueHeads, c.RMSNormEps
+	qd, kvd := NH*hs, NKV*hs
+	a.hostTargets, a.hostWeights, a.hasWeights = b.Targets, b.Weights, b.Weights != nil
+	var loss float32
+	err = d.dev.Run(func(q *gpu.Queue) {
+		q.UploadInt32(a.tok, b.Tokens)
+		q.UploadInt32(a.tgt, b.Targets)
+		if a.hasWeights {
+			q.Upload(a.wts, b.Weights)
+		}
+		q.EmbeddingForward(a.x[0], a.tok, d.W("model.embed_tokens.weight"), N, C)
+		for l := 0; l < c.NumHiddenLayers; l++ {
+			p := fmt.Sprintf("model.layers.%d.", l)
+			q.RMSNormForward(a.xn[l], a.rstd1[l], a.x[l], d.W(p+"input_layernorm.weight"), N, C, eps)
+			q.Gemm(false, true, N, qd, C, 1, a.xn[l], C, d.W(p+"self_attn.q_proj.weight"), C, 0, a.q[l], qd)
+			q.Gemm(false, true, N, kvd, C, 1, a.xn[l], C, d.W(p+"self_attn.k_proj.weight"), C, 0, a.k[l], kvd)
+			q.Gemm(false, true, N, kvd, C, 1, a.xn[l], C, d.W(p+"self_attn.v_proj.weight"), C, 0, a.v[l], kvd)
+			q.Rope(a.q[l], a.pos, d.cos, d.sin, N, NH, hs, 1)
+			q.Rope(a.k[l], a.pos, d.cos, d.sin, N, NKV, hs, 1)
+			q.AttentionForward(a.a[l], a.att[l], a.q[l], a.k[l], a.v[l], B, T, NH, NKV, hs)
+			// x2 = x + o(a): the product adds onto a copy of the residual (beta 1).
+			q.Copy(a.x2[l], a.x[l], N*C)
+			q.Gemm(false, true, N, C, qd, 1, a.a[l], qd, d.W(p+"self_attn.o_proj.weight"), qd, 1, a.x2[l], C)
+			q.RMSNormForward(a.xn2[l], a.rstd2[l], a.x2[l], d.W(p+"post_attention_layernorm.weight"), N, C, eps)
+			q.Gemm(false, true, N, H, C, 1, a.xn2[l], C, d.W(p+"mlp.gate_proj.weight"), C, 0, a.gate[l], H)
+			q.Gemm(false, true, N, H, C, 1, a.xn2[l], C, d.W(p+"mlp.up_proj.weight"), C, 0, a.up[l], H)
+			q.SwiGLUForward(a.mlp[l], a.sig[l], a.gate[l], a.up[l], N*H)
+			q.Copy(a.x[l+1], a.x2[l], N*C)
+			q.Gemm(false, true, N, C, H, 1, a.mlp[l], H, d.W(p+"mlp.down_proj.weight"), H, 1, a.x[l+1], C)
+		}
+		q.RMSNormForward(a.fn, a.frstd, a.x[c.NumHiddenLayers], d.W("model.norm.weight"), N, C, eps)
+		q.Gemm(false, true, N, V, C, 1, a.fn, C, d.W("lm_head.weight"), C, 0, a.logits, V)
+		q.CrossEntropyForward(a.losses, a.probs, a.logits, a.tgt, N, V)
+		q.Download(a.hostLosses, a.losses)
+	})
+	if err != nil {
+		return 0, err
+	}
+	loss, a.lossNorm = gpu.WeightedMeanLoss(a.hostLosses, a.hostTargets, a.hostWeights, N)
+	d.last = a
+	return loss, nil
+}
+
+// Backward writes into the device's gradients (overwriting them) the gradient of the last
+// Forward's loss (model.Backward's).
+func (d *Decoder) Backward() error {
+	a := d.last
+	if a == nil {
+		return fmt.Errorf("devmodel: Backward before Forward")
+	}
+	c := d.cfg
+	N, C, H, V, B, T, L := a.B*a.T, c.HiddenSize, c.IntermediateSize, c.VocabSize, a.B, a.T, c.NumHiddenLayers
+	hs, NH, NKV := c.HeadDim(), c.NumAttentionHeads, c.NumKeyValueHeads
+	qd, kvd := NH*hs, NKV*hs
+	return d.dev.Run(func(q *gpu.Queue) {
+		q.Zero(d.g, d.n)
+		q.Zero(a.dlogits, N*V)
+		if a.lossNorm != 0 {
+			wts := a.wts
+			if !a.hasWeights {
+				wts = 0
+			}
+			q.CrossEntropyBackward(a.dlogits, a.probs, a.tgt, wts, N, V, a.lossNorm)
+		}
+		q.Gemm(false, false, N, C, V, 1, a.dlogits, V, d.W("lm_head.weight"), C, 0, a.dfn, C)
+		q.Gemm(true, false, V, C, N, 1, a.dlogits, V, a.fn, C, 1, d.G("lm_head.weight"), C)
+		// dx, the residual stream's gradient, flows down; each block's backward adds to it.
+		q.Zero(a.dx, N*C)
+		q.RMSNormBackward(a.dx, d.G("model.norm.weight"), a.dfn, a.x[L], d.W("model.norm.weight"), a.frstd, N, C)
+		for l := L - 1; l >= 0; l-- {
+			p := fmt.Sprintf("model.layers.%d.", l)
+			down, gate, up := p+"mlp.down_proj.weight", p+"mlp.gate_proj.weight", p+"mlp.up_proj.weight"
+			q.Gemm(false, false, N, H, C, 1, a.dx, C, d.W(down), H, 0, a.dmlp, H)
+			q.Gemm(true, false, C, H, N, 1, a.dx, C, a.mlp[l], H, 1, d.G(down), H)
+			q.Zero(a.dgate, N*H)
+			q.Zero(a.dup, N*H)
+			q.SwiGLUBackward(a.dgate, a.dup, a.dmlp, a.gate[l], a.up[l], a.sig[l], N*H)
+			q.Gemm(false, false, N, C, H, 1, a.dgate, H, d.W(gate), C, 0, a.dxn, C)
+			q.Gemm(false, false, N, C, H, 1, a.dup, H, d.W(up), C, 1, a.dxn, C)
+			q.Gemm(true, false, H, C, N, 1, a.dgate, H, a.xn2[l], C, 1, d.G(gate), C)
+			q.Gemm(true, false, H, C, N, 1, a.dup, H, a.xn2[l], C, 1, d.G(up), C)
+			post := p + "post_attention_layernorm.weight"
+			q.RMSNormBackward(a.dx, d.G(post), a.dxn, a.x2[l], d.W(post), a.rstd2[l], N, C)
+			o := p + "self_attn.o_proj.weight"
+			q.Gemm(false, false, N, qd, C, 1, a.dx, C, d.W(o), qd, 0, a.da, qd)
+			q.Gemm(true, false, C, qd, N, 1, a.dx, C, a.a[l], qd, 1, d.G(o), qd)
+			q.Zero(a.dq, N*qd)
+			q.Zero(a.dk, N*kvd)
+			q.Zero(a.dv, N*kvd)
+			q.AttentionBackward(a.dq, a.dk, a.dv, a.ds, a.da, a.q[l], a.k[l], a.v[l], a.att[l], B, T, NH, NKV, hs)
+			q.Rope(a.dq, a.pos, d.cos, d.sin, N, NH, hs, -1)
+			q.Rope(a.dk, a.pos, d.cos, d.sin, N, NKV, hs, -1)
+			for i, s := range []struct {
+				grad  gpu.Ptr
+				width int
+				name  string
+			}{{a.dq, qd, "q_proj"}, {a.dk, kvd, "k_proj"}, {a.dv, kvd, "v_proj"}} {
+				w := p + "self_attn." + s.name + ".weight"
+				q.Gemm(false, false, N, C, s.width, 1, s.grad, s.width, d.W(w), C, float32(min(i, 1)), a.dxn, C)
+				q.Gemm(true, false, s.width, C, N, 1, s.grad, s.width, a.xn[l], C, 1, d.G(w), C)
+			}
+			in := p + "input_layernorm.weight"
+			q.RMSNormBackward(a.dx, d.G(in), a.dxn, a.x[l], d.W(in), a.rstd1[l], N, C)
+		}
+		q.EmbeddingBackward(d.G("model.embed_tokens.weight"), a.dx, a.tok, N, C)
+	})
+}
