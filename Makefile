@@ -64,7 +64,7 @@ bench-ppo: setup
 
 ## cuda-build: compile and link the `cuda` build without a GPU (CUDA 11.8 headers and the stub libcuda
 ## from Debian's non-free nvidia-cuda-dev, unpacked into .build/cuda; nothing installed system-wide):
-## vet, the vrlaif binary (.build/vrlaif-cuda) and the GPU test binary (.build/gpu-check, what make gpu-check runs)
+## vet, the vrlaif binary (.build/vrlaif-cuda) and the GPU test binaries with the PyTorch script (.build/gpu-check, what make gpu-check runs)
 CUDA_ROOT := $(CURDIR)/.build/cuda
 CUDA_ENV  := CGO_CFLAGS="-I$(CUDA_ROOT)/usr/include" CGO_LDFLAGS="-L$(CUDA_ROOT)/usr/lib/x86_64-linux-gnu/stubs"
 cuda-build: setup
@@ -72,7 +72,11 @@ cuda-build: setup
 	$(CUDA_ENV) $(GO) vet -tags cuda ./gpu/...
 	$(CUDA_ENV) $(GO) build -tags cuda -o .build/vrlaif-cuda ./cmd/vrlaif
 	$(CUDA_ENV) $(GO) test -tags cuda -c -o .build/gpu-check/gpu.test ./gpu
-	cp scripts/gpu-check.sh .build/gpu-check/
+	$(CUDA_ENV) $(GO) test -tags cuda -c -o .build/gpu-check/devmodel.test ./gpu/devmodel
+	cp scripts/gpu-check.sh scripts/gpu/torch_step.py .build/gpu-check/
+	@# the test binaries link OpenBLAS (package model), which the GPU machine may lack: carry it along
+	mkdir -p .build/gpu-check/lib
+	ldd .build/gpu-check/devmodel.test | awk '/libopenblas|libgfortran|libquadmath/ { print $$3 }' | xargs -r -I{} cp -L {} .build/gpu-check/lib/
 
 ## gpu-check: on a machine with an NVIDIA GPU, run the CUDA conformance suite from .build/gpu-check
 ## (build it here first with make cuda-build: the GPU machine needs no Go); prints a summary

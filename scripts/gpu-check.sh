@@ -1,7 +1,14 @@
 #!/bin/bash
-# gpu-check.sh: runs the CUDA device's conformance suite (gpu.test, built by make cuda-build) on
-# this machine's first NVIDIA GPU and prints a summary. Needs no Go: copy .build/gpu-check over.
-# Without a GPU it says so and exits 0 (a -tags cuda binary would exit in cu's init otherwise).
+# gpu-check.sh: everything issue 7 measures on a GPU, in one run on this machine's first NVIDIA GPU
+# (the folder make cuda-build fills, .build/gpu-check; no Go needed here):
+#   1. gpu.test: the PPO and model-operation conformance suites on CUDA; matrix-product throughput
+#      of our sgemm kernel vs cuBLAS (float32, TF32, bf16);
+#   2. devmodel.test: the device-resident decoder's training steps vs the CPU model (sgemm kernel
+#      and cuBLAS), the tensor-core loss check, the training-step benchmark; and the fixture for 3;
+#   3. torch_step.py: the same step in PyTorch eager on the same GPU, and the logits of our
+#      checkpoint in PyTorch and in transformers' LlamaForCausalLM vs model.Forward's.
+# Prints a summary. Without a GPU it says so and exits 0 (a -tags cuda binary would exit in cu's
+# init otherwise). Exit status: non-zero when a check failed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 if ! command -v nvidia-smi >/dev/null || ! nvidia-smi -L >/dev/null 2>&1; then
@@ -9,10 +16,50 @@ if ! command -v nvidia-smi >/dev/null || ! nvidia-smi -L >/dev/null 2>&1; then
   exit 0
 fi
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | sed 's/^/gpu-check: GPU: /'
+
+# cuBLAS: the binaries dlopen libcublas.so.13/12/11; where the loader does not find one (PyTorch's
+# wheels keep theirs in site-packages), point VRLAIF_CUBLAS at the first found.
+if [ -z "${VRLAIF_CUBLAS:-}" ] && ! ldconfig -p 2>/dev/null | grep -q 'libcublas\.so\.1[123] '; then
+  for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib \
+    $(python3 -c 'import nvidia, os; [print(os.path.join(p, "cublas", "lib")) for p in nvidia.__path__]' 2>/dev/null) \
+    $(python3 -c 'import torch, os; print(os.path.join(os.path.dirname(torch.__file__), "lib"))' 2>/dev/null); do
+    lib=$(ls "$d"/libcublas.so.1[123] 2>/dev/null | sort -r | head -1)
+    if [ -n "$lib" ]; then export VRLAIF_CUBLAS=$lib; break; fi
+  done
+fi
+echo "gpu-check: cuBLAS: ${VRLAIF_CUBLAS:-libcublas.so.* from the loader path}"
+
+# The Go test binaries link OpenBLAS, carried in lib/ (make cuda-build) for machines without it.
+golibs="$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+
 log=$(mktemp)
-"$here/gpu.test" -test.run 'TestPPOOnCUDA|TestOpsOnCUDA' -test.bench SgemmCUDA -test.benchtime 1x -test.v 2>&1 | tee "$log"
-rc=${PIPESTATUS[0]}
+fixture=$(mktemp -d)
+trap 'rm -rf "$log" "$fixture"' EXIT
+rc=0
+LD_LIBRARY_PATH=$golibs "$here/gpu.test" -test.run 'TestPPOOnCUDA|TestOpsOnCUDA' -test.bench SgemmCUDA -test.benchtime 1x -test.v 2>&1 | tee -a "$log"
+[ "${PIPESTATUS[0]}" = 0 ] || rc=1
+LD_LIBRARY_PATH=$golibs VRLAIF_GPU_FIXTURE=$fixture "$here/devmodel.test" -test.run 'TestDecoderOnCUDA|TestDecoderTensorCoresOnCUDA|TestWriteFixture' \
+  -test.bench DecoderStepCUDA -test.benchtime 1x -test.v 2>&1 | tee -a "$log"
+[ "${PIPESTATUS[0]}" = 0 ] || rc=1
+if python3 -c 'import torch' 2>/dev/null; then
+  python3 "$here/torch_step.py" "$fixture" --device cuda 2>&1 | tee -a "$log"
+  [ "${PIPESTATUS[0]}" = 0 ] || rc=1
+else
+  echo "torch-step: FAIL: python3 cannot import torch" | tee -a "$log"
+  rc=1
+fi
+
+echo
+echo "gpu-check: summary"
 pass=$(grep -c -- '--- PASS' "$log"); fail=$(grep -c -- '--- FAIL' "$log")
-echo "gpu-check: conformance suite on CUDA: $pass passed, $fail failed (rc $rc)"
-rm -f "$log"
+echo "gpu-check: Go tests on CUDA: $pass passed, $fail failed"
+grep -E '^Benchmark(Sgemm|DecoderStep)CUDA' "$log" | sed 's/^/gpu-check: /'
+grep -E '^torch-step: (.*logits|training step)' "$log" | sed 's/^/gpu-check: /'
+# Our step (cuBLAS float32) against PyTorch eager float32, the issue's ratio (goal ≤ 0.7).
+ours=$(grep -E '^BenchmarkDecoderStepCUDA/cublas(-[0-9]+)? ' "$log" | grep -oE '[0-9.]+ ms/step' | head -1 | cut -d' ' -f1)
+theirs=$(grep -E '^torch-step: training step .*\(eager, float32\)' "$log" | grep -oE '[0-9.]+ ms/step' | head -1 | cut -d' ' -f1)
+if [ -n "$ours" ] && [ -n "$theirs" ]; then
+  echo "gpu-check: step time, ours (cuBLAS float32) / PyTorch eager float32: $ours / $theirs ms = $(awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "%.2f", a / b }') (goal ≤ 0.7)"
+fi
+echo "gpu-check: exit $rc"
 exit $rc
