@@ -11,6 +11,12 @@
 // or gpu/cudaemu (the same CUDA C on the CPU). The conformance suites in gpu/gputest check every
 // implementation against the references.
 //
+// Device, Ops and their methods copy host slices in and out on every call. For work that keeps
+// its tensors on the device (gpu/devmodel's decoder), KernelDevice also has device-resident
+// buffers ([KernelDevice.Alloc], addresses as [Ptr]) and [KernelDevice.Run], which hands a
+// [Queue] of launches on them to the device goroutine. Matrix products run on the sgemm kernel
+// or, in the CUDA build, on cuBLAS loaded at run time ([KernelDevice.SetGemm]).
+//
 // # Conventions
 //
 //   - Tensors are flat, row-major float32 slices on the host. PPO tensors are [B,T]: B rollouts ×
