@@ -29,8 +29,9 @@ func TestDecoderOnCUDA(t *testing.T) {
 			if err := dev.SetGemm(mode); err != nil {
 				t.Fatal(err)
 			}
-			CheckDecoder(t, dev, model.Tiny(61), 2, 13)
-			CheckDecoder(t, dev, model.Small(512), 3, 70)
+			CheckDecoder(t, dev, model.Tiny(61), 2, 13, false)
+			CheckDecoder(t, dev, model.Small(512), 3, 70, false)
+			CheckDecoder(t, dev, model.Small(512), 3, 70, true)
 		})
 	}
 }

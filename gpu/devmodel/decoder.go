@@ -2,7 +2,9 @@
 // AdamW's moments and every activation stay in device memory (a gpu.KernelDevice), so a training
 // step copies in only the batch's tokens and copies out only the per-token losses and the
 // gradient norm. The math is package model's (Forward, Backward, ClipGradNorm, AdamW), checked
-// against it by the tests; the vision tower and LoRA adapters are not on the device yet.
+// against it by the tests. It trains every weight or, with LoRA adapters attached, the adapters
+// alone (the learner's policy). Not on the device yet: the vision tower (batches with video are
+// refused) and the value head.
 package devmodel
 
 import (
@@ -14,19 +16,49 @@ import (
 )
 
 // Decoder is a model.Model's decoder on a device, with AdamW's state (model.AdamW's defaults).
+// It trains every weight, or, once LoRA adapters are attached (AttachLoRA), the adapters alone.
 type Decoder struct {
 	Beta1, Beta2, Eps, WeightDecay float32
 
-	dev        *gpu.KernelDevice
-	cfg        model.Config
+	dev      *gpu.KernelDevice
+	cfg      model.Config
+	base     *weights
+	lora     *adapters // nil: full training
+	cos, sin gpu.Ptr
+	acts     map[[2]int]*acts
+	last     *acts // of the last Forward
+}
+
+// weights are flat parameter buffers on the device, in a model layout (model's or a LoRA's),
+// with their gradients and AdamW's moments.
+type weights struct {
 	params     []model.Param
 	byName     map[string]model.Param
-	n          int     // weights
-	w, g, m, v gpu.Ptr // flat, in model's layout
-	cos, sin   gpu.Ptr
-	acts       map[[2]int]*acts
-	last       *acts // of the last Forward
-	step       int
+	n          int
+	w, g, m, v gpu.Ptr
+	step       int // AdamW steps taken
+}
+
+func newWeights(dev *gpu.KernelDevice, params []model.Param, host []float32) (*weights, error) {
+	ws := &weights{params: params, byName: map[string]model.Param{}, n: len(host)}
+	for _, p := range params {
+		ws.byName[p.Name] = p
+	}
+	var err error
+	for _, p := range []*gpu.Ptr{&ws.w, &ws.g, &ws.m, &ws.v} {
+		if *p, err = dev.Alloc(int64(4 * ws.n)); err != nil {
+			return nil, err
+		}
+	}
+	return ws, dev.Run(func(q *gpu.Queue) { q.Upload(ws.w, host) })
+}
+
+func (ws *weights) param(name string) model.Param {
+	p, ok := ws.byName[name]
+	if !ok {
+		panic("devmodel: no parameter " + name)
+	}
+	return p
 }
 
 // New copies m's weights to dev. m must have no LoRA attached.
@@ -36,17 +68,12 @@ func New(dev *gpu.KernelDevice, m *model.Model, weightDecay float32) (*Decoder, 
 	}
 	opt := model.NewAdamWFor(nil, 0, weightDecay)
 	d := &Decoder{Beta1: opt.Beta1, Beta2: opt.Beta2, Eps: opt.Eps, WeightDecay: weightDecay,
-		dev: dev, cfg: m.Config, params: m.Params, byName: map[string]model.Param{}, n: len(m.W), acts: map[[2]int]*acts{}}
-	for _, p := range m.Params {
-		d.byName[p.Name] = p
-	}
+		dev: dev, cfg: m.Config, acts: map[[2]int]*acts{}}
 	c := m.Config
 	cos, sin := model.RopeTables(c.MaxPositionEmbeddings, c.HeadDim(), c.RopeTheta)
 	var err error
-	for _, p := range []*gpu.Ptr{&d.w, &d.g, &d.m, &d.v} {
-		if *p, err = dev.Alloc(int64(4 * d.n)); err != nil {
-			return nil, err
-		}
+	if d.base, err = newWeights(dev, m.Params, m.W); err != nil {
+		return nil, err
 	}
 	if d.cos, err = dev.Alloc(int64(4 * len(cos))); err != nil {
 		return nil, err
@@ -55,36 +82,28 @@ func New(dev *gpu.KernelDevice, m *model.Model, weightDecay float32) (*Decoder, 
 		return nil, err
 	}
 	err = dev.Run(func(q *gpu.Queue) {
-		q.Upload(d.w, m.W)
 		q.Upload(d.cos, cos)
 		q.Upload(d.sin, sin)
 	})
 	return d, err
 }
 
-// W and G are the device addresses of a parameter's weights and gradients.
-func (d *Decoder) W(name string) gpu.Ptr { return d.w.Floats(d.param(name).Offset) }
-func (d *Decoder) G(name string) gpu.Ptr { return d.g.Floats(d.param(name).Offset) }
+// W and G are the device addresses of a base parameter's weights and gradients.
+func (d *Decoder) W(name string) gpu.Ptr { return d.base.w.Floats(d.base.param(name).Offset) }
+func (d *Decoder) G(name string) gpu.Ptr { return d.base.g.Floats(d.base.param(name).Offset) }
 
-func (d *Decoder) param(name string) model.Param {
-	p, ok := d.byName[name]
-	if !ok {
-		panic("devmodel: no parameter " + name)
+// Weights copies the base weights to dst (len ≥ the model's weights), in model's layout.
+func (d *Decoder) Weights(dst []float32) error { return d.download(dst, d.base.w, d.base.n) }
+
+// Grads copies the base gradients of the last Backward (clipped, after Update) to dst. With
+// adapters attached the base is frozen and its gradients are not computed: see AdapterGrads.
+func (d *Decoder) Grads(dst []float32) error { return d.download(dst, d.base.g, d.base.n) }
+
+func (d *Decoder) download(dst []float32, p gpu.Ptr, n int) error {
+	if len(dst) < n {
+		return fmt.Errorf("devmodel: %d floats for %d values", len(dst), n)
 	}
-	return p
-}
-
-// Weights copies the weights to dst (len ≥ the model's weights), in model's layout.
-func (d *Decoder) Weights(dst []float32) error { return d.download(dst, d.w) }
-
-// Grads copies the gradients of the last Backward (clipped, after Update) to dst.
-func (d *Decoder) Grads(dst []float32) error { return d.download(dst, d.g) }
-
-func (d *Decoder) download(dst []float32, p gpu.Ptr) error {
-	if len(dst) < d.n {
-		return fmt.Errorf("devmodel: %d floats for %d weights", len(dst), d.n)
-	}
-	return d.dev.Run(func(q *gpu.Queue) { q.Download(dst[:d.n], p) })
+	return d.dev.Run(func(q *gpu.Queue) { q.Download(dst[:n], p) })
 }
 
 // Step is Forward, Backward and Update: one training step on b with learning rate lr, clipping
@@ -128,30 +147,34 @@ func (d *Decoder) validate(b *model.Batch) error {
 	return nil
 }
 
-// Update clips the gradients' global norm at maxNorm (model.ClipGradNorm; 0: no clipping) and
-// applies one AdamW step with learning rate lr (model.AdamW.Step). It returns the norm before
-// clipping.
+// Update clips the trained gradients' global norm at maxNorm (model.ClipGradNorm; 0: no
+// clipping) and applies one AdamW step with learning rate lr (model.AdamW.Step) to the trained
+// weights: the whole model's, or the adapters' when attached. It returns the norm before clipping.
 func (d *Decoder) Update(lr, maxNorm float32) (float32, error) {
-	d.step++
-	bc1 := 1 - float32(math.Pow(float64(d.Beta1), float64(d.step)))
-	bc2 := 1 - float32(math.Pow(float64(d.Beta2), float64(d.step)))
+	ws := d.base
+	if d.lora != nil {
+		ws = d.lora.weights
+	}
+	ws.step++
+	bc1 := 1 - float32(math.Pow(float64(d.Beta1), float64(ws.step)))
+	bc2 := 1 - float32(math.Pow(float64(d.Beta2), float64(ws.step)))
 	var norm float32
 	err := d.dev.Run(func(q *gpu.Queue) {
-		norm = float32(math.Sqrt(q.SumSquares(d.g, d.n)))
+		norm = float32(math.Sqrt(q.SumSquares(ws.g, ws.n)))
 		if maxNorm > 0 && norm > maxNorm {
-			q.Scale(d.g, maxNorm/(norm+1e-6), d.n)
+			q.Scale(ws.g, maxNorm/(norm+1e-6), ws.n)
 		}
 		// One launch per run of parameters with the same weight decay.
-		for i := 0; i < len(d.params); {
-			decays, start, end := model.Decays(d.params[i]), d.params[i].Offset, 0
-			for ; i < len(d.params) && model.Decays(d.params[i]) == decays; i++ {
-				end = d.params[i].Offset + d.params[i].Size
+		for i := 0; i < len(ws.params); {
+			decays, start, end := model.Decays(ws.params[i]), ws.params[i].Offset, 0
+			for ; i < len(ws.params) && model.Decays(ws.params[i]) == decays; i++ {
+				end = ws.params[i].Offset + ws.params[i].Size
 			}
 			wd := float32(0)
 			if decays {
 				wd = d.WeightDecay
 			}
-			q.AdamW(d.w.Floats(start), d.g.Floats(start), d.m.Floats(start), d.v.Floats(start), end-start,
+			q.AdamW(ws.w.Floats(start), ws.g.Floats(start), ws.m.Floats(start), ws.v.Floats(start), end-start,
 				lr, d.Beta1, d.Beta2, d.Eps, wd, bc1, bc2)
 		}
 	})

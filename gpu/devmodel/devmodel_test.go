@@ -20,7 +20,17 @@ func TestDecoderMatchesCPUOnEmulatedCUDA(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dev.Close()
-	CheckDecoder(t, dev, model.Tiny(61), 2, 13)
+	CheckDecoder(t, dev, model.Tiny(61), 2, 13, false)
+}
+
+// The same with LoRA adapters: the base frozen, the adapters' gradients and updates match.
+func TestDecoderLoRAMatchesCPUOnEmulatedCUDA(t *testing.T) {
+	dev, err := gpu.NewKernelDevice(func() (gpu.KernelBackend, error) { return cudaemu.New(), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	CheckDecoder(t, dev, model.Tiny(61), 2, 13, true)
 }
 
 // A batch with video is refused with a clear error, not run without its video.
@@ -66,7 +76,8 @@ func TextBatch(c model.Config, B, T int, seed uint64) *model.Batch {
 }
 
 // CheckDecoder runs two training steps of a fresh model of config c on B×T text batches, on the
-// CPU (model) and on dev (devmodel), and compares them.
+// CPU (model) and on dev (devmodel), and compares them: every weight trained, or with lora, the
+// model frozen under LoRA adapters on every module (rank 4, B random so they matter) trained.
 //
 // Tolerances. The device sums each product and reduction in another order than the CPU (tiles,
 // cuBLAS, double reductions), so results agree to float32 rounding accumulated through the
@@ -77,7 +88,7 @@ func TextBatch(c model.Config, B, T int, seed uint64) *model.Batch {
 // so the weights agree to 1e-3·lr wherever g's sign is certain; the test counts the weights off
 // by more and allows none, because no gradient element here is within the noise of 0 (checked:
 // the smallest |g| it sees is logged).
-func CheckDecoder(t *testing.T, dev *gpu.KernelDevice, c model.Config, B, T int) {
+func CheckDecoder(t *testing.T, dev *gpu.KernelDevice, c model.Config, B, T int, lora bool) {
 	t.Helper()
 	const lr, maxNorm, wd = 1e-3, 1.0, 0.1
 	cpu, err := model.New(c, 11)
@@ -88,11 +99,32 @@ func CheckDecoder(t *testing.T, dev *gpu.KernelDevice, c model.Config, B, T int)
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt := model.NewAdamW(cpu, wd)
-	got := make([]float32, len(cpu.W))
+	// What trains: the whole model, or the adapters.
+	params, W, G := cpu.Params, cpu.W, cpu.G
+	grads, weights := dec.Grads, dec.Weights
+	if lora {
+		cfg := model.LoRAConfig{Rank: 4, Alpha: 8, TargetModules: []string{"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}}
+		if err := cpu.AttachLoRA(cfg, 5); err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(9, 9))
+		for i := range cpu.LoRA.W {
+			if cpu.LoRA.W[i] == 0 { // B starts at zero: give it values, or the adapters change nothing
+				cpu.LoRA.W[i] = float32(rng.NormFloat64() * 0.05)
+			}
+		}
+		if err := dec.AttachLoRA(cpu.LoRA); err != nil {
+			t.Fatal(err)
+		}
+		params, W, G = cpu.LoRA.Params, cpu.LoRA.W, cpu.LoRA.G
+		grads, weights = dec.AdapterGrads, dec.AdapterWeights
+	}
+	opt := model.NewAdamWFor(params, len(W), wd)
+	got := make([]float32, len(W))
 	for step := 0; step < 2; step++ {
 		b := TextBatch(c, B, T, uint64(step))
 		cpu.ZeroGrad()
+		clear(G)
 		want, err := cpu.Forward(b)
 		if err != nil {
 			t.Fatal(err)
@@ -108,12 +140,12 @@ func CheckDecoder(t *testing.T, dev *gpu.KernelDevice, c model.Config, B, T int)
 		if err := dec.Backward(); err != nil {
 			t.Fatal(err)
 		}
-		if err := dec.Grads(got); err != nil {
+		if err := grads(got); err != nil {
 			t.Fatal(err)
 		}
 		smallest := math.Inf(1)
-		for _, p := range cpu.Params {
-			ref, dg := cpu.G[p.Offset:p.Offset+p.Size], got[p.Offset:p.Offset+p.Size]
+		for _, p := range params {
+			ref, dg := G[p.Offset:p.Offset+p.Size], got[p.Offset:p.Offset+p.Size]
 			scale := 0.0
 			for _, v := range ref {
 				scale = max(scale, math.Abs(float64(v)))
@@ -134,8 +166,8 @@ func CheckDecoder(t *testing.T, dev *gpu.KernelDevice, c model.Config, B, T int)
 			}
 		}
 		t.Logf("step %d: loss %.6f (CPU %.6f); smallest nonzero |gradient| %.3g", step, loss, want, smallest)
-		wantNorm := model.ClipGradNorm(cpu.G, maxNorm)
-		opt.Step(cpu.W, cpu.G, lr)
+		wantNorm := model.ClipGradNorm(G, maxNorm)
+		opt.Step(W, G, lr)
 		norm, err := dec.Update(lr, maxNorm)
 		if err != nil {
 			t.Fatal(err)
@@ -143,11 +175,11 @@ func CheckDecoder(t *testing.T, dev *gpu.KernelDevice, c model.Config, B, T int)
 		if d := math.Abs(float64(norm - wantNorm)); d > 1e-4*float64(wantNorm) {
 			t.Errorf("step %d: gradient norm %.7g on the device, %.7g on the CPU", step, norm, wantNorm)
 		}
-		if err := dec.Weights(got); err != nil {
+		if err := weights(got); err != nil {
 			t.Fatal(err)
 		}
 		bad, worst := 0, 0.0
-		for i, w := range cpu.W {
+		for i, w := range W {
 			d := math.Abs(float64(got[i] - w))
 			if d > 1e-3*lr+1e-6*math.Abs(float64(w)) {
 				bad++
@@ -155,7 +187,7 @@ func CheckDecoder(t *testing.T, dev *gpu.KernelDevice, c model.Config, B, T int)
 			worst = max(worst, d)
 		}
 		if bad > 0 {
-			t.Errorf("step %d: %d of %d weights off after AdamW (max difference %.3g; lr %g)", step, bad, len(cpu.W), worst, lr)
+			t.Errorf("step %d: %d of %d weights off after AdamW (max difference %.3g; lr %g)", step, bad, len(W), worst, lr)
 		}
 		t.Logf("step %d: gradient norm %.6f (CPU %.6f); largest weight difference %.3g", step, norm, wantNorm, worst)
 	}

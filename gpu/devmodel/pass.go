@@ -18,6 +18,8 @@ type acts struct {
 	fn, frstd, logits, probs, losses  gpu.Ptr
 	dx, dxn, dq, dk, dv, ds, da, dmlp gpu.Ptr
 	dgate, dup, dlogits, dfn          gpu.Ptr
+	tmp                               map[string]gpu.Ptr // per adapted module: inp·Aᵀ [N,r]
+	dtmp                              gpu.Ptr
 	hostLosses, hostWeights           []float32
 	hostTargets                       []int32
 	hasWeights                        bool
@@ -61,6 +63,13 @@ func (d *Decoder) actsFor(B, T int) (*acts, error) {
 		a.dx, a.dxn, a.dq, a.dk, a.dv = carve(N*C), carve(N*C), carve(N*qd), carve(N*kvd), carve(N*kvd)
 		a.ds, a.da, a.dmlp, a.dgate, a.dup = carve(at), carve(N*qd), carve(N*H), carve(N*H), carve(N*H)
 		a.dlogits, a.dfn = carve(N*V), carve(N*C)
+		if d.lora != nil {
+			a.tmp = map[string]gpu.Ptr{}
+			for _, m := range d.lora.modules {
+				a.tmp[m] = carve(N * d.lora.rank)
+			}
+			a.dtmp = carve(N * d.lora.rank)
+		}
 	}
 	layout()
 	var err error
@@ -106,21 +115,21 @@ func (d *Decoder) Forward(b *model.Batch) (float32, error) {
 		for l := 0; l < c.NumHiddenLayers; l++ {
 			p := fmt.Sprintf("model.layers.%d.", l)
 			q.RMSNormForward(a.xn[l], a.rstd1[l], a.x[l], d.W(p+"input_layernorm.weight"), N, C, eps)
-			q.Gemm(false, true, N, qd, C, 1, a.xn[l], C, d.W(p+"self_attn.q_proj.weight"), C, 0, a.q[l], qd)
-			q.Gemm(false, true, N, kvd, C, 1, a.xn[l], C, d.W(p+"self_attn.k_proj.weight"), C, 0, a.k[l], kvd)
-			q.Gemm(false, true, N, kvd, C, 1, a.xn[l], C, d.W(p+"self_attn.v_proj.weight"), C, 0, a.v[l], kvd)
+			d.linear(q, a, p+"self_attn.q_proj", a.q[l], a.xn[l], N, C, qd, 0)
+			d.linear(q, a, p+"self_attn.k_proj", a.k[l], a.xn[l], N, C, kvd, 0)
+			d.linear(q, a, p+"self_attn.v_proj", a.v[l], a.xn[l], N, C, kvd, 0)
 			q.Rope(a.q[l], a.pos, d.cos, d.sin, N, NH, hs, 1)
 			q.Rope(a.k[l], a.pos, d.cos, d.sin, N, NKV, hs, 1)
 			q.AttentionForward(a.a[l], a.att[l], a.q[l], a.k[l], a.v[l], B, T, NH, NKV, hs)
 			// x2 = x + o(a): the product adds onto a copy of the residual (beta 1).
 			q.Copy(a.x2[l], a.x[l], N*C)
-			q.Gemm(false, true, N, C, qd, 1, a.a[l], qd, d.W(p+"self_attn.o_proj.weight"), qd, 1, a.x2[l], C)
+			d.linear(q, a, p+"self_attn.o_proj", a.x2[l], a.a[l], N, qd, C, 1)
 			q.RMSNormForward(a.xn2[l], a.rstd2[l], a.x2[l], d.W(p+"post_attention_layernorm.weight"), N, C, eps)
-			q.Gemm(false, true, N, H, C, 1, a.xn2[l], C, d.W(p+"mlp.gate_proj.weight"), C, 0, a.gate[l], H)
-			q.Gemm(false, true, N, H, C, 1, a.xn2[l], C, d.W(p+"mlp.up_proj.weight"), C, 0, a.up[l], H)
+			d.linear(q, a, p+"mlp.gate_proj", a.gate[l], a.xn2[l], N, C, H, 0)
+			d.linear(q, a, p+"mlp.up_proj", a.up[l], a.xn2[l], N, C, H, 0)
 			q.SwiGLUForward(a.mlp[l], a.sig[l], a.gate[l], a.up[l], N*H)
 			q.Copy(a.x[l+1], a.x2[l], N*C)
-			q.Gemm(false, true, N, C, H, 1, a.mlp[l], H, d.W(p+"mlp.down_proj.weight"), H, 1, a.x[l+1], C)
+			d.linear(q, a, p+"mlp.down_proj", a.x[l+1], a.mlp[l], N, H, C, 1)
 		}
 		q.RMSNormForward(a.fn, a.frstd, a.x[c.NumHiddenLayers], d.W("model.norm.weight"), N, C, eps)
 		q.Gemm(false, true, N, V, C, 1, a.fn, C, d.W("lm_head.weight"), C, 0, a.logits, V)
@@ -135,8 +144,8 @@ func (d *Decoder) Forward(b *model.Batch) (float32, error) {
 	return loss, nil
 }
 
-// Backward writes into the device's gradients (overwriting them) the gradient of the last
-// Forward's loss (model.Backward's).
+// Backward writes into the trained weights' gradients (overwriting them) the gradient of the last
+// Forward's loss (model.Backward's): every weight's, or with adapters attached, the adapters'.
 func (d *Decoder) Backward() error {
 	a := d.last
 	if a == nil {
@@ -147,7 +156,12 @@ func (d *Decoder) Backward() error {
 	hs, NH, NKV := c.HeadDim(), c.NumAttentionHeads, c.NumKeyValueHeads
 	qd, kvd := NH*hs, NKV*hs
 	return d.dev.Run(func(q *gpu.Queue) {
-		q.Zero(d.g, d.n)
+		frozen := d.lora != nil // only the adapters train: no base gradients
+		if frozen {
+			q.Zero(d.lora.g, d.lora.n)
+		} else {
+			q.Zero(d.base.g, d.base.n)
+		}
 		q.Zero(a.dlogits, N*V)
 		if a.lossNorm != 0 {
 			wts := a.wts
@@ -157,45 +171,38 @@ func (d *Decoder) Backward() error {
 			q.CrossEntropyBackward(a.dlogits, a.probs, a.tgt, wts, N, V, a.lossNorm)
 		}
 		q.Gemm(false, false, N, C, V, 1, a.dlogits, V, d.W("lm_head.weight"), C, 0, a.dfn, C)
-		q.Gemm(true, false, V, C, N, 1, a.dlogits, V, a.fn, C, 1, d.G("lm_head.weight"), C)
-		// dx, the residual stream's gradient, flows down; each block's backward adds to it.
+		if !frozen {
+			q.Gemm(true, false, V, C, N, 1, a.dlogits, V, a.fn, C, 1, d.G("lm_head.weight"), C)
+		}
+		// dx, the residual stream's gradient, flows down; each block's backward adds to it. (The
+		// norms' weight gradients are written when frozen too, into the unused base gradients.)
 		q.Zero(a.dx, N*C)
 		q.RMSNormBackward(a.dx, d.G("model.norm.weight"), a.dfn, a.x[L], d.W("model.norm.weight"), a.frstd, N, C)
 		for l := L - 1; l >= 0; l-- {
 			p := fmt.Sprintf("model.layers.%d.", l)
-			down, gate, up := p+"mlp.down_proj.weight", p+"mlp.gate_proj.weight", p+"mlp.up_proj.weight"
-			q.Gemm(false, false, N, H, C, 1, a.dx, C, d.W(down), H, 0, a.dmlp, H)
-			q.Gemm(true, false, C, H, N, 1, a.dx, C, a.mlp[l], H, 1, d.G(down), H)
+			d.linearBackward(q, a, p+"mlp.down_proj", a.dmlp, 0, a.dx, a.mlp[l], N, H, C)
 			q.Zero(a.dgate, N*H)
 			q.Zero(a.dup, N*H)
 			q.SwiGLUBackward(a.dgate, a.dup, a.dmlp, a.gate[l], a.up[l], a.sig[l], N*H)
-			q.Gemm(false, false, N, C, H, 1, a.dgate, H, d.W(gate), C, 0, a.dxn, C)
-			q.Gemm(false, false, N, C, H, 1, a.dup, H, d.W(up), C, 1, a.dxn, C)
-			q.Gemm(true, false, H, C, N, 1, a.dgate, H, a.xn2[l], C, 1, d.G(gate), C)
-			q.Gemm(true, false, H, C, N, 1, a.dup, H, a.xn2[l], C, 1, d.G(up), C)
+			d.linearBackward(q, a, p+"mlp.gate_proj", a.dxn, 0, a.dgate, a.xn2[l], N, C, H)
+			d.linearBackward(q, a, p+"mlp.up_proj", a.dxn, 1, a.dup, a.xn2[l], N, C, H)
 			post := p + "post_attention_layernorm.weight"
 			q.RMSNormBackward(a.dx, d.G(post), a.dxn, a.x2[l], d.W(post), a.rstd2[l], N, C)
-			o := p + "self_attn.o_proj.weight"
-			q.Gemm(false, false, N, qd, C, 1, a.dx, C, d.W(o), qd, 0, a.da, qd)
-			q.Gemm(true, false, C, qd, N, 1, a.dx, C, a.a[l], qd, 1, d.G(o), qd)
+			d.linearBackward(q, a, p+"self_attn.o_proj", a.da, 0, a.dx, a.a[l], N, qd, C)
 			q.Zero(a.dq, N*qd)
 			q.Zero(a.dk, N*kvd)
 			q.Zero(a.dv, N*kvd)
 			q.AttentionBackward(a.dq, a.dk, a.dv, a.ds, a.da, a.q[l], a.k[l], a.v[l], a.att[l], B, T, NH, NKV, hs)
 			q.Rope(a.dq, a.pos, d.cos, d.sin, N, NH, hs, -1)
 			q.Rope(a.dk, a.pos, d.cos, d.sin, N, NKV, hs, -1)
-			for i, s := range []struct {
-				grad  gpu.Ptr
-				width int
-				name  string
-			}{{a.dq, qd, "q_proj"}, {a.dk, kvd, "k_proj"}, {a.dv, kvd, "v_proj"}} {
-				w := p + "self_attn." + s.name + ".weight"
-				q.Gemm(false, false, N, C, s.width, 1, s.grad, s.width, d.W(w), C, float32(min(i, 1)), a.dxn, C)
-				q.Gemm(true, false, s.width, C, N, 1, s.grad, s.width, a.xn[l], C, 1, d.G(w), C)
-			}
+			d.linearBackward(q, a, p+"self_attn.q_proj", a.dxn, 0, a.dq, a.xn[l], N, C, qd)
+			d.linearBackward(q, a, p+"self_attn.k_proj", a.dxn, 1, a.dk, a.xn[l], N, C, kvd)
+			d.linearBackward(q, a, p+"self_attn.v_proj", a.dxn, 1, a.dv, a.xn[l], N, C, kvd)
 			in := p + "input_layernorm.weight"
 			q.RMSNormBackward(a.dx, d.G(in), a.dxn, a.x[l], d.W(in), a.rstd1[l], N, C)
 		}
-		q.EmbeddingBackward(d.G("model.embed_tokens.weight"), a.dx, a.tok, N, C)
+		if !frozen {
+			q.EmbeddingBackward(d.G("model.embed_tokens.weight"), a.dx, a.tok, N, C)
+		}
 	})
 }
