@@ -176,3 +176,18 @@ func (q *Queue) SumSquares(g Ptr, n int) float64 {
 func (q *Queue) Scale(g Ptr, s float32, n int) {
 	q.c.launch("scale", blocks(n), g, s, int32(n))
 }
+
+// AddBias: out[n,o] += bias[o], out [N,OC].
+func (q *Queue) AddBias(out, bias Ptr, N, OC int) {
+	q.c.launch("add_bias", blocks(N*OC), out, bias, int32(N), int32(OC))
+}
+
+// BiasGrad: dbias[o] += Σ_n dout[n,o].
+func (q *Queue) BiasGrad(dbias, dout Ptr, N, OC int) {
+	q.c.launch("bias_grad", blocks(OC), dbias, dout, int32(N), int32(OC))
+}
+
+// Entropy: ent[n] = −Σ_v probs[n,v]·log probs[n,v], probs [N,V].
+func (q *Queue) Entropy(ent, probs Ptr, N, V int) {
+	q.c.launch("entropy", N, ent, probs, int32(N), int32(V))
+}

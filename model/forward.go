@@ -1,6 +1,9 @@
 package model
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // acts holds the activations of one forward pass, kept for backward, and backward's scratch.
 type acts struct {
@@ -133,6 +136,18 @@ func (m *Model) Forward(b *Batch) (float32, error) {
 	loss, norm := CrossEntropyForward(a.losses, a.probs, a.logits, b.Targets, b.Weights, N, c.VocabSize)
 	a.lossNorm = norm
 	return loss, nil
+}
+
+// VideoTokens runs the vision tower and the projector on b's frames and returns every row's video
+// tokens [B, VideoTokens, C]: what Forward places at each row's VideoAt (gpu/devmodel, which runs
+// the decoder on a GPU, takes them from here).
+func (m *Model) VideoTokens(b *Batch) ([]float32, error) {
+	if err := m.validateBatch(b); err != nil {
+		return nil, err
+	}
+	a := m.ensureActs(b.B, b.T)
+	m.visionForward(a, b)
+	return slices.Clone(a.vtok), nil
 }
 
 // Logits returns row n's logits from the last Forward (valid until the next one).

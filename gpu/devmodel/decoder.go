@@ -10,6 +10,7 @@ package devmodel
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/vrlaif/vrlaif/gpu"
 	"github.com/vrlaif/vrlaif/model"
@@ -22,11 +23,13 @@ type Decoder struct {
 
 	dev      *gpu.KernelDevice
 	cfg      model.Config
+	host     *model.Model // the CPU copy, for the (frozen) vision tower's video tokens
 	base     *weights
 	lora     *adapters // nil: full training
 	cos, sin gpu.Ptr
 	acts     map[[2]int]*acts
 	last     *acts // of the last Forward
+	steps    int   // AdamW steps taken (AttachLoRA starts again from 0)
 }
 
 // weights are flat parameter buffers on the device, in a model layout (model's or a LoRA's),
@@ -36,7 +39,6 @@ type weights struct {
 	byName     map[string]model.Param
 	n          int
 	w, g, m, v gpu.Ptr
-	step       int // AdamW steps taken
 }
 
 func newWeights(dev *gpu.KernelDevice, params []model.Param, host []float32) (*weights, error) {
@@ -61,14 +63,15 @@ func (ws *weights) param(name string) model.Param {
 	return p
 }
 
-// New copies m's weights to dev. m must have no LoRA attached.
+// New copies m's weights to dev. m must have no LoRA attached (attach the device's with
+// AttachLoRA); it is kept to compute video tokens (model.VideoTokens) and must not change.
 func New(dev *gpu.KernelDevice, m *model.Model, weightDecay float32) (*Decoder, error) {
 	if m.LoRA != nil {
 		return nil, fmt.Errorf("devmodel: LoRA adapters are not supported on the device yet")
 	}
 	opt := model.NewAdamWFor(nil, 0, weightDecay)
 	d := &Decoder{Beta1: opt.Beta1, Beta2: opt.Beta2, Eps: opt.Eps, WeightDecay: weightDecay,
-		dev: dev, cfg: m.Config, acts: map[[2]int]*acts{}}
+		dev: dev, cfg: m.Config, host: m, acts: map[[2]int]*acts{}}
 	c := m.Config
 	cos, sin := model.RopeTables(c.MaxPositionEmbeddings, c.HeadDim(), c.RopeTheta)
 	var err error
@@ -132,12 +135,12 @@ func (d *Decoder) validate(b *model.Batch) error {
 		return fmt.Errorf("devmodel: batch has %d weights, want %d", len(b.Weights), N)
 	}
 	for r, at := range b.VideoAt {
-		if at >= 0 {
-			return fmt.Errorf("devmodel: row %d has video: the vision tower does not run on the device yet", r)
+		if at >= 0 && d.lora == nil {
+			return fmt.Errorf("devmodel: row %d has video: the vision tower does not train on the device (attach LoRA adapters: it is frozen then)", r)
 		}
 	}
 	for n, t := range b.Tokens {
-		if t < 0 || int(t) >= c.VocabSize {
+		if int(t) >= c.VocabSize {
 			return fmt.Errorf("devmodel: token %d at %d outside the vocabulary of %d", t, n, c.VocabSize)
 		}
 		if tg := b.Targets[n]; tg != model.IgnoreIndex && (tg < 0 || int(tg) >= c.VocabSize) {
@@ -147,36 +150,100 @@ func (d *Decoder) validate(b *model.Batch) error {
 	return nil
 }
 
-// Update clips the trained gradients' global norm at maxNorm (model.ClipGradNorm; 0: no
-// clipping) and applies one AdamW step with learning rate lr (model.AdamW.Step) to the trained
-// weights: the whole model's, or the adapters' when attached. It returns the norm before clipping.
-func (d *Decoder) Update(lr, maxNorm float32) (float32, error) {
-	ws := d.base
-	if d.lora != nil {
-		ws = d.lora.weights
-	}
-	ws.step++
-	bc1 := 1 - float32(math.Pow(float64(d.Beta1), float64(ws.step)))
-	bc2 := 1 - float32(math.Pow(float64(d.Beta2), float64(ws.step)))
-	var norm float32
-	err := d.dev.Run(func(q *gpu.Queue) {
-		norm = float32(math.Sqrt(q.SumSquares(ws.g, ws.n)))
-		if maxNorm > 0 && norm > maxNorm {
-			q.Scale(ws.g, maxNorm/(norm+1e-6), ws.n)
-		}
-		// One launch per run of parameters with the same weight decay.
-		for i := 0; i < len(ws.params); {
-			decays, start, end := model.Decays(ws.params[i]), ws.params[i].Offset, 0
-			for ; i < len(ws.params) && model.Decays(ws.params[i]) == decays; i++ {
-				end = ws.params[i].Offset + ws.params[i].Size
+// span is a run of trained parameters in one of the weight buffers.
+type span struct {
+	ws     *weights
+	off, n int
+	decays bool
+}
+
+// trained lists what training updates, in runs of the same weight decay: every base weight, or
+// with adapters attached, the adapters and the model's scalar heads (the PPO value head).
+func (d *Decoder) trained() []span {
+	var out []span
+	add := func(ws *weights, ps []model.Param) {
+		for _, p := range ps {
+			if k := len(out) - 1; k >= 0 && out[k].ws == ws && out[k].off+out[k].n == p.Offset && out[k].decays == model.Decays(p) {
+				out[k].n += p.Size
+				continue
 			}
+			out = append(out, span{ws, p.Offset, p.Size, model.Decays(p)})
+		}
+	}
+	if d.lora == nil {
+		add(d.base, d.base.params)
+		return out
+	}
+	add(d.lora.weights, d.lora.params)
+	for _, p := range d.base.params {
+		if strings.HasPrefix(p.Name, "value_head.") || strings.HasPrefix(p.Name, "reward_head.") {
+			add(d.base, []model.Param{p})
+		}
+	}
+	return out
+}
+
+// ZeroGrad clears the trained gradients (Backward* accumulate into them).
+func (d *Decoder) ZeroGrad() error {
+	return d.dev.Run(func(q *gpu.Queue) {
+		for _, s := range d.trained() {
+			q.Zero(s.ws.g.Floats(s.off), s.n)
+		}
+	})
+}
+
+// GradSumSquares is Σ g² over the trained gradients (in float64), for a global norm that spans
+// several models (the PPO learner clips policy and value together).
+func (d *Decoder) GradSumSquares() (float64, error) {
+	var ss float64
+	err := d.dev.Run(func(q *gpu.Queue) {
+		for _, s := range d.trained() {
+			ss += q.SumSquares(s.ws.g.Floats(s.off), s.n)
+		}
+	})
+	return ss, err
+}
+
+// ScaleGrads multiplies the trained gradients by f.
+func (d *Decoder) ScaleGrads(f float32) error {
+	return d.dev.Run(func(q *gpu.Queue) {
+		for _, s := range d.trained() {
+			q.Scale(s.ws.g.Floats(s.off), f, s.n)
+		}
+	})
+}
+
+// ApplyAdamW applies one AdamW step with learning rate lr to the trained weights (model.AdamW.Step,
+// weight decay on matrices only).
+func (d *Decoder) ApplyAdamW(lr float32) error {
+	d.steps++
+	bc1 := 1 - float32(math.Pow(float64(d.Beta1), float64(d.steps)))
+	bc2 := 1 - float32(math.Pow(float64(d.Beta2), float64(d.steps)))
+	return d.dev.Run(func(q *gpu.Queue) {
+		for _, s := range d.trained() {
 			wd := float32(0)
-			if decays {
+			if s.decays {
 				wd = d.WeightDecay
 			}
-			q.AdamW(ws.w.Floats(start), ws.g.Floats(start), ws.m.Floats(start), ws.v.Floats(start), end-start,
+			ws := s.ws
+			q.AdamW(ws.w.Floats(s.off), ws.g.Floats(s.off), ws.m.Floats(s.off), ws.v.Floats(s.off), s.n,
 				lr, d.Beta1, d.Beta2, d.Eps, wd, bc1, bc2)
 		}
 	})
-	return norm, err
+}
+
+// Update clips the trained gradients' global norm at maxNorm (model.ClipGradNorm; 0: no
+// clipping) and applies ApplyAdamW. It returns the norm before clipping.
+func (d *Decoder) Update(lr, maxNorm float32) (float32, error) {
+	ss, err := d.GradSumSquares()
+	if err != nil {
+		return 0, err
+	}
+	norm := float32(math.Sqrt(ss))
+	if maxNorm > 0 && norm > maxNorm {
+		if err := d.ScaleGrads(maxNorm / (norm + 1e-6)); err != nil {
+			return 0, err
+		}
+	}
+	return norm, d.ApplyAdamW(lr)
 }

@@ -43,7 +43,7 @@ func (d *Decoder) AttachLoRA(l *model.LoRA) error {
 			ad.modules = append(ad.modules, strings.TrimPrefix(module, loraPrefix))
 		}
 	}
-	d.lora = ad
+	d.lora, d.steps = ad, 0
 	return nil
 }
 

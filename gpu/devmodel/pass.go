@@ -2,6 +2,8 @@ package devmodel
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/vrlaif/vrlaif/gpu"
 	"github.com/vrlaif/vrlaif/model"
@@ -89,8 +91,9 @@ func (d *Decoder) actsFor(B, T int) (*acts, error) {
 	return a, nil
 }
 
-// Forward runs the decoder on b (text only: every VideoAt < 0) and returns the mean
-// cross-entropy, weighted as model.Forward weighs it.
+// Forward runs the decoder on b and returns the mean cross-entropy, weighted as model.Forward
+// weighs it. Rows with video need adapters attached: the vision tower, frozen then, runs on the
+// CPU (model.VideoTokens) and its tokens are copied in at each row's VideoAt.
 func (d *Decoder) Forward(b *model.Batch) (float32, error) {
 	if err := d.validate(b); err != nil {
 		return 0, err
@@ -104,6 +107,12 @@ func (d *Decoder) Forward(b *model.Batch) (float32, error) {
 	hs, NH, NKV, eps := c.HeadDim(), c.NumAttentionHeads, c.NumKeyValueHeads, c.RMSNormEps
 	qd, kvd := NH*hs, NKV*hs
 	a.hostTargets, a.hostWeights, a.hasWeights = b.Targets, b.Weights, b.Weights != nil
+	var video []float32 // [B, VideoTokens, C] from the CPU's vision tower (frozen: see validate)
+	if slices.ContainsFunc(b.VideoAt, func(at int) bool { return at >= 0 }) {
+		if video, err = d.host.VideoTokens(b); err != nil {
+			return 0, err
+		}
+	}
 	var loss float32
 	err = d.dev.Run(func(q *gpu.Queue) {
 		q.UploadInt32(a.tok, b.Tokens)
@@ -111,7 +120,18 @@ func (d *Decoder) Forward(b *model.Batch) (float32, error) {
 		if a.hasWeights {
 			q.Upload(a.wts, b.Weights)
 		}
+		q.Zero(a.x[0], N*C) // rows whose token is < 0 (video positions) get no embedding
 		q.EmbeddingForward(a.x[0], a.tok, d.W("model.embed_tokens.weight"), N, C)
+		if video != nil {
+			vt := c.VideoTokens()
+			tokens := q.Scratch(len(video))
+			q.Upload(tokens, video)
+			for r, at := range b.VideoAt {
+				if at >= 0 {
+					q.Copy(a.x[0].Floats((r*T+at)*C), tokens.Floats(r*vt*C), vt*C)
+				}
+			}
+		}
 		for l := 0; l < c.NumHiddenLayers; l++ {
 			p := fmt.Sprintf("model.layers.%d.", l)
 			q.RMSNormForward(a.xn[l], a.rstd1[l], a.x[l], d.W(p+"input_layernorm.weight"), N, C, eps)
@@ -147,6 +167,32 @@ func (d *Decoder) Forward(b *model.Batch) (float32, error) {
 // Backward writes into the trained weights' gradients (overwriting them) the gradient of the last
 // Forward's loss (model.Backward's): every weight's, or with adapters attached, the adapters'.
 func (d *Decoder) Backward() error {
+	if err := d.ZeroGrad(); err != nil {
+		return err
+	}
+	return d.BackwardHeads(1, nil)
+}
+
+// BackwardHeads accumulates into the trained gradients the gradient of lmWeight·(the last
+// Forward's loss) + Σ_h Σ_n dheads[h][n]·head_h(n) (model.BackwardHeads): dheads gives, per head,
+// the loss's derivative with respect to each position's head output [B·T].
+func (d *Decoder) BackwardHeads(lmWeight float32, dheads map[string][]float32) error {
+	return d.backward(lmWeight, nil, dheads)
+}
+
+// BackwardLogProbs accumulates the gradient of Σ_n dlogp[n]·log p(targets[n]) + the heads' terms
+// (model.BackwardLogProbs): the cross-entropy backward with weights −dlogp and normaliser 1.
+func (d *Decoder) BackwardLogProbs(dlogp []float32, dheads map[string][]float32) error {
+	w := make([]float32, len(dlogp))
+	for i, g := range dlogp {
+		w[i] = -g
+	}
+	return d.backward(1, w, dheads)
+}
+
+// backward: lmWeight·(cross-entropy weighted by the batch's weights and normalised as Forward,
+// or, when lmWeights is set, by those weights with normaliser 1) + the heads' terms.
+func (d *Decoder) backward(lmWeight float32, lmWeights []float32, dheads map[string][]float32) error {
 	a := d.last
 	if a == nil {
 		return fmt.Errorf("devmodel: Backward before Forward")
@@ -155,24 +201,43 @@ func (d *Decoder) Backward() error {
 	N, C, H, V, B, T, L := a.B*a.T, c.HiddenSize, c.IntermediateSize, c.VocabSize, a.B, a.T, c.NumHiddenLayers
 	hs, NH, NKV := c.HeadDim(), c.NumAttentionHeads, c.NumKeyValueHeads
 	qd, kvd := NH*hs, NKV*hs
+	if lmWeights != nil && len(lmWeights) != N {
+		return fmt.Errorf("devmodel: %d log-probability gradients for %d positions", len(lmWeights), N)
+	}
+	heads := slices.Sorted(maps.Keys(dheads))
+	for _, h := range heads {
+		if _, ok := d.base.byName[h+".weight"]; !ok || len(dheads[h]) != N {
+			return fmt.Errorf("devmodel: head %q: no such head, or %d gradients for %d positions", h, len(dheads[h]), N)
+		}
+	}
 	return d.dev.Run(func(q *gpu.Queue) {
-		frozen := d.lora != nil // only the adapters train: no base gradients
-		if frozen {
-			q.Zero(d.lora.g, d.lora.n)
-		} else {
-			q.Zero(d.base.g, d.base.n)
+		frozen := d.lora != nil // only the adapters (and heads) train: no other base gradients
+		wts, norm := a.wts, a.lossNorm
+		if !a.hasWeights {
+			wts = 0
 		}
-		q.Zero(a.dlogits, N*V)
-		if a.lossNorm != 0 {
-			wts := a.wts
-			if !a.hasWeights {
-				wts = 0
+		if lmWeights != nil {
+			wts, norm = q.Scratch(N), 1
+			q.Upload(wts, lmWeights)
+		}
+		if lmWeight != 0 && norm != 0 {
+			// w·(p − onehot)/(norm/lmWeight) = lmWeight·w·(p − onehot)/norm
+			q.Zero(a.dlogits, N*V)
+			q.CrossEntropyBackward(a.dlogits, a.probs, a.tgt, wts, N, V, norm/lmWeight)
+			q.Gemm(false, false, N, C, V, 1, a.dlogits, V, d.W("lm_head.weight"), C, 0, a.dfn, C)
+			if !frozen {
+				q.Gemm(true, false, V, C, N, 1, a.dlogits, V, a.fn, C, 1, d.G("lm_head.weight"), C)
 			}
-			q.CrossEntropyBackward(a.dlogits, a.probs, a.tgt, wts, N, V, a.lossNorm)
+		} else {
+			q.Zero(a.dfn, N*C)
 		}
-		q.Gemm(false, false, N, C, V, 1, a.dlogits, V, d.W("lm_head.weight"), C, 0, a.dfn, C)
-		if !frozen {
-			q.Gemm(true, false, V, C, N, 1, a.dlogits, V, a.fn, C, 1, d.G("lm_head.weight"), C)
+		// head(n) = fn[n]·w + bias: dfn += dh·w, dw += dhᵀ·fn, dbias += Σ dh.
+		for _, h := range heads {
+			dh := q.Scratch(N)
+			q.Upload(dh, dheads[h])
+			q.Gemm(false, false, N, C, 1, 1, dh, 1, d.W(h+".weight"), C, 1, a.dfn, C)
+			q.Gemm(true, false, 1, C, N, 1, dh, 1, a.fn, C, 1, d.G(h+".weight"), C)
+			q.BiasGrad(d.G(h+".bias"), dh, N, 1)
 		}
 		// dx, the residual stream's gradient, flows down; each block's backward adds to it. (The
 		// norms' weight gradients are written when frozen too, into the unused base gradients.)

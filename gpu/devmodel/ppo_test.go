@@ -1,0 +1,212 @@
+package devmodel_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/vrlaif/vrlaif/gpu"
+	"github.com/vrlaif/vrlaif/gpu/cudaemu"
+	"github.com/vrlaif/vrlaif/gpu/devmodel"
+	"github.com/vrlaif/vrlaif/model"
+)
+
+// What the PPO learner does with a model, on the emulated device against the CPU: a LoRA model
+// with a value head, rows with video (the frozen vision tower on the CPU), token log-probs,
+// values and entropies; BackwardLogProbs with a head's gradient, then (second step) BackwardHeads
+// with lmWeight 0 accumulated with BackwardLogProbs; one clipped AdamW step over adapters and head.
+func TestPPOPathMatchesCPUOnEmulatedCUDA(t *testing.T) {
+	dev, err := gpu.NewKernelDevice(func() (gpu.KernelBackend, error) { return cudaemu.New(), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	CheckPPOPath(t, dev, model.Tiny(61), 2, 16)
+}
+
+// VideoBatch is TextBatch with video in row 0 (at position 1) and random pixels; video positions
+// have token −1 and no target.
+func VideoBatch(c model.Config, B, T int, seed uint64) *model.Batch {
+	b := TextBatch(c, B, T, seed)
+	rng := rand.New(rand.NewPCG(seed, 8))
+	for i := range b.Patches {
+		b.Patches[i] = float32(rng.NormFloat64())
+	}
+	b.VideoAt[0] = 1
+	for n := 1; n < 1+c.VideoTokens(); n++ {
+		b.Tokens[n], b.Targets[n] = -1, model.IgnoreIndex
+	}
+	return b
+}
+
+// CheckPPOPath: see TestPPOPathMatchesCPUOnEmulatedCUDA; tolerances as CheckDecoder's.
+func CheckPPOPath(t *testing.T, dev *gpu.KernelDevice, c model.Config, B, T int) {
+	t.Helper()
+	const lr, maxNorm = 1e-3, 0.5
+	c.ValueHead = true
+	cpu, err := model.New(c, 11)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 3))
+	var head []model.Param
+	for _, n := range []string{"value_head.weight", "value_head.bias"} {
+		p, _ := cpu.Param(n)
+		head = append(head, p)
+		for i := p.Offset; i < p.Offset+p.Size; i++ {
+			cpu.W[i] = float32(rng.NormFloat64() * 0.1)
+		}
+	}
+	dec, err := devmodel.New(dev, cpu, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := model.LoRAConfig{Rank: 4, Alpha: 8, TargetModules: []string{"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}}
+	if err := cpu.AttachLoRA(cfg, 5); err != nil {
+		t.Fatal(err)
+	}
+	for i := range cpu.LoRA.W {
+		if cpu.LoRA.W[i] == 0 {
+			cpu.LoRA.W[i] = float32(rng.NormFloat64() * 0.05)
+		}
+	}
+	if err := dec.AttachLoRA(cpu.LoRA); err != nil {
+		t.Fatal(err)
+	}
+	optLoRA := model.NewAdamWFor(cpu.LoRA.Params, len(cpu.LoRA.W), 0)
+	optHead := model.NewAdamWFor(head, len(cpu.W), 0)
+	N := B * T
+	for step := 0; step < 2; step++ {
+		b := VideoBatch(c, B, T, uint64(step))
+		cpu.ZeroGrad()
+		clear(cpu.LoRA.G)
+		if _, err := cpu.Forward(b); err != nil {
+			t.Fatal(err)
+		}
+		if err := dec.ZeroGrad(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := dec.Forward(b); err != nil {
+			t.Fatal(err)
+		}
+		logp, err := dec.TokenLogProbs()
+		if err != nil {
+			t.Fatal(err)
+		}
+		near(t, step, "log-probabilities", cpu.TokenLogProbs(), logp)
+		values, err := dec.HeadOutputs("value_head")
+		if err != nil {
+			t.Fatal(err)
+		}
+		near(t, step, "values", cpu.HeadOutputs("value_head"), values)
+		ent, err := dec.Entropies()
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantEnt := make([]float32, N)
+		for n := range wantEnt {
+			wantEnt[n] = cpu.Entropy(n)
+		}
+		near(t, step, "entropies", wantEnt, ent)
+
+		dlogp, dv := make([]float32, N), make([]float32, N)
+		for n := range dlogp {
+			if b.Targets[n] != model.IgnoreIndex {
+				dlogp[n] = float32(rng.NormFloat64())
+			}
+			dv[n] = float32(rng.NormFloat64())
+		}
+		heads := map[string][]float32{"value_head": dv}
+		if step == 0 {
+			cpu.BackwardLogProbs(b, dlogp, heads)
+			err = dec.BackwardLogProbs(dlogp, heads)
+		} else { // the value model's call, then the policy's, accumulated
+			cpu.BackwardHeads(b, 0, heads)
+			cpu.BackwardLogProbs(b, dlogp, nil)
+			if err = dec.BackwardHeads(0, heads); err == nil {
+				err = dec.BackwardLogProbs(dlogp, nil)
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		gotLoRA, gotBase := make([]float32, len(cpu.LoRA.W)), make([]float32, len(cpu.W))
+		if err := dec.AdapterGrads(gotLoRA); err != nil {
+			t.Fatal(err)
+		}
+		if err := dec.Grads(gotBase); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range cpu.LoRA.Params {
+			near(t, step, p.Name+" gradient", cpu.LoRA.G[p.Offset:p.Offset+p.Size], gotLoRA[p.Offset:p.Offset+p.Size])
+		}
+		for _, p := range head {
+			near(t, step, p.Name+" gradient", cpu.G[p.Offset:p.Offset+p.Size], gotBase[p.Offset:p.Offset+p.Size])
+		}
+		// The learner's optimize: one norm over adapters and head, then AdamW on each.
+		var ss float64
+		grads := [][]float32{cpu.LoRA.G}
+		for _, p := range head {
+			grads = append(grads, cpu.G[p.Offset:p.Offset+p.Size])
+		}
+		for _, g := range grads {
+			for _, v := range g {
+				ss += float64(v) * float64(v)
+			}
+		}
+		if norm := math.Sqrt(ss); norm > maxNorm {
+			for _, g := range grads {
+				for i := range g {
+					g[i] *= float32(maxNorm / (norm + 1e-6))
+				}
+			}
+		}
+		optLoRA.Step(cpu.LoRA.W, cpu.LoRA.G, lr)
+		optHead.Step(cpu.W, cpu.G, lr)
+		norm, err := dec.Update(lr, maxNorm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := math.Abs(float64(norm) - math.Sqrt(ss)); d > 1e-4*math.Sqrt(ss) {
+			t.Errorf("step %d: gradient norm %.7g on the device, %.7g on the CPU", step, norm, math.Sqrt(ss))
+		}
+		if err := dec.AdapterWeights(gotLoRA); err != nil {
+			t.Fatal(err)
+		}
+		if err := dec.Weights(gotBase); err != nil {
+			t.Fatal(err)
+		}
+		// Weights: as CheckDecoder's, within 1e-3·lr; the frozen base must not move at all.
+		closeW := func(what string, ref, got []float32) {
+			for i := range ref {
+				if d := math.Abs(float64(got[i] - ref[i])); d > 1e-3*lr+1e-6*math.Abs(float64(ref[i])) {
+					t.Errorf("step %d: %s: weight %d is %.7g on the device, %.7g on the CPU", step, what, i, got[i], ref[i])
+					return
+				}
+			}
+		}
+		closeW("adapters", cpu.LoRA.W, gotLoRA)
+		closeW("base and head", cpu.W, gotBase)
+		t.Logf("step %d: gradient norm %.6f (CPU %.6f)", step, norm, math.Sqrt(ss))
+	}
+}
+
+// near compares a vector with CheckDecoder's tolerance: 1e-4 of its scale + 1e-3 relative.
+func near(t *testing.T, step int, what string, ref, got []float32) {
+	t.Helper()
+	scale := 0.0
+	for _, v := range ref {
+		scale = max(scale, math.Abs(float64(v)))
+	}
+	bad, worst := 0, 0.0
+	for i := range ref {
+		d := math.Abs(float64(got[i] - ref[i]))
+		if d > 1e-4*scale+1e-3*math.Abs(float64(ref[i])) {
+			bad++
+		}
+		worst = max(worst, d)
+	}
+	if bad > 0 {
+		t.Errorf("step %d: %s: %d of %d off (max difference %.3g, scale %.3g)", step, what, bad, len(ref), worst, scale)
+	}
+}
