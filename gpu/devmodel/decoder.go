@@ -135,8 +135,10 @@ func (d *Decoder) validate(b *model.Batch) error {
 		return fmt.Errorf("devmodel: batch has %d weights, want %d", len(b.Weights), N)
 	}
 	for r, at := range b.VideoAt {
-		if at >= 0 && d.lora == nil {
-			return fmt.Errorf("devmodel: row %d has video: the vision tower does not train on the device (attach LoRA adapters: it is frozen then)", r)
+		// The vision tower runs on the CPU's copy, which stays as New found it: right while the
+		// device trains adapters only, or trains nothing yet (a reference model's forward passes).
+		if at >= 0 && d.lora == nil && d.steps > 0 {
+			return fmt.Errorf("devmodel: row %d has video, after full training steps: the vision tower does not train on the device (attach LoRA adapters: it is frozen then)", r)
 		}
 	}
 	for n, t := range b.Tokens {

@@ -33,8 +33,11 @@ func TestDecoderLoRAMatchesCPUOnEmulatedCUDA(t *testing.T) {
 	CheckDecoder(t, dev, model.Tiny(61), 2, 13, true)
 }
 
-// A batch with video is refused with a clear error, not run without its video.
-func TestDecoderRefusesVideo(t *testing.T) {
+// Without adapters the device does not train the vision tower: a batch with video runs forward
+// (a reference model's use; its loss is the CPU's) but not backward, and no longer forward once
+// the weights have been stepped (the CPU's vision tower, which makes the video tokens, would then
+// be stale).
+func TestDecoderVideoWithoutAdapters(t *testing.T) {
 	dev, err := gpu.NewKernelDevice(func() (gpu.KernelBackend, error) { return cudaemu.New(), nil })
 	if err != nil {
 		t.Fatal(err)
@@ -48,10 +51,26 @@ func TestDecoderRefusesVideo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := TextBatch(m.Config, 2, 13, 5)
-	b.VideoAt[1] = 2
-	if _, err := dec.Forward(b); err == nil || !strings.Contains(err.Error(), "vision tower") {
-		t.Fatalf("Forward on a video row: %v, want the vision-tower error", err)
+	video := VideoBatch(m.Config, 2, 13, 5)
+	want, err := m.Forward(video)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := dec.Forward(video)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(float64(got-want)) > 1e-5*math.Abs(float64(want)) {
+		t.Errorf("loss with video: %.7g on the device, %.7g on the CPU", got, want)
+	}
+	if err := dec.Backward(); err == nil || !strings.Contains(err.Error(), "vision tower") {
+		t.Fatalf("Backward with video: %v, want the vision-tower error", err)
+	}
+	if _, _, err := dec.Step(TextBatch(m.Config, 2, 13, 5), 1e-3, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dec.Forward(video); err == nil || !strings.Contains(err.Error(), "vision tower") {
+		t.Fatalf("Forward with video after a step: %v, want the vision-tower error", err)
 	}
 }
 

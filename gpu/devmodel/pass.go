@@ -25,6 +25,7 @@ type acts struct {
 	hostLosses, hostWeights           []float32
 	hostTargets                       []int32
 	hasWeights                        bool
+	videoAt                           []int
 	lossNorm                          float32
 }
 
@@ -106,7 +107,7 @@ func (d *Decoder) Forward(b *model.Batch) (float32, error) {
 	N, C, H, V, B, T := b.B*b.T, c.HiddenSize, c.IntermediateSize, c.VocabSize, b.B, b.T
 	hs, NH, NKV, eps := c.HeadDim(), c.NumAttentionHeads, c.NumKeyValueHeads, c.RMSNormEps
 	qd, kvd := NH*hs, NKV*hs
-	a.hostTargets, a.hostWeights, a.hasWeights = b.Targets, b.Weights, b.Weights != nil
+	a.hostTargets, a.hostWeights, a.hasWeights, a.videoAt = b.Targets, b.Weights, b.Weights != nil, b.VideoAt
 	var video []float32 // [B, VideoTokens, C] from the CPU's vision tower (frozen: see validate)
 	if slices.ContainsFunc(b.VideoAt, func(at int) bool { return at >= 0 }) {
 		if video, err = d.host.VideoTokens(b); err != nil {
@@ -201,6 +202,9 @@ func (d *Decoder) backward(lmWeight float32, lmWeights []float32, dheads map[str
 	N, C, H, V, B, T, L := a.B*a.T, c.HiddenSize, c.IntermediateSize, c.VocabSize, a.B, a.T, c.NumHiddenLayers
 	hs, NH, NKV := c.HeadDim(), c.NumAttentionHeads, c.NumKeyValueHeads
 	qd, kvd := NH*hs, NKV*hs
+	if d.lora == nil && slices.ContainsFunc(a.videoAt, func(at int) bool { return at >= 0 }) {
+		return fmt.Errorf("devmodel: the batch has video: the vision tower does not train on the device (attach LoRA adapters: it is frozen then)")
+	}
 	if lmWeights != nil && len(lmWeights) != N {
 		return fmt.Errorf("devmodel: %d log-probability gradients for %d positions", len(lmWeights), N)
 	}
