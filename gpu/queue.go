@@ -29,6 +29,22 @@ func (d *KernelDevice) Alloc(bytes int64) (Ptr, error) {
 	return p, err
 }
 
+// Free returns a buffer from Alloc to the device before Close.
+func (d *KernelDevice) Free(p Ptr) error {
+	return d.do(func(c *call) {
+		for i, q := range d.all {
+			if q == uint64(p) {
+				d.all = append(d.all[:i], d.all[i+1:]...)
+				if err := d.be.Free(q); err != nil {
+					c.fail("free", err)
+				}
+				return
+			}
+		}
+		c.fail("free", fmt.Errorf("%#x is not a buffer from Alloc", uint64(p)))
+	})
+}
+
 // Run runs f on the device's goroutine: the launches f queues run in order, and Run returns once
 // the device has finished them, with the first error. A Queue is valid only inside its f.
 func (d *KernelDevice) Run(f func(q *Queue)) error {

@@ -1,11 +1,14 @@
 // emu.cc: the kernels of gpu/kernels compiled for the CPU, and a launcher (see doc.go).
+#undef _FORTIFY_SOURCE  // its longjmp check rejects the jumps between fiber stacks
 #include "emu.h"
 
+#include <setjmp.h>
 #include <ucontext.h>
 
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,47 +18,76 @@ emu_dim3 blockDim, gridDim;
 
 namespace {
 
-// fibers runs one block's threads as fibers on the calling OS thread. Launches come one at a
-// time from the device's goroutine (gpu.KernelDevice), so one set serves them all.
+// fibers runs one block's threads as fibers on the calling OS thread. Each fiber is made once
+// (makecontext) and then switched to and from with _setjmp/_longjmp, which save no signal mask
+// (swapcontext makes a system call per switch). A fiber loops: run the block's body, mark itself
+// done, hand back; the next block resumes it at the top of the loop. Launches are serialised
+// (emu_launch), so one set of fibers serves every device.
+struct jump {
+  jmp_buf b;
+};
 struct fibers {
-  ucontext_t sched;
-  std::vector<ucontext_t> ctx;
+  jmp_buf sched;
+  std::vector<ucontext_t> ctx;  // for each fiber's first start
+  std::vector<jump> at;         // where each fiber waits
   std::vector<std::unique_ptr<char[]>> stacks;  // uninitialised: only the pages a fiber uses are touched
-  std::vector<char> done;
+  std::vector<char> started, done;
   int current = 0;
   const std::function<void()> *body = nullptr;
 };
 fibers fib;
 constexpr size_t fiber_stack = 256 << 10;
 
+// yield hands control back to the scheduler; it returns when the scheduler resumes fiber me.
+void yield(int me) {
+  if (!_setjmp(fib.at[me].b)) _longjmp(fib.sched, 1);
+}
+
 void fiber_main() {
-  (*fib.body)();
-  fib.done[fib.current] = 1;  // returning resumes uc_link, the scheduler
+  for (;;) {
+    int me = fib.current;
+    (*fib.body)();
+    fib.done[me] = 1;
+    yield(me);
+  }
+}
+
+// resume runs fiber t until it yields (a barrier, or the end of the body).
+void resume(int t) {
+  fib.current = t;
+  threadIdx = {unsigned(t), 0, 0};
+  if (_setjmp(fib.sched)) return;
+  if (fib.started[t]) _longjmp(fib.at[t].b, 1);
+  fib.started[t] = 1;
+  ucontext_t from;  // never resumed: the fiber comes back by _longjmp
+  swapcontext(&from, &fib.ctx[t]);
 }
 
 // run_block runs body once per thread of a block of block threads: round after round, each
 // unfinished fiber runs until its next __syncthreads or its end.
 void run_block(int block, const std::function<void()> &body) {
-  if ((int)fib.ctx.size() < block) {
-    fib.ctx.resize(block);
-    fib.done.resize(block);
-    while ((int)fib.stacks.size() < block) fib.stacks.emplace_back(new char[fiber_stack]);
+  for (int t = (int)fib.ctx.size(); t < block; t++) {
+    fib.ctx.emplace_back();
+    fib.at.emplace_back();
+    fib.stacks.emplace_back(new char[fiber_stack]);
+    fib.started.push_back(0);
+    fib.done.push_back(0);
   }
-  fib.body = &body;
   for (int t = 0; t < block; t++) {
-    getcontext(&fib.ctx[t]);
-    fib.ctx[t].uc_stack.ss_sp = fib.stacks[t].get();
-    fib.ctx[t].uc_stack.ss_size = fiber_stack;
-    fib.ctx[t].uc_link = &fib.sched;
-    makecontext(&fib.ctx[t], fiber_main, 0);
+    if (!fib.started[t]) {
+      getcontext(&fib.ctx[t]);
+      fib.ctx[t].uc_stack.ss_sp = fib.stacks[t].get();
+      fib.ctx[t].uc_stack.ss_size = fiber_stack;
+      fib.ctx[t].uc_link = nullptr;  // fiber_main never returns
+      makecontext(&fib.ctx[t], fiber_main, 0);
+    }
     fib.done[t] = 0;
   }
+  fib.body = &body;
   for (int alive = block; alive > 0;) {
     for (int t = 0; t < block; t++) {
       if (fib.done[t]) continue;
-      fib.current = t;
-      threadIdx = {unsigned(t), 0, 0};
-      swapcontext(&fib.sched, &fib.ctx[t]);
+      resume(t);
       if (fib.done[t]) alive--;
     }
   }
@@ -63,7 +95,7 @@ void run_block(int block, const std::function<void()> &body) {
 
 }  // namespace
 
-void emu_syncthreads() { swapcontext(&fib.ctx[fib.current], &fib.sched); }
+void emu_syncthreads() { yield(fib.current); }
 
 #include "../kernels/attention.cu"
 #include "../kernels/crossentropy.cu"
@@ -156,6 +188,8 @@ extern "C" int emu_nargs(const char *name) {
 }
 
 extern "C" int emu_launch(const char *name, int grid, int block, const uint64_t *a, int n) {
+  static std::mutex mu;  // one launch at a time: the fibers and __shared__ arrays are global
+  std::lock_guard<std::mutex> lock(mu);
   for (const kernel &k : kernels) {
     if (std::strcmp(k.name, name) == 0) {
       if (k.nargs != n) return 1;

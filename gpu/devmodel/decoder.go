@@ -63,12 +63,10 @@ func (ws *weights) param(name string) model.Param {
 	return p
 }
 
-// New copies m's weights to dev. m must have no LoRA attached (attach the device's with
-// AttachLoRA); it is kept to compute video tokens (model.VideoTokens) and must not change.
+// New copies m's weights to dev (its base weights: adapters attached to m are not copied, see
+// AttachLoRA). m is kept to compute video tokens (model.VideoTokens); its vision tower must not
+// change.
 func New(dev *gpu.KernelDevice, m *model.Model, weightDecay float32) (*Decoder, error) {
-	if m.LoRA != nil {
-		return nil, fmt.Errorf("devmodel: LoRA adapters are not supported on the device yet")
-	}
 	opt := model.NewAdamWFor(nil, 0, weightDecay)
 	d := &Decoder{Beta1: opt.Beta1, Beta2: opt.Beta2, Eps: opt.Eps, WeightDecay: weightDecay,
 		dev: dev, cfg: m.Config, host: m, acts: map[[2]int]*acts{}}

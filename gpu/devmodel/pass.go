@@ -13,6 +13,7 @@ import (
 // and Backward's scratch, carved out of one allocation.
 type acts struct {
 	B, T                              int
+	base                              gpu.Ptr // the one allocation the rest are carved from
 	tok, tgt, pos, wts                gpu.Ptr
 	x                                 []gpu.Ptr // residual stream: each layer's input, and the last output
 	xn, rstd1, q, k, v, att, a, x2    []gpu.Ptr
@@ -36,8 +37,14 @@ func (d *Decoder) actsFor(B, T int) (*acts, error) {
 	if a, ok := d.acts[[2]int{B, T}]; ok {
 		return a, nil
 	}
-	if len(d.acts) >= maxShapes { // the device memory of dropped shapes stays in use until Close
-		return nil, fmt.Errorf("devmodel: more than %d batch shapes; round lengths up to a few sizes", maxShapes)
+	if len(d.acts) >= maxShapes { // drop them all: shapes repeat within a step, rarely across
+		for key, old := range d.acts {
+			if err := d.dev.Free(old.base); err != nil {
+				return nil, err
+			}
+			delete(d.acts, key)
+		}
+		d.last = nil
 	}
 	c := d.cfg
 	N, C, H, V, L := B*T, c.HiddenSize, c.IntermediateSize, c.VocabSize, c.NumHiddenLayers
@@ -80,6 +87,7 @@ func (d *Decoder) actsFor(B, T int) (*acts, error) {
 		return nil, fmt.Errorf("devmodel: activations for a %d×%d batch (%d MB): %w", B, T, 4*off>>20, err)
 	}
 	layout()
+	a.base = base
 	pos := make([]int32, N)
 	for n := range pos {
 		pos[n] = int32(n % T)

@@ -34,8 +34,10 @@ type PPOConfig struct {
 	AckWait      time.Duration `json:"ack_wait"`      // a fetched rollout not acked within this is redelivered
 	Seed         uint64        `json:"seed"`
 	// Device runs the PPO numeric core: "cpu" (the reference, default) or "cuda[:N]" (a binary
-	// built with -tags cuda, on a GPU).
-	Device string `json:"device,omitempty"`
+	// built with -tags cuda, on a GPU). On a GPU the models' forward and backward run there too
+	// (gpu/devmodel), unless DeviceMathOnly keeps them on the CPU.
+	Device         string `json:"device,omitempty"`
+	DeviceMathOnly bool   `json:"device_math_only,omitempty"`
 }
 
 // DefaultPPOConfig: the seed's PPO with batch sizes and a learning rate for the built-in model.
@@ -58,6 +60,7 @@ type Learner struct {
 	optHead *model.AdamW
 	head    []model.Param
 	sched   model.Schedule
+	dev     *deviceModels // the models on a GPU (see models); nil until used, or on the CPU
 }
 
 // NewLearner loads the models for a fresh run.

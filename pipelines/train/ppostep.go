@@ -3,19 +3,25 @@ package train
 import (
 	"fmt"
 	"time"
-
-	"github.com/vrlaif/vrlaif/model"
 )
 
 // forwardSlots runs m on the layout and returns the slot log-probabilities (0 on pads) and, when
 // head is set, the slot values.
-func forwardSlots(m *model.Model, s *slots, T int, head string) (logp, values []float32, err error) {
+func forwardSlots(m ppoModel, s *slots, T int, head string) (logp, values []float32, err error) {
 	if _, err := m.Forward(s.batch); err != nil {
 		return nil, nil, err
 	}
-	logp = s.gather(m.TokenLogProbs(), T, true)
+	lp, err := m.TokenLogProbs()
+	if err != nil {
+		return nil, nil, err
+	}
+	logp = s.gather(lp, T, true)
 	if head != "" {
-		values = s.gather(m.HeadOutputs(head), T, false)
+		v, err := m.HeadOutputs(head)
+		if err != nil {
+			return nil, nil, err
+		}
+		values = s.gather(v, T, false)
 	}
 	return logp, values, nil
 }
@@ -41,6 +47,15 @@ func (l *Learner) Step(rs []Rollout, patches map[string][]float32, step, version
 	if B == 0 {
 		return met, fmt.Errorf("train: a PPO step needs rollouts")
 	}
+	pol, val, ref, err := l.models()
+	if err != nil {
+		return met, err
+	}
+	if l.dev != nil {
+		if err := l.toDevice(); err != nil {
+			return met, err
+		}
+	}
 	// Old log-probs are the behaviour policy's (from the actor); ref log-probs and old values come
 	// from forward passes here, in micro-batches.
 	logpOld, logpRef, vOld := make([]float32, B*T), make([]float32, B*T), make([]float32, B*T)
@@ -61,15 +76,15 @@ func (l *Learner) Step(rs []Rollout, patches map[string][]float32, step, version
 		if err != nil {
 			return met, err
 		}
-		ref, _, err := forwardSlots(l.Ref, s, T, "")
+		lref, _, err := forwardSlots(ref, s, T, "")
 		if err != nil {
 			return met, err
 		}
-		_, v, err := forwardSlots(l.Value, s, T, "value_head")
+		_, v, err := forwardSlots(val, s, T, "value_head")
 		if err != nil {
 			return met, err
 		}
-		copy(logpRef[c[0]*T:], ref)
+		copy(logpRef[c[0]*T:], lref)
 		copy(vOld[c[0]*T:], v)
 	}
 	met.Phase.Reference = time.Since(start).Seconds()
@@ -117,21 +132,31 @@ func (l *Learner) Step(rs []Rollout, patches map[string][]float32, step, version
 			}
 			mlen := s.lengths
 			if k%cfg.Accum == 0 {
-				l.Policy.ZeroGrad()
-				clear(l.Policy.LoRA.G)
-				l.Value.ZeroGrad()
-				clear(l.Value.LoRA.G)
+				if err := pol.ZeroGrad(); err != nil {
+					return met, err
+				}
+				if err := val.ZeroGrad(); err != nil {
+					return met, err
+				}
 			}
-			logpNew, _, err := forwardSlots(l.Policy, s, T, "")
+			logpNew, _, err := forwardSlots(pol, s, T, "")
 			if err != nil {
 				return met, err
 			}
 			if epoch == 0 {
+				var at []int
 				for j := range mb {
 					for t := 0; t < int(mlen[j]); t++ {
-						entropy += float64(l.Policy.Entropy(s.at[j*T+t]))
-						entN++
+						at = append(at, s.at[j*T+t])
 					}
+				}
+				ents, err := pol.Entropies(at)
+				if err != nil {
+					return met, err
+				}
+				for _, e := range ents {
+					entropy += float64(e)
+					entN++
 				}
 			}
 			pg, err := dev.PolicyLossForward(logpNew, mo, ma, mlen, p.Loss, len(mb), T)
@@ -143,8 +168,10 @@ func (l *Learner) Step(rs []Rollout, patches map[string][]float32, step, version
 			if err := dev.PolicyLossBackward(dlogp, logpNew, mo, ma, mlen, scale, p.Loss, len(mb), T); err != nil {
 				return met, err
 			}
-			l.Policy.BackwardLogProbs(s.batch, s.scatter(dlogp), nil)
-			_, vNew, err := forwardSlots(l.Value, s, T, "value_head")
+			if err := pol.BackwardLogProbs(s.batch, s.scatter(dlogp), nil); err != nil {
+				return met, err
+			}
+			_, vNew, err := forwardSlots(val, s, T, "value_head")
 			if err != nil {
 				return met, err
 			}
@@ -156,7 +183,9 @@ func (l *Learner) Step(rs []Rollout, patches map[string][]float32, step, version
 			if err := dev.ValueLossBackward(dv, vNew, mv, mr, mlen, p.VFCoef*scale, p.Loss, len(mb), T); err != nil {
 				return met, err
 			}
-			l.Value.BackwardHeads(s.batch, 0, map[string][]float32{"value_head": s.scatter(dv)})
+			if err := val.BackwardHeads(s.batch, 0, map[string][]float32{"value_head": s.scatter(dv)}); err != nil {
+				return met, err
+			}
 			met.PGLoss += float64(pg.Loss)
 			met.VFLoss += float64(vf.Loss)
 			met.ClipFrac += float64(pg.ClipFrac)
@@ -164,13 +193,24 @@ func (l *Learner) Step(rs []Rollout, patches map[string][]float32, step, version
 			met.VClipFrac += float64(vf.ClipFrac)
 			n++
 			if (k+1)%cfg.Accum == 0 || c[1] == B {
-				l.optimize(lr)
+				if l.dev != nil {
+					if err := l.optimizeDevice(lr); err != nil {
+						return met, err
+					}
+				} else {
+					l.optimize(lr)
+				}
 			}
 		}
 	}
 	met.PGLoss, met.VFLoss, met.ClipFrac, met.ApproxKL, met.VClipFrac = met.PGLoss/n, met.VFLoss/n, met.ClipFrac/n, met.ApproxKL/n, met.VClipFrac/n
 	if entN > 0 {
 		met.Entropy = entropy / entN
+	}
+	if l.dev != nil {
+		if err := l.fromDevice(); err != nil {
+			return met, err
+		}
 	}
 	met.Phase.Optimize = time.Since(t2).Seconds()
 	met.Seconds = time.Since(start).Seconds()
