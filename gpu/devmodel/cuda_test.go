@@ -13,7 +13,8 @@ import (
 )
 
 // The decoder's training steps on the first GPU match the CPU model's (make gpu-check), with the
-// sgemm kernel and with cuBLAS in float32; the tolerances are CheckDecoder's.
+// sgemm kernel and with cuBLAS in float32: full training, LoRA, and the PPO learner's use (video
+// rows, log-probs, values, entropies, BackwardLogProbs); the tolerances are CheckDecoder's.
 func TestDecoderOnCUDA(t *testing.T) {
 	dev, err := gpu.NewCUDA(0)
 	if err != nil {
@@ -32,6 +33,7 @@ func TestDecoderOnCUDA(t *testing.T) {
 			CheckDecoder(t, dev, model.Tiny(61), 2, 13, false)
 			CheckDecoder(t, dev, model.Small(512), 3, 70, false)
 			CheckDecoder(t, dev, model.Small(512), 3, 70, true)
+			CheckPPOPath(t, dev, model.Small(512), 3, 70)
 		})
 	}
 }
