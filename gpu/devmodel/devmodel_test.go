@@ -12,24 +12,26 @@ import (
 	"github.com/vrlaif/vrlaif/model"
 )
 
-// The decoder's training steps on the CUDA kernels, run on the CPU by gpu/cudaemu, match the CPU
-// model's: loss, every gradient, the gradient norm and the weights after two AdamW steps.
-func TestDecoderMatchesCPUOnEmulatedCUDA(t *testing.T) {
+// emulated is a KernelDevice on gpu/cudaemu (the CUDA kernels on the CPU), closed with the test.
+func emulated(t *testing.T) *gpu.KernelDevice {
 	dev, err := gpu.NewKernelDevice(func() (gpu.KernelBackend, error) { return cudaemu.New(), nil })
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer dev.Close()
+	t.Cleanup(func() { dev.Close() })
+	return dev
+}
+
+// The decoder's training steps on the CUDA kernels, run on the CPU by gpu/cudaemu, match the CPU
+// model's: loss, every gradient, the gradient norm and the weights after two AdamW steps.
+func TestDecoderMatchesCPUOnEmulatedCUDA(t *testing.T) {
+	dev := emulated(t)
 	CheckDecoder(t, dev, model.Tiny(61), 2, 13, false)
 }
 
 // The same with LoRA adapters: the base frozen, the adapters' gradients and updates match.
 func TestDecoderLoRAMatchesCPUOnEmulatedCUDA(t *testing.T) {
-	dev, err := gpu.NewKernelDevice(func() (gpu.KernelBackend, error) { return cudaemu.New(), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dev.Close()
+	dev := emulated(t)
 	CheckDecoder(t, dev, model.Tiny(61), 2, 13, true)
 }
 
@@ -38,11 +40,7 @@ func TestDecoderLoRAMatchesCPUOnEmulatedCUDA(t *testing.T) {
 // the weights have been stepped (the CPU's vision tower, which makes the video tokens, would then
 // be stale).
 func TestDecoderVideoWithoutAdapters(t *testing.T) {
-	dev, err := gpu.NewKernelDevice(func() (gpu.KernelBackend, error) { return cudaemu.New(), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dev.Close()
+	dev := emulated(t)
 	m, err := model.New(model.Tiny(61), 1)
 	if err != nil {
 		t.Fatal(err)

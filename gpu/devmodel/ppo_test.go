@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/vrlaif/vrlaif/gpu"
-	"github.com/vrlaif/vrlaif/gpu/cudaemu"
 	"github.com/vrlaif/vrlaif/gpu/devmodel"
 	"github.com/vrlaif/vrlaif/model"
 )
@@ -16,11 +15,7 @@ import (
 // values and entropies; BackwardLogProbs with a head's gradient, then (second step) BackwardHeads
 // with lmWeight 0 accumulated with BackwardLogProbs; one clipped AdamW step over adapters and head.
 func TestPPOPathMatchesCPUOnEmulatedCUDA(t *testing.T) {
-	dev, err := gpu.NewKernelDevice(func() (gpu.KernelBackend, error) { return cudaemu.New(), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dev.Close()
+	dev := emulated(t)
 	CheckPPOPath(t, dev, model.Tiny(61), 2, 16)
 }
 

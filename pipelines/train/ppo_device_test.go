@@ -16,39 +16,8 @@ import (
 // than 1e-7, while changing the advantages by 1% moves them by ~3e-6 (checked by hand), so 1e-7
 // still catches a wrong kernel.
 func TestPPOStepOnEmulatedCUDA(t *testing.T) {
-	cfg, prompts, patches := ppoFixture(t)
-	rm, err := LoadRewardModel(cfg.RM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dev, err := gpu.NewKernelDevice(func() (gpu.KernelBackend, error) { return cudaemu.New(), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dev.Close()
-	cpu, err := NewLearner(cfg, gpu.CPU{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mathOnly := cfg
-	mathOnly.DeviceMathOnly = true // the models on the CPU: this test checks the PPO math alone
-	cuda, err := NewLearner(mathOnly, dev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for step := range 2 {
-		rs, err := Sample(cpu.Policy, cpu.Tok, rm, prompts, patches, cfg.Rollout, step, "t", uint64(step), int64(100*step))
-		if err != nil {
-			t.Fatal(err)
-		}
-		mc, err := cpu.Step(rs, patches, step, step)
-		if err != nil {
-			t.Fatal(err)
-		}
-		md, err := cuda.Step(rs, patches, step, step)
-		if err != nil {
-			t.Fatal(err)
-		}
+	// The models on the CPU: this test checks the PPO math alone.
+	stepBoth(t, func(c *PPOConfig) { c.DeviceMathOnly = true }, func(step int, cfg PPOConfig, cpu, cuda *Learner, mc, md StepMetrics) {
 		for name, p := range map[string][2]float64{"pg": {mc.PGLoss, md.PGLoss}, "vf": {mc.VFLoss, md.VFLoss},
 			"kl": {mc.KLSum, md.KLSum}, "reward": {mc.Reward, md.Reward}, "clipfrac": {mc.ClipFrac, md.ClipFrac}} {
 			if math.Abs(p[0]-p[1]) > 1e-5+1e-4*math.Abs(p[0]) {
@@ -68,7 +37,7 @@ func TestPPOStepOnEmulatedCUDA(t *testing.T) {
 			}
 			t.Logf("step %d: %s max |CPU − CUDA| = %.2g", step, m.name, worst)
 		}
-	}
+	})
 }
 
 // Whole PPO steps with the models on the device too (gpu/devmodel: reference, policy and value
@@ -87,37 +56,7 @@ func TestPPOStepOnEmulatedCUDA(t *testing.T) {
 // gradient (a sign, a missing term, a wrong scale) moves most weights by lr-sized amounts and
 // fails the first; the measured fractions are logged.
 func TestPPOStepModelsOnEmulatedCUDA(t *testing.T) {
-	cfg, prompts, patches := ppoFixture(t)
-	rm, err := LoadRewardModel(cfg.RM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dev, err := gpu.NewKernelDevice(func() (gpu.KernelBackend, error) { return cudaemu.New(), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dev.Close()
-	cpu, err := NewLearner(cfg, gpu.CPU{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cuda, err := NewLearner(cfg, dev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for step := range 2 {
-		rs, err := Sample(cpu.Policy, cpu.Tok, rm, prompts, patches, cfg.Rollout, step, "t", uint64(step), int64(100*step))
-		if err != nil {
-			t.Fatal(err)
-		}
-		mc, err := cpu.Step(rs, patches, step, step)
-		if err != nil {
-			t.Fatal(err)
-		}
-		md, err := cuda.Step(rs, patches, step, step)
-		if err != nil {
-			t.Fatal(err)
-		}
+	stepBoth(t, func(*PPOConfig) {}, func(step int, cfg PPOConfig, cpu, cuda *Learner, mc, md StepMetrics) {
 		if cuda.dev == nil {
 			t.Fatal("the models did not run on the device")
 		}
@@ -147,5 +86,46 @@ func TestPPOStepModelsOnEmulatedCUDA(t *testing.T) {
 			}
 			t.Logf("step %d: %s: %d of %d weights beyond %.2g; max |CPU − device| = %.2g", step, m.name, off, len(m.a), fine, worst)
 		}
+	})
+}
+
+// stepBoth runs two PPO steps of a CPU learner and of a learner on the emulated CUDA device (its
+// config changed by tweak) on the same rollouts, and calls check after each step.
+func stepBoth(t *testing.T, tweak func(*PPOConfig), check func(step int, cfg PPOConfig, cpu, cuda *Learner, mc, md StepMetrics)) {
+	t.Helper()
+	cfg, prompts, patches := ppoFixture(t)
+	rm, err := LoadRewardModel(cfg.RM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, err := gpu.NewKernelDevice(func() (gpu.KernelBackend, error) { return cudaemu.New(), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	cpu, err := NewLearner(cfg, gpu.CPU{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dcfg := cfg
+	tweak(&dcfg)
+	cuda, err := NewLearner(dcfg, dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for step := range 2 {
+		rs, err := Sample(cpu.Policy, cpu.Tok, rm, prompts, patches, cfg.Rollout, step, "t", uint64(step), int64(100*step))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mc, err := cpu.Step(rs, patches, step, step)
+		if err != nil {
+			t.Fatal(err)
+		}
+		md, err := cuda.Step(rs, patches, step, step)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(step, cfg, cpu, cuda, mc, md)
 	}
 }
