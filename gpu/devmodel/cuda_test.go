@@ -81,8 +81,10 @@ func TestDecoderTensorCoresOnCUDA(t *testing.T) {
 }
 
 // BenchmarkDecoderStepCUDA: one training step (forward, backward, clipping, AdamW) of the bench
-// model on a 16×256 batch, device-resident, per matrix-product mode; the figure to compare with
-// scripts/gpu/torch_step.py's PyTorch eager step on the same GPU. Reports ms/step and tokens/s.
+// model on a 16×256 batch, device-resident, per matrix-product mode: of every weight
+// (full/<mode>), and of LoRA adapters, rank 8 on every projection with the base frozen
+// (lora/<mode>: the PPO policy's update). The figures to compare with scripts/gpu/torch_step.py's
+// PyTorch eager steps on the same GPU. Reports ms/step and tokens/s.
 func BenchmarkDecoderStepCUDA(b *testing.B) {
 	dev, err := gpu.NewCUDA(0)
 	if err != nil {
@@ -93,31 +95,50 @@ func BenchmarkDecoderStepCUDA(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	withLoRA, err := model.New(BenchConfig(), 11)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := withLoRA.AttachLoRA(model.LoRAConfig{Rank: 8, Alpha: 16,
+		TargetModules: []string{"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}}, 5); err != nil {
+		b.Fatal(err)
+	}
 	batch := TextBatch(m.Config, benchB, benchT, 0)
-	for _, mode := range dev.GemmModes() {
-		b.Run(mode, func(b *testing.B) {
-			if err := dev.SetGemm(mode); err != nil {
-				b.Fatal(err)
+	for _, lora := range []bool{false, true} {
+		for _, mode := range dev.GemmModes() {
+			name := "full/" + mode
+			if lora {
+				name = "lora/" + mode
 			}
-			dec, err := devmodel.New(dev, m, 0.1)
-			if err != nil {
-				b.Fatal(err)
-			}
-			for range 3 { // warm-up: the driver's JIT, cuBLAS's heuristics, the activation buffers
-				if _, _, err := dec.Step(batch, 1e-4, 1); err != nil {
+			b.Run(name, func(b *testing.B) {
+				if err := dev.SetGemm(mode); err != nil {
 					b.Fatal(err)
 				}
-			}
-			const steps = 20
-			start := time.Now()
-			for range steps {
-				if _, _, err := dec.Step(batch, 1e-4, 1); err != nil {
+				dec, err := devmodel.New(dev, m, 0.1)
+				if err != nil {
 					b.Fatal(err)
 				}
-			}
-			per := time.Since(start) / steps
-			b.ReportMetric(float64(per.Microseconds())/1e3, "ms/step")
-			b.ReportMetric(float64(benchB*benchT)/per.Seconds(), "tokens/s")
-		})
+				if lora {
+					if err := dec.AttachLoRA(withLoRA.LoRA); err != nil {
+						b.Fatal(err)
+					}
+				}
+				for range 3 { // warm-up: the driver's JIT, cuBLAS's heuristics, the activation buffers
+					if _, _, err := dec.Step(batch, 1e-4, 1); err != nil {
+						b.Fatal(err)
+					}
+				}
+				const steps = 20
+				start := time.Now()
+				for range steps {
+					if _, _, err := dec.Step(batch, 1e-4, 1); err != nil {
+						b.Fatal(err)
+					}
+				}
+				per := time.Since(start) / steps
+				b.ReportMetric(float64(per.Microseconds())/1e3, "ms/step")
+				b.ReportMetric(float64(benchB*benchT)/per.Seconds(), "tokens/s")
+			})
+		}
 	}
 }

@@ -7,7 +7,9 @@ Reads the fixture gpu/devmodel's TestWriteFixture writes (checkpoint/, batch.jso
   2. when transformers is installed, loads the same weights into LlamaForCausalLM and checks its
      logits the same way (our safetensors checkpoint is a LLaMA decoder under its own names);
   3. times one training step on the batch (forward, weighted cross-entropy, backward,
-     clip_grad_norm_, AdamW) in PyTorch eager, to compare with BenchmarkDecoderStepCUDA.
+     clip_grad_norm_, AdamW) in PyTorch eager, of every weight and of LoRA adapters (rank 8 on
+     every projection, base frozen: the PPO policy's update), to compare with
+     BenchmarkDecoderStepCUDA.
 Prints `torch-step: ...` lines; exits 1 if a logits check fails.
 """
 import argparse
@@ -43,12 +45,22 @@ def read_safetensors(path):
 class Decoder(torch.nn.Module):
     """package model's decoder: RMSNorm, rotate-half RoPE, causal grouped-query attention, SwiGLU."""
 
-    def __init__(self, cfg, tensors, sdpa=False):
+    def __init__(self, cfg, tensors, sdpa=False, lora_rank=0, lora_alpha=16):
         super().__init__()
         self.cfg, self.sdpa = cfg, sdpa
-        self.w = torch.nn.ParameterDict({k.replace(".", "/"): torch.nn.Parameter(v.clone())
+        self.w = torch.nn.ParameterDict({k.replace(".", "/"): torch.nn.Parameter(v.clone(), requires_grad=lora_rank == 0)
                                          for k, v in tensors.items() if k.startswith("model.layers.")
                                          or k in ("model.embed_tokens.weight", "model.norm.weight", "lm_head.weight")})
+        # LoRA (model.LoRA's math): out = x·Wᵀ + (alpha/r)·(x·Aᵀ)·Bᵀ on every projection, base frozen.
+        self.lora, self.lora_scale = torch.nn.ParameterDict(), lora_alpha / max(lora_rank, 1)
+        if lora_rank:
+            g = torch.Generator().manual_seed(0)
+            for k, v in tensors.items():
+                if k.startswith("model.layers.") and k.endswith("_proj.weight"):
+                    out, inp = v.shape
+                    name = k[:-len(".weight")].replace(".", "/")
+                    self.lora[name + "/A"] = torch.nn.Parameter((torch.rand(lora_rank, inp, generator=g) * 2 - 1) / math.sqrt(inp))
+                    self.lora[name + "/B"] = torch.nn.Parameter(torch.randn(out, lora_rank, generator=g) * 0.01)
         hs = cfg["hidden_size"] // cfg["num_attention_heads"]
         inv = torch.tensor([cfg["rope_theta"] ** (-2 * i / hs) for i in range(hs // 2)], dtype=torch.float64)
         ang = torch.arange(cfg["max_position_embeddings"], dtype=torch.float64)[:, None] * inv[None, :]
@@ -57,6 +69,13 @@ class Decoder(torch.nn.Module):
 
     def p(self, name):
         return self.w[name.replace(".", "/")]
+
+    def lin(self, x, module):
+        y = x @ self.p(module + ".weight").t()
+        key = module.replace(".", "/")
+        if key + "/A" in self.lora:
+            y = y + self.lora_scale * ((x @ self.lora[key + "/A"].t()) @ self.lora[key + "/B"].t())
+        return y
 
     def norm(self, x, w):
         return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.cfg["rms_norm_eps"]) * w
@@ -77,9 +96,9 @@ class Decoder(torch.nn.Module):
         for l in range(cfg["num_hidden_layers"]):
             p = f"model.layers.{l}."
             xn = self.norm(x, self.p(p + "input_layernorm.weight"))
-            q = self.rope((xn @ self.p(p + "self_attn.q_proj.weight").t()).view(B, T, NH, hs), T)
-            k = self.rope((xn @ self.p(p + "self_attn.k_proj.weight").t()).view(B, T, NKV, hs), T)
-            v = (xn @ self.p(p + "self_attn.v_proj.weight").t()).view(B, T, NKV, hs)
+            q = self.rope(self.lin(xn, p + "self_attn.q_proj").view(B, T, NH, hs), T)
+            k = self.rope(self.lin(xn, p + "self_attn.k_proj").view(B, T, NKV, hs), T)
+            v = self.lin(xn, p + "self_attn.v_proj").view(B, T, NKV, hs)
             q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)  # [B, heads, T, hs]
             k, v = k.repeat_interleave(NH // NKV, dim=1), v.repeat_interleave(NH // NKV, dim=1)
             if self.sdpa:
@@ -88,11 +107,11 @@ class Decoder(torch.nn.Module):
                 att = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hs) + mask, dim=-1)
                 a = att @ v
             a = a.transpose(1, 2).reshape(B, T, NH * hs)
-            x = x + a @ self.p(p + "self_attn.o_proj.weight").t()
+            x = x + self.lin(a, p + "self_attn.o_proj")
             xn = self.norm(x, self.p(p + "post_attention_layernorm.weight"))
-            g = xn @ self.p(p + "mlp.gate_proj.weight").t()
-            u = xn @ self.p(p + "mlp.up_proj.weight").t()
-            x = x + (F.silu(g) * u) @ self.p(p + "mlp.down_proj.weight").t()
+            g = self.lin(xn, p + "mlp.gate_proj")
+            u = self.lin(xn, p + "mlp.up_proj")
+            x = x + self.lin(F.silu(g) * u, p + "mlp.down_proj")
         return self.norm(x, self.p("model.norm.weight")) @ self.p("lm_head.weight").t()
 
 
@@ -114,7 +133,7 @@ def weighted_loss(logits, targets, weights, ignore):
 
 def time_step(model, batch, device, steps, lr=1e-4, wd=0.1):
     tokens, targets, weights = (batch[k].to(device) for k in ("tokens", "targets", "weights"))
-    params = list(model.parameters())
+    params = [p for p in model.parameters() if p.requires_grad]
     decay = [p for p in params if p.dim() == 2]
     rest = [p for p in params if p.dim() != 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": wd}, {"params": rest, "weight_decay": 0.0}],
@@ -191,14 +210,15 @@ def main():
                       hf_logits(cfg, tensors, row0), want)
     except ImportError:
         print("torch-step: transformers is not installed: its logits check is skipped")
-    variants = [("eager, float32", False, False)]
+    variants = [("eager, float32", False, False, 0)]
     if device.type == "cuda":
-        variants += [("eager, TF32 products", False, True)]
+        variants += [("eager, TF32 products", False, True, 0)]
     if hasattr(F, "scaled_dot_product_attention"):
-        variants += [("eager with scaled_dot_product_attention, float32", True, False)]
-    for name, sdpa, tf32 in variants:
+        variants += [("eager with scaled_dot_product_attention, float32", True, False, 0)]
+    variants += [("eager, float32, LoRA r8 on every projection", False, False, 8)]
+    for name, sdpa, tf32, rank in variants:
         torch.backends.cuda.matmul.allow_tf32 = tf32
-        m = Decoder(cfg, tensors, sdpa=sdpa).to(device)
+        m = Decoder(cfg, tensors, sdpa=sdpa, lora_rank=rank).to(device)
         per, loss = time_step(m, batch, device, args.steps)
         print(f"torch-step: training step {B}x{T} ({name}): {per * 1e3:.2f} ms/step, "
               f"{B * T / per:.0f} tokens/s (last loss {loss:.4f})")
