@@ -36,7 +36,7 @@ func (d *KernelDevice) EmbeddingForward(out []float32, tok []int32, wte []float3
 	}
 	return d.do(func(c *call) {
 		po, pt, pw := c.f32(out[:N*C]), c.i32(tok[:N]), c.f32(wte[:V*C])
-		c.launch("embedding_fwd", blocks(N*C), po, pt, pw, int32(N), int32(C))
+		(&Queue{c}).EmbeddingForward(po, pt, pw, N, C)
 		c.f32back(out[:N*C], po)
 	})
 }
@@ -51,7 +51,7 @@ func (d *KernelDevice) EmbeddingBackward(dwte, dout []float32, tok []int32, N, C
 	}
 	return d.do(func(c *call) {
 		pw, pd, pt := c.f32(dwte[:V*C]), c.f32(dout[:N*C]), c.i32(tok[:N])
-		c.launch("embedding_bwd", blocks(C), pw, pd, pt, int32(N), int32(C))
+		(&Queue{c}).EmbeddingBackward(pw, pd, pt, N, C)
 		c.f32back(dwte[:V*C], pw)
 	})
 }
@@ -66,7 +66,7 @@ func (d *KernelDevice) RMSNormForward(out, rstd, x, w []float32, N, C int, eps f
 	}
 	return d.do(func(c *call) {
 		po, pr, px, pw := c.alloc(int64(4*N*C)), c.alloc(int64(4*N)), c.f32(x[:N*C]), c.f32(w[:C])
-		c.launch("rmsnorm_fwd", N, po, pr, px, pw, int32(N), int32(C), eps)
+		(&Queue{c}).RMSNormForward(po, pr, px, pw, N, C, eps)
 		c.f32back(out[:N*C], po)
 		c.f32back(rstd[:N], pr)
 	})
@@ -86,8 +86,7 @@ func (d *KernelDevice) RMSNormBackward(dx, dw, dout, x, w, rstd []float32, N, C 
 	return d.do(func(c *call) {
 		pdx, pdw := c.f32(dx[:N*C]), c.f32(dw[:C])
 		pd, px, pw, pr := c.f32(dout[:N*C]), c.f32(x[:N*C]), c.f32(w[:C]), c.f32(rstd[:N])
-		c.launch("rmsnorm_bwd_dx", N, pdx, pd, px, pw, pr, int32(N), int32(C))
-		c.launch("rmsnorm_bwd_dw", blocks(C), pdw, pd, px, pr, int32(N), int32(C))
+		(&Queue{c}).RMSNormBackward(pdx, pdw, pd, px, pw, pr, N, C)
 		c.f32back(dx[:N*C], pdx)
 		c.f32back(dw[:C], pdw)
 	})
@@ -123,7 +122,7 @@ func (d *KernelDevice) MatmulForward(out, inp, w, bias []float32, N, C, OC int) 
 		po, pi, pw := c.alloc(int64(4*N*OC)), c.f32(inp[:N*C]), c.f32(w[:OC*C])
 		c.gemm(false, true, N, OC, C, 1, pi, C, pw, C, 0, po, OC)
 		if bias != nil {
-			c.launch("add_bias", blocks(N*OC), po, c.f32(bias[:OC]), int32(N), int32(OC))
+			(&Queue{c}).AddBias(po, c.f32(bias[:OC]), N, OC)
 		}
 		c.f32back(out[:N*OC], po)
 	})
@@ -153,7 +152,7 @@ func (d *KernelDevice) MatmulBackward(dinp, dw, dbias, dout, inp, w []float32, N
 		if dbias != nil {
 			need("MatmulBackward", "dbias", dbias, OC)
 			p := c.f32(dbias[:OC])
-			c.launch("bias_grad", blocks(OC), p, pd, int32(N), int32(OC))
+			(&Queue{c}).BiasGrad(p, pd, N, OC)
 			c.f32back(dbias[:OC], p)
 		}
 	})
@@ -174,8 +173,7 @@ func (d *KernelDevice) rope(op string, x []float32, pos []int32, cos, sin []floa
 	}
 	return d.do(func(c *call) {
 		px := c.f32(x[:N*H*hs])
-		c.launch("rope", blocks(N*H*half), px, c.i32(pos[:N]), c.f32(cos[:maxPos*half]), c.f32(sin[:maxPos*half]),
-			int32(N), int32(H), int32(hs), sign)
+		(&Queue{c}).Rope(px, c.i32(pos[:N]), c.f32(cos[:maxPos*half]), c.f32(sin[:maxPos*half]), N, H, hs, sign)
 		c.f32back(x[:N*H*hs], px)
 	})
 }
@@ -205,11 +203,9 @@ func (d *KernelDevice) AttentionForward(out, att, q, k, v []float32, B, T, NH, N
 	if nq == 0 {
 		return nil
 	}
-	scale := float32(1 / math.Sqrt(float64(hs)))
 	return d.do(func(c *call) {
 		po, pa := c.alloc(int64(4*nq)), c.alloc(int64(4*na))
-		c.launch("attention_fwd", blocks(B*NH*T), po, pa, c.f32(q[:nq]), c.f32(k[:nk]), c.f32(v[:nk]),
-			int32(B), int32(T), int32(NH), int32(NKV), int32(hs), scale)
+		(&Queue{c}).AttentionForward(po, pa, c.f32(q[:nq]), c.f32(k[:nk]), c.f32(v[:nk]), B, T, NH, NKV, hs)
 		c.f32back(out[:nq], po)
 		c.f32back(att[:na], pa)
 	})
@@ -228,15 +224,10 @@ func (d *KernelDevice) AttentionBackward(dq, dk, dv, dout, q, k, v, att []float3
 	if nq == 0 {
 		return nil
 	}
-	scale := float32(1 / math.Sqrt(float64(hs)))
 	return d.do(func(c *call) {
 		pdq, pdk, pdv := c.f32(dq[:nq]), c.f32(dk[:nk]), c.f32(dv[:nk])
 		pdo, pq, pk, pv, pa := c.f32(dout[:nq]), c.f32(q[:nq]), c.f32(k[:nk]), c.f32(v[:nk]), c.f32(att[:na])
-		ds := c.alloc(int64(4 * na))
-		dims := []any{int32(B), int32(T), int32(NH), int32(NKV), int32(hs)}
-		c.launch("attention_bwd_ds", blocks(B*NH*T), append([]any{ds, pdo, pv, pa}, dims...)...)
-		c.launch("attention_bwd_dq", blocks(B*NH*T), append(append([]any{pdq, ds, pk}, dims...), scale)...)
-		c.launch("attention_bwd_dkv", blocks(B*NKV*T), append(append([]any{pdk, pdv, ds, pa, pq, pdo}, dims...), scale)...)
+		(&Queue{c}).AttentionBackward(pdq, pdk, pdv, c.alloc(int64(4*na)), pdo, pq, pk, pv, pa, B, T, NH, NKV, hs)
 		c.f32back(dq[:nq], pdq)
 		c.f32back(dk[:nk], pdk)
 		c.f32back(dv[:nk], pdv)
@@ -323,7 +314,7 @@ func (d *KernelDevice) CrossEntropyForward(losses, probs, logits []float32, targ
 	}
 	err := d.do(func(c *call) {
 		pl, pp := c.alloc(int64(4*N)), c.alloc(int64(4*N*V))
-		c.launch("crossentropy_fwd", N, pl, pp, c.f32(logits[:N*V]), c.i32(targets[:N]), int32(N), int32(V))
+		(&Queue{c}).CrossEntropyForward(pl, pp, c.f32(logits[:N*V]), c.i32(targets[:N]), N, V)
 		c.f32back(losses[:N], pl)
 		c.f32back(probs[:N*V], pp)
 	})
@@ -361,7 +352,7 @@ func (d *KernelDevice) Entropy(ent, probs []float32, N, V int) error {
 	}
 	return d.do(func(c *call) {
 		pe := c.alloc(int64(4 * N))
-		c.launch("entropy", N, pe, c.f32(probs[:N*V]), int32(N), int32(V))
+		(&Queue{c}).Entropy(pe, c.f32(probs[:N*V]), N, V)
 		c.f32back(ent[:N], pe)
 	})
 }
@@ -376,7 +367,7 @@ func (d *KernelDevice) AdamW(w, g, m, v []float32, lr, beta1, beta2, eps, wd, bc
 	}
 	return d.do(func(c *call) {
 		pw, pm, pv := c.f32(w), c.f32(m[:n]), c.f32(v[:n])
-		c.launch("adamw", blocks(n), pw, c.f32(g[:n]), pm, pv, lr, beta1, beta2, eps, wd, bc1, bc2, int32(n))
+		(&Queue{c}).AdamW(pw, c.f32(g[:n]), pm, pv, n, lr, beta1, beta2, eps, wd, bc1, bc2)
 		c.f32back(w, pw)
 		c.f32back(m[:n], pm)
 		c.f32back(v[:n], pv)
@@ -390,16 +381,14 @@ func (d *KernelDevice) ClipGradNorm(g []float32, maxNorm float32) (float32, erro
 	}
 	var norm float32
 	err := d.do(func(c *call) {
-		pg, ps := c.f32(g), c.alloc(8)
-		c.launch("sum_squares", 1, ps, pg, int32(n))
-		ss := make([]float64, 1)
-		c.f64back(ss, ps)
+		q, pg := &Queue{c}, c.f32(g)
+		ss := q.SumSquares(pg, n)
 		if c.err != nil {
 			return
 		}
-		norm = float32(math.Sqrt(ss[0]))
+		norm = float32(math.Sqrt(ss))
 		if maxNorm > 0 && norm > maxNorm {
-			c.launch("scale", blocks(n), pg, maxNorm/(norm+1e-6), int32(n))
+			q.Scale(pg, maxNorm/(norm+1e-6), n)
 			c.f32back(g, pg)
 		}
 	})

@@ -8,7 +8,8 @@ import (
 
 // Device-resident work: buffers that stay in device memory between calls, and a Queue of kernel
 // launches on them, for callers that keep a whole model on the device (gpu/devmodel) instead of
-// copying every operand in and out as the Ops methods do.
+// copying every operand in and out as the Ops methods do. The Queue's methods are the one place
+// each kernel's launch (grid, argument order) is written; the Ops methods go through them too.
 
 // Alloc returns a device buffer of bytes bytes (zeroed) that lives until Close.
 func (d *KernelDevice) Alloc(bytes int64) (Ptr, error) {
