@@ -56,7 +56,8 @@ type KernelDevice struct {
 	be       KernelBackend
 	pool     map[int64][]uint64
 	all      []uint64
-	gemmMode string // "": the sgemm kernel; else a GemmBackend mode
+	gemmMode string          // "": the sgemm kernel; else a GemmBackend mode
+	kept     map[uint64]bool // buffers from Alloc (not the pool's)
 }
 
 // GemmBackend is a KernelBackend with matrix products of its own (cuBLAS, in cublas.go), in one
@@ -103,7 +104,7 @@ func NewKernelDevice(open func() (KernelBackend, error)) (*KernelDevice, error) 
 	if err != nil {
 		return nil, err
 	}
-	d := &KernelDevice{work: make(chan func()), closed: make(chan struct{}), sigs: sigs, pool: map[int64][]uint64{}}
+	d := &KernelDevice{work: make(chan func()), closed: make(chan struct{}), sigs: sigs, pool: map[int64][]uint64{}, kept: map[uint64]bool{}}
 	started := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()

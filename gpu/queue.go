@@ -3,6 +3,7 @@ package gpu
 import (
 	"fmt"
 	"math"
+	"slices"
 	"unsafe"
 )
 
@@ -22,6 +23,7 @@ func (d *KernelDevice) Alloc(bytes int64) (Ptr, error) {
 			return
 		}
 		d.all = append(d.all, raw)
+		d.kept[raw] = true
 		p = Ptr(raw)
 		if err := d.be.Zero(raw, max(bytes, 1)); err != nil {
 			c.fail("zeroing a new buffer", err)
@@ -33,16 +35,15 @@ func (d *KernelDevice) Alloc(bytes int64) (Ptr, error) {
 // Free returns a buffer from Alloc to the device before Close.
 func (d *KernelDevice) Free(p Ptr) error {
 	return d.do(func(c *call) {
-		for i, q := range d.all {
-			if q == uint64(p) {
-				d.all = append(d.all[:i], d.all[i+1:]...)
-				if err := d.be.Free(q); err != nil {
-					c.fail("free", err)
-				}
-				return
-			}
+		if !d.kept[uint64(p)] {
+			c.fail("free", fmt.Errorf("%#x is not a buffer from Alloc", uint64(p)))
+			return
 		}
-		c.fail("free", fmt.Errorf("%#x is not a buffer from Alloc", uint64(p)))
+		delete(d.kept, uint64(p))
+		d.all = slices.DeleteFunc(d.all, func(q uint64) bool { return q == uint64(p) })
+		if err := d.be.Free(uint64(p)); err != nil {
+			c.fail("free", err)
+		}
 	})
 }
 
