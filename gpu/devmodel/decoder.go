@@ -3,8 +3,9 @@
 // step copies in only the batch's tokens and copies out only the per-token losses and the
 // gradient norm. The math is package model's (Forward, Backward, ClipGradNorm, AdamW), checked
 // against it by the tests. It trains every weight or, with LoRA adapters attached, the adapters
-// alone (the learner's policy). Not on the device yet: the vision tower (batches with video are
-// refused) and the value head.
+// and the scalar heads (the PPO learner's policy and value models, pipelines/train). The vision
+// tower stays on the CPU: frozen under adapters, its video tokens are copied in; full training
+// refuses batches with video.
 package devmodel
 
 import (
@@ -17,7 +18,7 @@ import (
 )
 
 // Decoder is a model.Model's decoder on a device, with AdamW's state (model.AdamW's defaults).
-// It trains every weight, or, once LoRA adapters are attached (AttachLoRA), the adapters alone.
+// It trains every weight, or, once LoRA adapters are attached (AttachLoRA), the adapters and heads.
 type Decoder struct {
 	Beta1, Beta2, Eps, WeightDecay float32
 
@@ -97,7 +98,8 @@ func (d *Decoder) G(name string) gpu.Ptr { return d.base.g.Floats(d.base.param(n
 func (d *Decoder) Weights(dst []float32) error { return d.download(dst, d.base.w, d.base.n) }
 
 // Grads copies the base gradients of the last Backward (clipped, after Update) to dst. With
-// adapters attached the base is frozen and its gradients are not computed: see AdapterGrads.
+// adapters attached the base is frozen and only the heads' gradients are computed (see
+// AdapterGrads for the adapters').
 func (d *Decoder) Grads(dst []float32) error { return d.download(dst, d.base.g, d.base.n) }
 
 func (d *Decoder) download(dst []float32, p gpu.Ptr, n int) error {
@@ -120,7 +122,8 @@ func (d *Decoder) Step(b *model.Batch, lr, maxNorm float32) (loss, gradNorm floa
 	return loss, gradNorm, err
 }
 
-// validate checks b against the model, as model.Forward does, and that it has no video.
+// validate checks b against the model, as model.Forward does, and its video rows (see the rule
+// inside).
 func (d *Decoder) validate(b *model.Batch) error {
 	c := d.cfg
 	N := b.B * b.T
