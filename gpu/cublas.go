@@ -58,6 +58,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"unsafe"
 )
 
@@ -79,39 +80,54 @@ type cublas struct {
 	path string
 }
 
-// openCUBLAS loads cuBLAS and creates a handle on the current context; nil and the reasons when
-// no library loads (the device then runs the sgemm kernel only).
-func openCUBLAS() (*cublas, error) {
+// cublasLib is the library, loaded once per process and never unloaded (it carries a CUDA runtime
+// of its own; loading it again for every device is needless and not always safe).
+var cublasLib struct {
+	once sync.Once
+	c    C.vrlaif_cublas // entry points; no handle
+	path string
+	err  error
+}
+
+func loadCUBLAS() {
 	names := cublasLibraries
 	if p := os.Getenv("VRLAIF_CUBLAS"); p != "" {
 		names = []string{p}
 	}
 	var why []string
 	for _, name := range names {
-		b := &cublas{path: name}
+		var c C.vrlaif_cublas
 		cname := C.CString(name)
-		msg := C.vrlaif_cublas_open(&b.c, cname)
+		msg := C.vrlaif_cublas_open(&c, cname)
 		C.free(unsafe.Pointer(cname))
 		if msg != nil {
-			why = append(why, C.GoString(msg))
-			if b.c.lib != nil {
-				C.dlclose(b.c.lib)
+			why = append(why, name+": "+C.GoString(msg))
+			if c.lib != nil {
+				C.dlclose(c.lib)
 			}
 			continue
 		}
-		if rc := C.vrlaif_cublas_create(&b.c); rc != 0 {
-			C.dlclose(b.c.lib)
-			return nil, fmt.Errorf("gpu: cuBLAS (%s): cublasCreate failed with status %d", name, rc)
-		}
-		return b, nil
+		cublasLib.c, cublasLib.path = c, name
+		return
 	}
-	return nil, fmt.Errorf("gpu: no cuBLAS (set VRLAIF_CUBLAS to libcublas.so's path): %s", strings.Join(why, "; "))
+	cublasLib.err = fmt.Errorf("gpu: no cuBLAS (set VRLAIF_CUBLAS to libcublas.so's path): %s", strings.Join(why, "; "))
 }
 
-func (b *cublas) close() {
-	C.vrlaif_cublas_destroy(&b.c)
-	C.dlclose(b.c.lib)
+// openCUBLAS creates a cuBLAS handle on the current context; an error when no library loads or
+// the handle cannot be made (the device then runs the sgemm kernel only).
+func openCUBLAS() (*cublas, error) {
+	cublasLib.once.Do(loadCUBLAS)
+	if cublasLib.err != nil {
+		return nil, cublasLib.err
+	}
+	b := &cublas{c: cublasLib.c, path: cublasLib.path}
+	if rc := C.vrlaif_cublas_create(&b.c); rc != 0 {
+		return nil, fmt.Errorf("gpu: cuBLAS (%s): cublasCreate failed with status %d", b.path, rc)
+	}
+	return b, nil
 }
+
+func (b *cublas) close() { C.vrlaif_cublas_destroy(&b.c) }
 
 // gemm is row-major C = alpha·op(A)·op(B) + beta·C, as column-major Cᵀ = op(B)ᵀ·op(A)ᵀ: cuBLAS
 // gets B first, n and m swapped, with the same transposition flags and leading dimensions.

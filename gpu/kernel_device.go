@@ -48,6 +48,7 @@ type KernelBackend interface {
 type KernelDevice struct {
 	work   chan func()
 	closed chan struct{}
+	gone   chan struct{} // closed once the device goroutine has freed everything
 	once   sync.Once
 	name   string
 	sigs   map[string][]string
@@ -104,11 +105,12 @@ func NewKernelDevice(open func() (KernelBackend, error)) (*KernelDevice, error) 
 	if err != nil {
 		return nil, err
 	}
-	d := &KernelDevice{work: make(chan func()), closed: make(chan struct{}), sigs: sigs, pool: map[int64][]uint64{}, kept: map[uint64]bool{}}
+	d := &KernelDevice{work: make(chan func()), closed: make(chan struct{}), gone: make(chan struct{}), sigs: sigs, pool: map[int64][]uint64{}, kept: map[uint64]bool{}}
 	started := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
+		defer close(d.gone)
 		be, err := open()
 		if err != nil {
 			started <- err
@@ -154,9 +156,11 @@ func kernelSignatures() (map[string][]string, error) {
 // Name is the backend's name for the device (the GPU's, for CUDA).
 func (d *KernelDevice) Name() string { return d.name }
 
-// Close frees the device's memory and closes the backend. Calls after Close return an error.
+// Close frees the device's memory and closes the backend (the CUDA context), and returns once
+// that is done. Calls after Close return an error.
 func (d *KernelDevice) Close() error {
 	d.once.Do(func() { close(d.closed) })
+	<-d.gone
 	return nil
 }
 

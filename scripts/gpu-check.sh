@@ -21,9 +21,10 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | 
 # wheels keep theirs in site-packages), point VRLAIF_CUBLAS at the first found.
 if [ -z "${VRLAIF_CUBLAS:-}" ] && ! ldconfig -p 2>/dev/null | grep -q 'libcublas\.so\.1[123] '; then
   for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib \
-    $(python3 -c 'import nvidia, os; [print(os.path.join(p, "cublas", "lib")) for p in nvidia.__path__]' 2>/dev/null) \
+    $(python3 -c 'import nvidia, os; [print(p) for p in nvidia.__path__]' 2>/dev/null | sed 's|$|/*/lib|') \
     $(python3 -c 'import torch, os; print(os.path.join(os.path.dirname(torch.__file__), "lib"))' 2>/dev/null); do
-    lib=$(ls "$d"/libcublas.so.1[123] 2>/dev/null | sort -r | head -1)
+    # pip's wheels: nvidia/cublas/lib (CUDA 12), nvidia/cu13/lib (CUDA 13); $d may be a glob
+    lib=$(ls $d/libcublas.so.1[123] 2>/dev/null | sort -r | head -1)
     if [ -n "$lib" ]; then export VRLAIF_CUBLAS=$lib; break; fi
   done
 fi
@@ -31,6 +32,8 @@ echo "gpu-check: cuBLAS: ${VRLAIF_CUBLAS:-libcublas.so.* from the loader path}"
 
 # The Go test binaries link OpenBLAS, carried in lib/ (make cuda-build) for machines without it.
 golibs="$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# cuBLAS's own dependency (libcublasLt) sits beside it
+[ -n "${VRLAIF_CUBLAS:-}" ] && golibs="$golibs:$(dirname "$VRLAIF_CUBLAS")"
 
 log=$(mktemp)
 fixture=$(mktemp -d)
@@ -65,6 +68,10 @@ ratio() { # ratio NAME OURS_PATTERN THEIRS_PATTERN
     echo "gpu-check: $1 step, ours (cuBLAS float32) / PyTorch eager float32: $ours / $theirs ms = $(awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "%.2f", a / b }') (goal ≤ 0.7)"
   fi
 }
+if ! grep -qE '^BenchmarkDecoderStepCUDA/full/cublas(-[0-9]+)? ' "$log"; then
+  echo "gpu-check: FAIL: no cuBLAS product ran (see the cuBLAS line above; set VRLAIF_CUBLAS to libcublas.so.*)"
+  rc=1
+fi
 ratio "full-training" "full/cublas" "eager, float32"
 ratio "LoRA" "lora/cublas" "eager, float32, LoRA r8 on every projection"
 echo "gpu-check: exit $rc"
