@@ -85,7 +85,7 @@ const maxCachedShapes = 6
 // Forward runs the model on a batch and returns the mean cross-entropy over the positions whose
 // target is not IgnoreIndex (0 when there are none). Logits stay available through Logits.
 func (m *Model) Forward(b *Batch) (float32, error) {
-	if err := m.validateBatch(b); err != nil {
+	if err := m.ValidateBatch(b); err != nil {
 		return 0, err
 	}
 	c := m.Config
@@ -142,7 +142,7 @@ func (m *Model) Forward(b *Batch) (float32, error) {
 // tokens [B, VideoTokens, C]: what Forward places at each row's VideoAt (gpu/devmodel, which runs
 // the decoder on a GPU, takes them from here).
 func (m *Model) VideoTokens(b *Batch) ([]float32, error) {
-	if err := m.validateBatch(b); err != nil {
+	if err := m.ValidateBatch(b); err != nil {
 		return nil, err
 	}
 	a := m.ensureActs(b.B, b.T)

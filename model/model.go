@@ -71,8 +71,8 @@ type Batch struct {
 	Weights []float32
 }
 
-// Validate checks the batch's sizes against the model.
-func (m *Model) validateBatch(b *Batch) error {
+// ValidateBatch checks the batch's sizes against the model (Forward does; gpu/devmodel too).
+func (m *Model) ValidateBatch(b *Batch) error {
 	c := m.Config
 	v := c.Vision
 	switch {

@@ -122,18 +122,11 @@ func (d *Decoder) Step(b *model.Batch, lr, maxNorm float32) (loss, gradNorm floa
 	return loss, gradNorm, err
 }
 
-// validate checks b against the model, as model.Forward does, and its video rows (see the rule
-// inside).
+// validate checks b against the model (model.ValidateBatch), and what the device needs beyond:
+// targets inside the vocabulary (a kernel would read past the logits) and the rule for video rows.
 func (d *Decoder) validate(b *model.Batch) error {
-	c := d.cfg
-	N := b.B * b.T
-	switch {
-	case b.B <= 0 || b.T <= 0 || b.T > c.MaxPositionEmbeddings:
-		return fmt.Errorf("devmodel: batch %d×%d does not fit %d positions", b.B, b.T, c.MaxPositionEmbeddings)
-	case len(b.Tokens) != N || len(b.Targets) != N || len(b.VideoAt) != b.B:
-		return fmt.Errorf("devmodel: batch slices do not match %d×%d", b.B, b.T)
-	case b.Weights != nil && len(b.Weights) != N:
-		return fmt.Errorf("devmodel: batch has %d weights, want %d", len(b.Weights), N)
+	if err := d.host.ValidateBatch(b); err != nil {
+		return err
 	}
 	for r, at := range b.VideoAt {
 		// The vision tower runs on the CPU's copy, which stays as New found it: right while the
@@ -142,12 +135,10 @@ func (d *Decoder) validate(b *model.Batch) error {
 			return fmt.Errorf("devmodel: row %d has video, after full training steps: the vision tower does not train on the device (attach LoRA adapters: it is frozen then)", r)
 		}
 	}
-	for n, t := range b.Tokens {
-		if int(t) >= c.VocabSize {
-			return fmt.Errorf("devmodel: token %d at %d outside the vocabulary of %d", t, n, c.VocabSize)
-		}
-		if tg := b.Targets[n]; tg != model.IgnoreIndex && (tg < 0 || int(tg) >= c.VocabSize) {
-			return fmt.Errorf("devmodel: target %d at %d outside the vocabulary of %d", tg, n, c.VocabSize)
+	V := d.cfg.VocabSize
+	for n, tg := range b.Targets {
+		if tg != model.IgnoreIndex && (tg < 0 || int(tg) >= V) {
+			return fmt.Errorf("devmodel: target %d at %d outside the vocabulary of %d", tg, n, V)
 		}
 	}
 	return nil
