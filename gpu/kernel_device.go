@@ -57,8 +57,9 @@ type KernelDevice struct {
 	be       KernelBackend
 	pool     map[int64][]uint64
 	all      []uint64
-	gemmMode string          // "": the sgemm kernel; else a GemmBackend mode
-	kept     map[uint64]bool // buffers from Alloc (not the pool's)
+	gemmMode string                 // "": the sgemm kernel; else a GemmBackend mode
+	kept     map[uint64]bool        // buffers from Alloc (not the pool's)
+	prof     map[string]*KernelTime // per-launch times while profiling (profile.go); nil when off
 }
 
 // GemmBackend is a KernelBackend with matrix products of its own (cuBLAS, in cublas.go), in one
@@ -201,9 +202,10 @@ func (p Ptr) Floats(n int) Ptr { return p + Ptr(4*n) }
 // call is one method's work on the device: the buffers it took and its first error. Every step
 // after an error does nothing.
 type call struct {
-	d    *KernelDevice
-	bufs []devBuf
-	err  error
+	d      *KernelDevice
+	bufs   []devBuf
+	err    error
+	timing bool // inside a profiled launch (profile.go)
 }
 
 type devBuf struct {
@@ -331,9 +333,11 @@ func (c *call) launch(kernel string, grid int, args ...any) {
 			return
 		}
 	}
-	if err := c.d.be.Launch(kernel, max(1, grid), block, slots); err != nil {
-		c.fail("launching "+kernel, err)
-	}
+	c.timed(kernel, func() {
+		if err := c.d.be.Launch(kernel, max(1, grid), block, slots); err != nil {
+			c.fail("launching "+kernel, err)
+		}
+	})
 }
 
 // blocks is the grid that gives one thread per element of n.

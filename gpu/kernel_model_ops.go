@@ -98,14 +98,16 @@ func (c *call) gemm(transA, transB bool, m, n, k int, alpha float32, a Ptr, lda 
 	if c.err != nil || m*n == 0 {
 		return
 	}
-	if c.d.gemmMode != "" {
-		if err := c.d.be.(GemmBackend).Gemm(c.d.gemmMode, transA, transB, m, n, k, alpha, uint64(a), lda, uint64(b), ldb, beta, uint64(cc), ldc); err != nil {
-			c.fail(c.d.gemmMode+" product", err)
+	c.timed(gemmName(c.d.gemmMode, transA, transB, m, n, k), func() {
+		if c.d.gemmMode != "" {
+			if err := c.d.be.(GemmBackend).Gemm(c.d.gemmMode, transA, transB, m, n, k, alpha, uint64(a), lda, uint64(b), ldb, beta, uint64(cc), ldc); err != nil {
+				c.fail(c.d.gemmMode+" product", err)
+			}
+			return
 		}
-		return
-	}
-	const tile = 16
-	c.launch("sgemm", ((m+tile-1)/tile)*((n+tile-1)/tile), flag(transA), flag(transB), int32(m), int32(n), int32(k), alpha, a, int32(lda), b, int32(ldb), beta, cc, int32(ldc))
+		const tile = 16
+		c.launch("sgemm", ((m+tile-1)/tile)*((n+tile-1)/tile), flag(transA), flag(transB), int32(m), int32(n), int32(k), alpha, a, int32(lda), b, int32(ldb), beta, cc, int32(ldc))
+	})
 }
 
 func (d *KernelDevice) MatmulForward(out, inp, w, bias []float32, N, C, OC int) error {

@@ -29,3 +29,47 @@ func TestFreeOnlyWhatAllocGave(t *testing.T) {
 		t.Error("a second Free of the same buffer succeeded")
 	}
 }
+
+// The profile counts each launch once, under its kernel's name (a product under its mode and
+// shape, not also under the sgemm kernel it launches), and gathers nothing once turned off.
+func TestProfileCountsEachLaunch(t *testing.T) {
+	dev, err := gpu.NewKernelDevice(func() (gpu.KernelBackend, error) { return cudaemu.New(), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	const N, C, OC = 5, 3, 4
+	out, inp, w, bias := make([]float32, N*OC), make([]float32, N*C), make([]float32, OC*C), make([]float32, OC)
+	if err := dev.SetProfile(true); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := dev.MatmulForward(out, inp, w, bias, N, C, OC); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := dev.Profile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := map[string]int{}
+	for _, k := range got {
+		calls[k.Name] = k.Calls
+		if k.Total <= 0 {
+			t.Errorf("%s: total %v", k.Name, k.Total)
+		}
+	}
+	want := map[string]int{"gemm/kernel 5x4x3 NT": 2, "add_bias": 2}
+	if len(calls) != len(want) || calls["gemm/kernel 5x4x3 NT"] != 2 || calls["add_bias"] != 2 {
+		t.Errorf("profile %v, want %v", calls, want)
+	}
+	if err := dev.SetProfile(false); err != nil {
+		t.Fatal(err)
+	}
+	if err := dev.MatmulForward(out, inp, w, bias, N, C, OC); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := dev.Profile(); len(got) != 0 {
+		t.Errorf("profile off gathered %v", got)
+	}
+}

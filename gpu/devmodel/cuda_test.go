@@ -3,7 +3,9 @@
 package devmodel_test
 
 import (
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -138,7 +140,45 @@ func BenchmarkDecoderStepCUDA(b *testing.B) {
 				per := time.Since(start) / steps
 				b.ReportMetric(float64(per.Microseconds())/1e3, "ms/step")
 				b.ReportMetric(float64(benchB*benchT)/per.Seconds(), "tokens/s")
+				logProfile(b, dev, func() error { _, _, err := dec.Step(batch, 1e-4, 1); return err })
 			})
 		}
 	}
+}
+
+// logProfile runs step profiled (each launch waited for: see gpu.KernelDevice.SetProfile) and logs
+// where a step's device time goes, kernel by kernel and product by product, the largest first:
+// what to optimise next, read from the same run as the step's time.
+func logProfile(b *testing.B, dev *gpu.KernelDevice, step func() error) {
+	const steps = 3
+	if err := dev.SetProfile(true); err != nil {
+		b.Fatal(err)
+	}
+	for range steps {
+		if err := step(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	prof, err := dev.Profile()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := dev.SetProfile(false); err != nil {
+		b.Fatal(err)
+	}
+	var total time.Duration
+	for _, k := range prof {
+		total += k.Total
+	}
+	var lines strings.Builder
+	fmt.Fprintf(&lines, "profile: %.3f ms/step in kernels and products (each waited for)", total.Seconds()*1e3/steps)
+	for i, k := range prof {
+		if i == 25 {
+			fmt.Fprintf(&lines, "\nprofile: … %d more", len(prof)-i)
+			break
+		}
+		fmt.Fprintf(&lines, "\nprofile: %8.3f ms/step %5.1f%% %4d calls/step  %s", k.Total.Seconds()*1e3/steps,
+			100*k.Total.Seconds()/total.Seconds(), k.Calls/steps, k.Name)
+	}
+	b.Log(lines.String())
 }
