@@ -41,8 +41,10 @@ type KernelBackend interface {
 // reused across calls; Close frees them and closes the backend.
 //
 // Each method uploads its inputs, runs its kernels and copies its outputs back: gpu.Device's
-// tensors live on the host, so this moves B·T floats per call. Reductions are single-block
-// kernels with double accumulators, like gpu.CPU's float64 sums. Every launch is checked against
+// tensors live on the host, so this moves B·T floats per call. Reductions sum in a fixed order
+// (deterministic, no atomics): a row's sum in one block, with double accumulators like gpu.CPU's
+// float64 sums; a long sum or column sums over many rows in two stages, partial sums over
+// chunks first. Every launch is checked against
 // the kernel's parameter list in the PTX (count and types), so a host/kernel mismatch is an error,
 // not garbage.
 type KernelDevice struct {

@@ -50,8 +50,8 @@ func (d *KernelDevice) EmbeddingBackward(dwte, dout []float32, tok []int32, N, C
 		return nil
 	}
 	return d.do(func(c *call) {
-		pw, pd, pt := c.f32(dwte[:V*C]), c.f32(dout[:N*C]), c.i32(tok[:N])
-		(&Queue{c}).EmbeddingBackward(pw, pd, pt, N, C)
+		pw, pd := c.f32(dwte[:V*C]), c.f32(dout[:N*C])
+		(&Queue{c}).EmbeddingBackward(pw, pd, tok, N, C)
 		c.f32back(dwte[:V*C], pw)
 	})
 }
@@ -384,7 +384,7 @@ func (d *KernelDevice) ClipGradNorm(g []float32, maxNorm float32) (float32, erro
 	var norm float32
 	err := d.do(func(c *call) {
 		q, pg := &Queue{c}, c.f32(g)
-		ss := q.SumSquares(pg, n)
+		ss := q.SumSquares(Span{pg, n})[0]
 		if c.err != nil {
 			return
 		}

@@ -115,9 +115,50 @@ func (q *Queue) EmbeddingForward(out, tok, wte Ptr, N, C int) {
 	q.c.launch("embedding_fwd", blocks(N*C), out, tok, wte, int32(N), int32(C))
 }
 
-// EmbeddingBackward: dwte[tok[n],:] += dout[n,:].
-func (q *Queue) EmbeddingBackward(dwte, dout, tok Ptr, N, C int) {
-	q.c.launch("embedding_bwd", blocks(C), dwte, dout, tok, int32(N), int32(C))
+// EmbeddingBackward: dwte[tok[n],:] += dout[n,:] for tok[n] ≥ 0, rows in order. tok is on the
+// host (the batch's tokens): the rows are grouped by token here, so that the kernel runs a thread
+// per (token, column) without atomics.
+func (q *Queue) EmbeddingBackward(dwte, dout Ptr, tok []int32, N, C int) {
+	groups, U := groupRows(tok[:N])
+	if U == 0 || q.c.err != nil {
+		return
+	}
+	p := q.Scratch(len(groups))
+	q.UploadInt32(p, groups)
+	q.c.launch("embedding_bwd", blocks(U*C), dwte, dout, p, p.Floats(U), p.Floats(2*U+1), int32(U), int32(C))
+}
+
+// groupRows groups the rows that have a token (tok[n] ≥ 0) by token, for embedding_bwd. It
+// returns U, the number of distinct tokens, and in one slice uniq [U] (the tokens, ascending),
+// start [U+1] and rows [R]: rows[start[u]:start[u+1]] are the rows of uniq[u], ascending.
+func groupRows(tok []int32) ([]int32, int) {
+	count := map[int32]int32{}
+	for _, t := range tok {
+		if t >= 0 {
+			count[t]++
+		}
+	}
+	uniq := make([]int32, 0, len(count))
+	for t := range count {
+		uniq = append(uniq, t)
+	}
+	slices.Sort(uniq)
+	U := len(uniq)
+	out := make([]int32, 2*U+1, 2*U+1+len(tok))
+	copy(out, uniq)
+	start, at := out[U:2*U+1], map[int32]int32{}
+	for u, t := range uniq {
+		start[u+1] = start[u] + count[t]
+		at[t] = start[u]
+	}
+	rows := out[2*U+1 : 2*U+1+int(start[U])]
+	for n, t := range tok {
+		if t >= 0 {
+			rows[at[t]] = int32(n)
+			at[t]++
+		}
+	}
+	return out[:2*U+1+int(start[U])], U
 }
 
 // RMSNormForward: out = x·rstd·w, rstd [N] kept.
@@ -128,8 +169,22 @@ func (q *Queue) RMSNormForward(out, rstd, x, w Ptr, N, C int, eps float32) {
 // RMSNormBackward: dx += …, dw += … (Ops.RMSNormBackward).
 func (q *Queue) RMSNormBackward(dx, dw, dout, x, w, rstd Ptr, N, C int) {
 	q.c.launch("rmsnorm_bwd_dx", N, dx, dout, x, w, rstd, int32(N), int32(C))
-	q.c.launch("rmsnorm_bwd_dw", blocks(C), dw, dout, x, rstd, int32(N), int32(C))
+	q.colSum(dw, dout, x, rstd, N, C)
 }
+
+// colSum: out[c] += Σ_n a[n,c]·b[n,c]·r[n], or Σ_n a[n,c] when b is 0 (colsum.cu).
+func (q *Queue) colSum(out, a, b, r Ptr, N, C int) {
+	if N == 0 || C == 0 {
+		return
+	}
+	chunks := (N + colsumRows - 1) / colsumRows
+	part := q.Scratch(chunks * C)
+	q.c.launch("colsum_part", blocks(chunks*C), part, a, b, r, int32(N), int32(C))
+	q.c.launch("colsum_add", blocks(C), out, part, int32(chunks), int32(C))
+}
+
+// colsumRows is COLSUM_ROWS in kernels/colsum.cu.
+const colsumRows = 64
 
 // Rope rotates x [N,H,hs] in place by pos's angles (sign 1 forward, −1 backward).
 func (q *Queue) Rope(x, pos, cos, sin Ptr, N, H, hs int, sign float32) {
@@ -139,16 +194,19 @@ func (q *Queue) Rope(x, pos, cos, sin Ptr, N, H, hs int, sign float32) {
 // AttentionForward: causal grouped-query attention (Ops.AttentionForward), q/out [N,NH·hs], k, v
 // [N,NKV·hs], att [B,NH,T,T].
 func (q *Queue) AttentionForward(out, att, qq, k, v Ptr, B, T, NH, NKV, hs int) {
-	q.c.launch("attention_fwd", blocks(B*NH*T), out, att, qq, k, v, int32(B), int32(T), int32(NH), int32(NKV), int32(hs), attentionScale(hs))
+	q.c.launch("attention_fwd", blocks(warp*B*NH*T), out, att, qq, k, v, int32(B), int32(T), int32(NH), int32(NKV), int32(hs), attentionScale(hs))
 }
 
 // AttentionBackward: dq, dk, dv += …; ds [B,NH,T,T] is scratch.
 func (q *Queue) AttentionBackward(dq, dk, dv, ds, dout, qq, k, v, att Ptr, B, T, NH, NKV, hs int) {
 	dims := []any{int32(B), int32(T), int32(NH), int32(NKV), int32(hs)}
-	q.c.launch("attention_bwd_ds", blocks(B*NH*T), append([]any{ds, dout, v, att}, dims...)...)
-	q.c.launch("attention_bwd_dq", blocks(B*NH*T), append(append([]any{dq, ds, k}, dims...), attentionScale(hs))...)
-	q.c.launch("attention_bwd_dkv", blocks(B*NKV*T), append(append([]any{dk, dv, ds, att, qq, dout}, dims...), attentionScale(hs))...)
+	q.c.launch("attention_bwd_ds", blocks(warp*B*NH*T), append([]any{ds, dout, v, att}, dims...)...)
+	q.c.launch("attention_bwd_dq", blocks(warp*B*NH*T), append(append([]any{dq, ds, k}, dims...), attentionScale(hs))...)
+	q.c.launch("attention_bwd_dkv", blocks(warp*B*NKV*T), append(append([]any{dk, dv, ds, att, qq, dout}, dims...), attentionScale(hs))...)
 }
+
+// warp is the threads per row of the attention kernels (VRLAIF_WARP in kernels/warp.cuh).
+const warp = 32
 
 func attentionScale(hs int) float32 { return float32(1 / math.Sqrt(float64(hs))) }
 
@@ -181,13 +239,26 @@ func (q *Queue) AdamW(w, g, m, v Ptr, n int, lr, beta1, beta2, eps, wd, bc1, bc2
 	q.c.launch("adamw", blocks(n), w, g, m, v, lr, beta1, beta2, eps, wd, bc1, bc2, int32(n))
 }
 
-// SumSquares returns Σ g² over n elements, summed in double (it waits for the device).
-func (q *Queue) SumSquares(g Ptr, n int) float64 {
-	out := q.c.alloc(8)
-	q.c.launch("sum_squares", 1, out, g, int32(n))
-	ss := make([]float64, 1)
+// Span is N elements at P.
+type Span struct {
+	P Ptr
+	N int
+}
+
+// SumSquares returns Σ g² over each span's elements, summed in double; it waits for the device
+// once, for all of them. Each sum is spread over up to 256 blocks (sum_squares_part) and their
+// partial sums added in order (sum_doubles): deterministic.
+func (q *Queue) SumSquares(spans ...Span) []float64 {
+	out := q.c.alloc(int64(8 * len(spans)))
+	for i, s := range spans {
+		grid := min(256, max(1, (s.N+8*block-1)/(8*block))) // at least 8 elements a thread
+		part := q.c.alloc(int64(8 * grid))
+		q.c.launch("sum_squares_part", grid, part, s.P, int32(s.N))
+		q.c.launch("sum_doubles", 1, out+Ptr(8*i), part, int32(grid))
+	}
+	ss := make([]float64, len(spans))
 	q.c.f64back(ss, out)
-	return ss[0]
+	return ss
 }
 
 // Scale multiplies n elements at g by s.
@@ -202,7 +273,7 @@ func (q *Queue) AddBias(out, bias Ptr, N, OC int) {
 
 // BiasGrad: dbias[o] += Σ_n dout[n,o].
 func (q *Queue) BiasGrad(dbias, dout Ptr, N, OC int) {
-	q.c.launch("bias_grad", blocks(OC), dbias, dout, int32(N), int32(OC))
+	q.colSum(dbias, dout, 0, 0, N, OC)
 }
 
 // Entropy: ent[n] = −Σ_v probs[n,v]·log probs[n,v], probs [N,V].

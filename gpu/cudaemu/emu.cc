@@ -5,6 +5,8 @@
 #include <setjmp.h>
 #include <ucontext.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <memory>
@@ -63,6 +65,8 @@ void resume(int t) {
   swapcontext(&from, &fib.ctx[t]);
 }
 
+void shfl_reset(int block);
+
 // run_block runs body once per thread of a block of block threads: round after round, each
 // unfinished fiber runs until its next __syncthreads or its end.
 void run_block(int block, const std::function<void()> &body) {
@@ -83,6 +87,7 @@ void run_block(int block, const std::function<void()> &body) {
     }
     fib.done[t] = 0;
   }
+  shfl_reset(block);
   fib.body = &body;
   for (int alive = block; alive > 0;) {
     for (int t = 0; t < block; t++) {
@@ -97,7 +102,46 @@ void run_block(int block, const std::function<void()> &body) {
 
 void emu_syncthreads() { yield(fib.current); }
 
+// emu_shfl_xor: lane t gets lane t^lane_mask's v. Each lane posts its value, waits a round (its
+// warp's lanes all post), reads its partner's, and waits a round more (all read before any posts
+// again). Lanes count their shuffles: a partner at another count, or finished, is a kernel that
+// breaks the warp's lock-step (undefined on a GPU), and stops the process with the kernel's fault.
+namespace {
+struct shfl_slot {
+  float v;
+  long n;  // shuffles this thread has made in the running block
+};
+std::vector<shfl_slot> shfl;
+}  // namespace
+
+namespace {
+void shfl_reset(int block) {
+  shfl.assign(block, shfl_slot{0.f, 0});
+}
+}  // namespace
+
+float emu_shfl_xor(float v, int lane_mask) {
+  int t = threadIdx.x, p = t ^ lane_mask;
+  if (shfl.size() < blockDim.x) shfl.resize(blockDim.x);
+  if (lane_mask < 0 || lane_mask >= 32 || p >= (int)blockDim.x) {
+    std::fprintf(stderr, "cudaemu: __shfl_xor_sync lane mask %d from thread %d\n", lane_mask, t);
+    std::abort();
+  }
+  shfl[t].v = v;
+  shfl[t].n++;
+  yield(fib.current);
+  if (fib.done[p] || shfl[p].n != shfl[t].n) {
+    std::fprintf(stderr, "cudaemu: thread %d of block %u shuffles with thread %d, which is not at the same shuffle (a warp out of lock-step)\n",
+                 t, blockIdx.x, p);
+    std::abort();
+  }
+  float r = shfl[p].v;
+  yield(fib.current);
+  return r;
+}
+
 #include "../kernels/attention.cu"
+#include "../kernels/colsum.cu"
 #include "../kernels/crossentropy.cu"
 #include "../kernels/embedding.cu"
 #include "../kernels/gae.cu"
@@ -165,18 +209,19 @@ template <typename... Args, void (*fn)(Args...), bool syncs> struct entry<fn, sy
 
 #define K(fn, syncs) kernel{#fn, entry<fn, syncs>::nargs, syncs, entry<fn, syncs>::launch}
 
-// Every kernel of gpu/kernels; syncs marks those that call __syncthreads (reductions, tiles).
+// Every kernel of gpu/kernels; syncs marks those that call __syncthreads (reductions, tiles) or
+// shuffle within a warp (__shfl_xor_sync, __syncwarp).
 const kernel kernels[] = {
-    K(ppo_kl, false),           K(ppo_shape_rewards, false),   K(ppo_gae, false),
-    K(ppo_whiten, true),        K(ppo_policy_loss_fwd, true),  K(ppo_policy_loss_bwd, false),
-    K(ppo_value_loss_fwd, true), K(ppo_value_loss_bwd, false), K(embedding_fwd, false),
-    K(embedding_bwd, false),    K(rmsnorm_fwd, true),          K(rmsnorm_bwd_dx, true),
-    K(rmsnorm_bwd_dw, false),   K(sgemm, true),                K(add_bias, false),
-    K(bias_grad, false),        K(rope, false),                K(attention_fwd, false),
-    K(attention_bwd_ds, false), K(attention_bwd_dq, false),    K(attention_bwd_dkv, false),
-    K(swiglu_fwd, false),       K(swiglu_bwd, false),          K(crossentropy_fwd, true),
-    K(crossentropy_bwd, false), K(entropy, true),              K(adamw, false),
-    K(sum_squares, true),       K(scale, false),
+    K(ppo_kl, false),             K(ppo_shape_rewards, false),  K(ppo_gae, false),
+    K(ppo_whiten, true),          K(ppo_policy_loss_fwd, true), K(ppo_policy_loss_bwd, false),
+    K(ppo_value_loss_fwd, true),  K(ppo_value_loss_bwd, false), K(embedding_fwd, false),
+    K(embedding_bwd, false),      K(rmsnorm_fwd, true),         K(rmsnorm_bwd_dx, true),
+    K(colsum_part, false),        K(colsum_add, false),         K(sgemm, true),
+    K(add_bias, false),           K(rope, false),               K(attention_fwd, true),
+    K(attention_bwd_ds, true),    K(attention_bwd_dq, false),   K(attention_bwd_dkv, false),
+    K(swiglu_fwd, false),         K(swiglu_bwd, false),         K(crossentropy_fwd, true),
+    K(crossentropy_bwd, false),   K(entropy, true),             K(adamw, false),
+    K(sum_squares_part, true),    K(sum_doubles, true),         K(scale, false),
 };
 
 }  // namespace

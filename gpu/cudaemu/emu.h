@@ -5,18 +5,25 @@
 // (static here) belong to the running block.
 #pragma once
 #include <cmath>
+#include <algorithm>
 #include <cstdint>
 
 struct emu_dim3 { unsigned x, y, z; };
 extern thread_local emu_dim3 threadIdx, blockIdx;
 extern emu_dim3 blockDim, gridDim;
 void emu_syncthreads();
+float emu_shfl_xor(float v, int lane_mask);
 
 #define __global__
 #define __device__
 #define __shared__ static
 inline void __syncthreads() { emu_syncthreads(); }
+// A warp's lanes run in step in a kernel that synchronises: every shuffle and __syncwarp is a
+// round of the block's scheduler (lanes of other warps may be at other rounds: their slots differ).
+inline float __shfl_xor_sync(unsigned, float v, int lane_mask) { return emu_shfl_xor(v, lane_mask); }
+inline void __syncwarp(unsigned = 0xffffffffu) { emu_syncthreads(); }
 using std::exp;
+using std::min;
 using std::fmax;
 using std::fmin;
 using std::sqrt;

@@ -2,5 +2,5 @@
 
 package cudaemu
 
-// #cgo CXXFLAGS: -DVRLAIF_KERNEL_SOURCES=h01f5e4b8599cd04c825af09f55c7247ac63efec8b0d1eaafd367eba79c25d5b5
+// #cgo CXXFLAGS: -DVRLAIF_KERNEL_SOURCES=h6eada8ad0180aef5ced23eac978af27a84610ca6ba5806483e8c7ad070b490d2
 import "C"

@@ -189,10 +189,14 @@ func (d *Decoder) ZeroGrad() error {
 // GradSumSquares is Σ g² over the trained gradients (in float64), for a global norm that spans
 // several models (the PPO learner clips policy and value together).
 func (d *Decoder) GradSumSquares() (float64, error) {
+	var spans []gpu.Span
+	for _, s := range d.trained() {
+		spans = append(spans, gpu.Span{P: s.ws.g.Floats(s.off), N: s.n})
+	}
 	var ss float64
 	err := d.dev.Run(func(q *gpu.Queue) {
-		for _, s := range d.trained() {
-			ss += q.SumSquares(s.ws.g.Floats(s.off), s.n)
+		for _, s := range q.SumSquares(spans...) {
+			ss += s
 		}
 	})
 	return ss, err

@@ -24,7 +24,7 @@ type acts struct {
 	tmp                               map[string]gpu.Ptr // per adapted module: inp·Aᵀ [N,r]
 	dtmp                              gpu.Ptr
 	hostLosses, hostWeights           []float32
-	hostTargets                       []int32
+	hostTokens, hostTargets           []int32
 	hasWeights                        bool
 	videoAt                           []int
 	lossNorm                          float32
@@ -115,7 +115,7 @@ func (d *Decoder) Forward(b *model.Batch) (float32, error) {
 	N, C, H, V, B, T := b.B*b.T, c.HiddenSize, c.IntermediateSize, c.VocabSize, b.B, b.T
 	hs, NH, NKV, eps := c.HeadDim(), c.NumAttentionHeads, c.NumKeyValueHeads, c.RMSNormEps
 	qd, kvd := NH*hs, NKV*hs
-	a.hostTargets, a.hostWeights, a.hasWeights, a.videoAt = b.Targets, b.Weights, b.Weights != nil, b.VideoAt
+	a.hostTokens, a.hostTargets, a.hostWeights, a.hasWeights, a.videoAt = b.Tokens, b.Targets, b.Weights, b.Weights != nil, b.VideoAt
 	var video []float32 // [B, VideoTokens, C] from the CPU's vision tower (frozen: see validate)
 	if slices.ContainsFunc(b.VideoAt, func(at int) bool { return at >= 0 }) {
 		if video, err = d.host.VideoTokens(b); err != nil {
@@ -279,7 +279,7 @@ func (d *Decoder) backward(lmWeight float32, lmWeights []float32, dheads map[str
 			q.RMSNormBackward(a.dx, d.G(in), a.dxn, a.x[l], d.W(in), a.rstd1[l], N, C)
 		}
 		if !frozen {
-			q.EmbeddingBackward(d.G("model.embed_tokens.weight"), a.dx, a.tok, N, C)
+			q.EmbeddingBackward(d.G("model.embed_tokens.weight"), a.dx, a.hostTokens, N, C)
 		}
 	})
 }

@@ -80,8 +80,8 @@ func opsEmbedding(t *testing.T, d, ref gpu.Ops) {
 
 func opsRMSNorm(t *testing.T, d, ref gpu.Ops) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	for _, C := range []int{7, 300} {
-		const N = 9
+	for _, s := range []struct{ N, C int }{{9, 7}, {9, 300}, {150, 33}} { // 150 rows: 3 chunks of colsum.cu, the last partial
+		N, C := s.N, s.C
 		x, w := rnd(rng, N*C, 2), rnd(rng, C, 1)
 		ro, oo := pair(make([]float32, N*C))
 		rr, or := pair(make([]float32, N))
@@ -104,7 +104,7 @@ func opsMatmul(t *testing.T, d, ref gpu.Ops) {
 	for _, s := range []struct {
 		N, C, OC int
 		bias     bool
-	}{{37, 45, 19, true}, {1, 300, 33, false}, {16, 16, 16, true}, {40, 3, 70, false}} {
+	}{{37, 45, 19, true}, {1, 300, 33, false}, {16, 16, 16, true}, {40, 3, 70, false}, {150, 4, 1, true}} {
 		inp, w := rnd(rng, s.N*s.C, 1), rnd(rng, s.OC*s.C, 1)
 		var bias []float32
 		if s.bias {
@@ -159,7 +159,7 @@ func opsRope(t *testing.T, d, ref gpu.Ops) {
 
 func opsAttention(t *testing.T, d, ref gpu.Ops) {
 	rng := rand.New(rand.NewPCG(9, 10))
-	for _, s := range []struct{ B, T, NH, NKV, hs int }{{2, 19, 4, 2, 8}, {1, 5, 1, 1, 16}, {1, 33, 2, 2, 4}} {
+	for _, s := range []struct{ B, T, NH, NKV, hs int }{{2, 19, 4, 2, 8}, {1, 5, 1, 1, 16}, {1, 33, 2, 2, 4}, {1, 70, 4, 1, 40}} { // the last: keys beyond 2 strides of a warp, dimensions beyond one
 		nq, nk, na := s.B*s.T*s.NH*s.hs, s.B*s.T*s.NKV*s.hs, s.B*s.NH*s.T*s.T
 		q, k, v := rnd(rng, nq, 1), rnd(rng, nk, 1), rnd(rng, nk, 1)
 		ro, oo := pair(make([]float32, nq))
@@ -255,8 +255,10 @@ func opsAdamW(t *testing.T, d, ref gpu.Ops) {
 
 func opsClip(t *testing.T, d, ref gpu.Ops) {
 	rng := rand.New(rand.NewPCG(17, 18))
-	for _, maxNorm := range []float32{0.5, 100, 0} { // clipped, below the limit, no limit
-		g := rnd(rng, 1000, 1)
+	// clipped, below the limit, no limit; a sum of one block, of several, and of 256 blocks that
+	// each take several strides (gpu.Queue.SumSquares)
+	for i, maxNorm := range []float32{0.5, 1e4, 0, 0.5} {
+		g := rnd(rng, []int{1000, 5000, 1000, 600_000}[i], 1)
 		r, o := pair(g)
 		rn, err := ref.ClipGradNorm(r, maxNorm)
 		must(t, err)

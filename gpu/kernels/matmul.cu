@@ -37,11 +37,4 @@ extern "C" __global__ void add_bias(float *out, const float *bias, int N, int OC
   out[i] += bias[i % OC];
 }
 
-// bias_grad: dbias[o] += Σ_n dout[n,o], rows in order. One thread per column.
-extern "C" __global__ void bias_grad(float *dbias, const float *dout, int N, int OC) {
-  int o = blockIdx.x * blockDim.x + threadIdx.x;
-  if (o >= OC) return;
-  float acc = 0.f;
-  for (int n = 0; n < N; n++) acc += dout[(long)n * OC + o];
-  dbias[o] += acc;
-}
+// The bias gradient, dbias[o] += Σ_n dout[n,o], is colsum.cu's.

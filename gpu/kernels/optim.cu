@@ -13,11 +13,22 @@ extern "C" __global__ void adamw(float *w, const float *g, float *m, float *v, f
   w[i] -= lr * (mh / ((float)sqrt((double)vh) + eps) + wd * w[i]);
 }
 
-// sum_squares: out[0] = Σ g² in double. One block.
-extern "C" __global__ void sum_squares(double *out, const float *g, int N) {
+// sum_squares_part: part[blk] = Σ g² in double over the elements i ≡ blk·blockDim + thread
+// (mod gridDim·blockDim): each block's share of a sum too long for one block. g [N].
+extern "C" __global__ void sum_squares_part(double *part, const float *g, int N) {
   __shared__ double sh[VRLAIF_BLOCK];
   double ss = 0.0;
-  for (int i = threadIdx.x; i < N; i += blockDim.x) ss += (double)g[i] * (double)g[i];
+  for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < N; i += (long)gridDim.x * blockDim.x)
+    ss += (double)g[i] * (double)g[i];
+  ss = block_sum(ss, sh);
+  if (threadIdx.x == 0) part[blockIdx.x] = ss;
+}
+
+// sum_doubles: out[0] = Σ part[0..n) in double, in a fixed order. One block.
+extern "C" __global__ void sum_doubles(double *out, const double *part, int n) {
+  __shared__ double sh[VRLAIF_BLOCK];
+  double ss = 0.0;
+  for (int i = threadIdx.x; i < n; i += blockDim.x) ss += part[i];
   ss = block_sum(ss, sh);
   if (threadIdx.x == 0) out[0] = ss;
 }

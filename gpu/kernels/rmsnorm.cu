@@ -30,12 +30,4 @@ extern "C" __global__ void rmsnorm_bwd_dx(float *dx, const float *dout, const fl
   for (int i = threadIdx.x; i < C; i += blockDim.x) dx[(long)n * C + i] += r * dr[i] * w[i] - k * xr[i];
 }
 
-// rmsnorm_bwd_dw: dw[i] += Σ_n dout[n,i]·x[n,i]·rstd[n]. One thread per column.
-extern "C" __global__ void rmsnorm_bwd_dw(float *dw, const float *dout, const float *x, const float *rstd, int N,
-                                          int C) {
-  int i = blockIdx.x * blockDim.x + threadIdx.x;
-  if (i >= C) return;
-  float acc = 0.f;
-  for (int n = 0; n < N; n++) acc += dout[(long)n * C + i] * x[(long)n * C + i] * rstd[n];
-  dw[i] += acc;
-}
+// The weight gradient, dw[i] += Σ_n dout[n,i]·x[n,i]·rstd[n], is colsum.cu's.
