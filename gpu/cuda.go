@@ -4,6 +4,7 @@ package gpu
 
 import (
 	"fmt"
+	"time"
 	"unsafe"
 
 	"gorgonia.org/cu"
@@ -35,6 +36,8 @@ type cudaBackend struct {
 	fns     map[string]cu.Function
 	blas    *cublas // nil without cuBLAS: the sgemm kernel only
 	blasErr error
+	marks   map[uint64]cu.Event // EventTimer's marks
+	nextID  uint64
 }
 
 // openCUDABackend creates a context on dev (current on the calling, locked thread) and loads
@@ -45,7 +48,7 @@ func openCUDABackend(dev cu.Device) (*cudaBackend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gpu: CUDA: context on %s: %w", name, err)
 	}
-	b := &cudaBackend{name: name, ctx: ctx, fns: map[string]cu.Function{}}
+	b := &cudaBackend{name: name, ctx: ctx, fns: map[string]cu.Function{}, marks: map[uint64]cu.Event{}}
 	for _, k := range kernels.Names() {
 		if err := b.load(k); err != nil {
 			b.Close()
@@ -141,7 +144,43 @@ func (b *cudaBackend) Copy(dst, src uint64, bytes int64) error {
 
 func (b *cudaBackend) Sync() error { return cu.Synchronize() }
 
+// Mark records a CUDA event on the NULL stream, where the launches, copies and cuBLAS run
+// (EventTimer).
+func (b *cudaBackend) Mark() (uint64, error) {
+	ev, err := cu.MakeEvent(cu.DefaultEvent)
+	if err != nil {
+		return 0, err
+	}
+	if err := ev.Record(cu.Stream{}); err != nil {
+		cu.DestroyEvent(&ev)
+		return 0, err
+	}
+	b.nextID++
+	b.marks[b.nextID] = ev
+	return b.nextID, nil
+}
+
+func (b *cudaBackend) Elapsed(from, to uint64) (time.Duration, error) {
+	f, okf := b.marks[from]
+	t, okt := b.marks[to]
+	if !okf || !okt {
+		return 0, fmt.Errorf("no mark %d or %d", from, to)
+	}
+	ms, err := f.Elapsed(t)
+	return time.Duration(ms * float64(time.Millisecond)), err
+}
+
+func (b *cudaBackend) Unmark(id uint64) {
+	if ev, ok := b.marks[id]; ok {
+		cu.DestroyEvent(&ev)
+		delete(b.marks, id)
+	}
+}
+
 func (b *cudaBackend) Close() error {
+	for id := range b.marks {
+		b.Unmark(id)
+	}
 	if b.blas != nil {
 		b.blas.close()
 		b.blas = nil

@@ -181,6 +181,9 @@ func (d *KernelDevice) do(f func(c *call)) error {
 				c.err = fmt.Errorf("gpu: %s: %w", d.name, err)
 			}
 		}
+		if len(c.marks) > 0 {
+			c.settleMarks()
+		}
 		for _, b := range c.bufs {
 			d.pool[b.size] = append(d.pool[b.size], b.ptr)
 		}
@@ -207,7 +210,8 @@ type call struct {
 	d      *KernelDevice
 	bufs   []devBuf
 	err    error
-	timing bool // inside a profiled launch (profile.go)
+	timing bool   // inside a profiled launch (profile.go)
+	marks  []mark // profiled launches to time once the call has synchronised
 }
 
 type devBuf struct {

@@ -166,10 +166,12 @@ func (q *Queue) RMSNormForward(out, rstd, x, w Ptr, N, C int, eps float32) {
 	q.c.launch("rmsnorm_fwd", N, out, rstd, x, w, int32(N), int32(C), eps)
 }
 
-// RMSNormBackward: dx += …, dw += … (Ops.RMSNormBackward).
+// RMSNormBackward: dx += …, dw += … (Ops.RMSNormBackward); dw 0: no weight gradient (frozen).
 func (q *Queue) RMSNormBackward(dx, dw, dout, x, w, rstd Ptr, N, C int) {
 	q.c.launch("rmsnorm_bwd_dx", N, dx, dout, x, w, rstd, int32(N), int32(C))
-	q.colSum(dw, dout, x, rstd, N, C)
+	if dw != 0 {
+		q.colSum(dw, dout, x, rstd, N, C)
+	}
 }
 
 // colSum: out[c] += Σ_n a[n,c]·b[n,c]·r[n], or Σ_n a[n,c] when b is 0 (colsum.cu).

@@ -2,6 +2,7 @@ package gpu_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/vrlaif/vrlaif/gpu"
 	"github.com/vrlaif/vrlaif/gpu/cudaemu"
@@ -71,5 +72,60 @@ func TestProfileCountsEachLaunch(t *testing.T) {
 	}
 	if got, _ := dev.Profile(); len(got) != 0 {
 		t.Errorf("profile off gathered %v", got)
+	}
+}
+
+// eventEmu is the emulator with an EventTimer on the host clock (its launches run as they are
+// queued, so a mark's time is when the work before it ended): a test backend for the profile's
+// bookkeeping of marks, which the CUDA backend does with CUDA events.
+type eventEmu struct {
+	*cudaemu.Backend
+	at   map[uint64]time.Time
+	next uint64
+}
+
+func (e *eventEmu) Mark() (uint64, error) {
+	e.next++
+	e.at[e.next] = time.Now()
+	return e.next, nil
+}
+
+func (e *eventEmu) Elapsed(from, to uint64) (time.Duration, error) {
+	return e.at[to].Sub(e.at[from]), nil
+}
+
+func (e *eventEmu) Unmark(id uint64) { delete(e.at, id) }
+
+// With an EventTimer, each launch is timed between its two marks, counted once, and every mark
+// is released when the call ends.
+func TestProfileOnEventMarks(t *testing.T) {
+	be := &eventEmu{Backend: cudaemu.New(), at: map[uint64]time.Time{}}
+	dev, err := gpu.NewKernelDevice(func() (gpu.KernelBackend, error) { return be, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	if c := dev.ProfileClock(); c != "device events around each launch" {
+		t.Errorf("clock %q", c)
+	}
+	const N, C, OC = 5, 3, 4
+	out, inp, w, bias := make([]float32, N*OC), make([]float32, N*C), make([]float32, OC*C), make([]float32, OC)
+	if err := dev.SetProfile(true); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := dev.MatmulForward(out, inp, w, bias, N, C, OC); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := dev.Profile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Calls != 3 || got[1].Calls != 3 || got[0].Total <= 0 {
+		t.Errorf("profile %+v, want the product and add_bias, 3 calls each", got)
+	}
+	if len(be.at) != 0 {
+		t.Errorf("%d marks not released", len(be.at))
 	}
 }

@@ -177,10 +177,24 @@ func (d *Decoder) trained() []span {
 	return out
 }
 
+// gradSpans is trained() with neighbouring spans of one buffer joined whatever their weight
+// decay: fewer launches for what treats every gradient alike (zeroing, the norm, scaling).
+func (d *Decoder) gradSpans() []span {
+	var out []span
+	for _, s := range d.trained() {
+		if k := len(out) - 1; k >= 0 && out[k].ws == s.ws && out[k].off+out[k].n == s.off {
+			out[k].n += s.n
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
 // ZeroGrad clears the trained gradients (Backward* accumulate into them).
 func (d *Decoder) ZeroGrad() error {
 	return d.dev.Run(func(q *gpu.Queue) {
-		for _, s := range d.trained() {
+		for _, s := range d.gradSpans() {
 			q.Zero(s.ws.g.Floats(s.off), s.n)
 		}
 	})
@@ -190,7 +204,7 @@ func (d *Decoder) ZeroGrad() error {
 // several models (the PPO learner clips policy and value together).
 func (d *Decoder) GradSumSquares() (float64, error) {
 	var spans []gpu.Span
-	for _, s := range d.trained() {
+	for _, s := range d.gradSpans() {
 		spans = append(spans, gpu.Span{P: s.ws.g.Floats(s.off), N: s.n})
 	}
 	var ss float64
@@ -205,7 +219,7 @@ func (d *Decoder) GradSumSquares() (float64, error) {
 // ScaleGrads multiplies the trained gradients by f.
 func (d *Decoder) ScaleGrads(f float32) error {
 	return d.dev.Run(func(q *gpu.Queue) {
-		for _, s := range d.trained() {
+		for _, s := range d.gradSpans() {
 			q.Scale(s.ws.g.Floats(s.off), f, s.n)
 		}
 	})

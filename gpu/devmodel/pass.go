@@ -251,10 +251,16 @@ func (d *Decoder) backward(lmWeight float32, lmWeights []float32, dheads map[str
 			q.Gemm(true, false, 1, C, N, 1, dh, 1, a.fn, C, 1, d.G(h+".weight"), C)
 			q.BiasGrad(d.G(h+".bias"), dh, N, 1)
 		}
-		// dx, the residual stream's gradient, flows down; each block's backward adds to it. (The
-		// norms' weight gradients are written when frozen too, into the unused base gradients.)
+		// dx, the residual stream's gradient, flows down; each block's backward adds to it. The
+		// norms' weight gradients are skipped when frozen (normGrad gives 0).
+		normGrad := func(name string) gpu.Ptr {
+			if frozen {
+				return 0
+			}
+			return d.G(name)
+		}
 		q.Zero(a.dx, N*C)
-		q.RMSNormBackward(a.dx, d.G("model.norm.weight"), a.dfn, a.x[L], d.W("model.norm.weight"), a.frstd, N, C)
+		q.RMSNormBackward(a.dx, normGrad("model.norm.weight"), a.dfn, a.x[L], d.W("model.norm.weight"), a.frstd, N, C)
 		for l := L - 1; l >= 0; l-- {
 			p := fmt.Sprintf("model.layers.%d.", l)
 			d.linearBackward(q, a, p+"mlp.down_proj", a.dmlp, 0, a.dx, a.mlp[l], N, H, C)
@@ -264,7 +270,7 @@ func (d *Decoder) backward(lmWeight float32, lmWeights []float32, dheads map[str
 			d.linearBackward(q, a, p+"mlp.gate_proj", a.dxn, 0, a.dgate, a.xn2[l], N, C, H)
 			d.linearBackward(q, a, p+"mlp.up_proj", a.dxn, 1, a.dup, a.xn2[l], N, C, H)
 			post := p + "post_attention_layernorm.weight"
-			q.RMSNormBackward(a.dx, d.G(post), a.dxn, a.x2[l], d.W(post), a.rstd2[l], N, C)
+			q.RMSNormBackward(a.dx, normGrad(post), a.dxn, a.x2[l], d.W(post), a.rstd2[l], N, C)
 			d.linearBackward(q, a, p+"self_attn.o_proj", a.da, 0, a.dx, a.a[l], N, qd, C)
 			q.Zero(a.dq, N*qd)
 			q.Zero(a.dk, N*kvd)
@@ -276,7 +282,7 @@ func (d *Decoder) backward(lmWeight float32, lmWeights []float32, dheads map[str
 			d.linearBackward(q, a, p+"self_attn.k_proj", a.dxn, 1, a.dk, a.xn[l], N, C, kvd)
 			d.linearBackward(q, a, p+"self_attn.v_proj", a.dxn, 1, a.dv, a.xn[l], N, C, kvd)
 			in := p + "input_layernorm.weight"
-			q.RMSNormBackward(a.dx, d.G(in), a.dxn, a.x[l], d.W(in), a.rstd1[l], N, C)
+			q.RMSNormBackward(a.dx, normGrad(in), a.dxn, a.x[l], d.W(in), a.rstd1[l], N, C)
 		}
 		if !frozen {
 			q.EmbeddingBackward(d.G("model.embed_tokens.weight"), a.dx, a.hostTokens, N, C)
