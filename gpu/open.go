@@ -2,6 +2,7 @@ package gpu
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -23,4 +24,25 @@ func Open(name string) (Device, error) {
 		return openCUDA(n)
 	}
 	return nil, fmt.Errorf("gpu: unknown device %q (cpu, cuda or cuda:N)", name)
+}
+
+// UseGemm sets the matrix product a device's models run on and returns the one chosen. mode is
+// one of the KernelDevice's GemmModes ("kernel", "cublas", "cublas-tf32", "cublas-bf16"), or
+// "auto" (or ""): cuBLAS in float32 when the machine has it, else the sgemm kernel. The CPU
+// takes only "auto", and answers "cpu".
+func UseGemm(d Device, mode string) (string, error) {
+	kd, ok := d.(*KernelDevice)
+	if !ok {
+		if mode != "" && mode != "auto" {
+			return "", fmt.Errorf("gpu: matrix product %q needs a CUDA device (--device cuda)", mode)
+		}
+		return "cpu", nil
+	}
+	if mode == "" || mode == "auto" {
+		mode = "kernel"
+		if slices.Contains(kd.GemmModes(), "cublas") {
+			mode = "cublas"
+		}
+	}
+	return mode, kd.SetGemm(mode)
 }

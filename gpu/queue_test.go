@@ -1,6 +1,7 @@
 package gpu_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -127,5 +128,29 @@ func TestProfileOnEventMarks(t *testing.T) {
 	}
 	if len(be.at) != 0 {
 		t.Errorf("%d marks not released", len(be.at))
+	}
+}
+
+// UseGemm: auto takes the sgemm kernel on a device without cuBLAS (the emulator), a mode the
+// device lacks is an error naming the ones it has, and the CPU takes only auto.
+func TestUseGemm(t *testing.T) {
+	dev, err := gpu.NewKernelDevice(func() (gpu.KernelBackend, error) { return cudaemu.New(), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	for _, mode := range []string{"", "auto", "kernel"} {
+		if got, err := gpu.UseGemm(dev, mode); err != nil || got != "kernel" {
+			t.Errorf("UseGemm(emulator, %q) = %q, %v; want kernel", mode, got, err)
+		}
+	}
+	if _, err := gpu.UseGemm(dev, "cublas"); err == nil || !strings.Contains(err.Error(), "kernel") {
+		t.Errorf("UseGemm(emulator, cublas): %v, want an error listing the modes", err)
+	}
+	if got, err := gpu.UseGemm(gpu.CPU{}, "auto"); err != nil || got != "cpu" {
+		t.Errorf("UseGemm(CPU, auto) = %q, %v", got, err)
+	}
+	if _, err := gpu.UseGemm(gpu.CPU{}, "cublas"); err == nil {
+		t.Error("UseGemm(CPU, cublas) succeeded")
 	}
 }

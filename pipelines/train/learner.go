@@ -38,6 +38,10 @@ type PPOConfig struct {
 	// (gpu/devmodel), unless DeviceMathOnly keeps them on the CPU.
 	Device         string `json:"device,omitempty"`
 	DeviceMathOnly bool   `json:"device_math_only,omitempty"`
+	// Gemm is the matrix product the models run on with Device cuda (gpu.UseGemm): "auto" or ""
+	// (cuBLAS in float32 when the machine has it, else the sgemm kernel), "kernel", "cublas",
+	// "cublas-tf32" or "cublas-bf16".
+	Gemm string `json:"gemm,omitempty"`
 }
 
 // DefaultPPOConfig: the seed's PPO with batch sizes and a learning rate for the built-in model.

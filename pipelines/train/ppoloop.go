@@ -100,6 +100,13 @@ func RunLearner(ctx context.Context, cfg PPOConfig, bus Bus, patches map[string]
 		return LearnerState{}, err
 	}
 	defer dev.Close()
+	gemm, err := gpu.UseGemm(dev, cfg.Gemm)
+	if err != nil {
+		return LearnerState{}, err
+	}
+	if gemm != "cpu" {
+		slog.Info("ppo: learner on "+cfg.Device, "matrix products", gemm, "models on the device", !cfg.DeviceMathOnly)
+	}
 	l, err := NewLearner(cfg, dev)
 	if err != nil {
 		return LearnerState{}, err
