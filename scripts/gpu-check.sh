@@ -72,6 +72,10 @@ if ! grep -qE '^BenchmarkDecoderStepCUDA/full/cublas(-[0-9]+)? ' "$log"; then
   echo "gpu-check: FAIL: no cuBLAS product ran (see the cuBLAS line above; set VRLAIF_CUBLAS to libcublas.so.*)"
   rc=1
 fi
+# Where our step's device time goes (BenchmarkDecoderStepCUDA's profile), the largest first.
+for m in full/cublas lora/cublas; do
+  grep -oE "profile\[$m\]: .*" "$log" | head -11 | sed 's/^/gpu-check: /'
+done
 ratio "full-training" "full/cublas" "eager, float32"
 ratio "LoRA" "lora/cublas" "eager, float32, LoRA r8 on every projection"
 echo "gpu-check: exit $rc"

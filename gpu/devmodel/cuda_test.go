@@ -140,7 +140,7 @@ func BenchmarkDecoderStepCUDA(b *testing.B) {
 				per := time.Since(start) / steps
 				b.ReportMetric(float64(per.Microseconds())/1e3, "ms/step")
 				b.ReportMetric(float64(benchB*benchT)/per.Seconds(), "tokens/s")
-				logProfile(b, dev, func() error { _, _, err := dec.Step(batch, 1e-4, 1); return err })
+				logProfile(b, name, dev, func() error { _, _, err := dec.Step(batch, 1e-4, 1); return err })
 			})
 		}
 	}
@@ -150,7 +150,7 @@ func BenchmarkDecoderStepCUDA(b *testing.B) {
 // and logs where a step's device time goes, kernel by kernel and product by product, the largest
 // first: what to optimise next, read from the same run as the step's time. A failure here is
 // logged, not fatal: the step's time above is already measured.
-func logProfile(b *testing.B, dev *gpu.KernelDevice, step func() error) {
+func logProfile(b *testing.B, name string, dev *gpu.KernelDevice, step func() error) {
 	const steps = 3
 	prof, err := func() ([]gpu.KernelTime, error) {
 		if err := dev.SetProfile(true); err != nil {
@@ -165,7 +165,7 @@ func logProfile(b *testing.B, dev *gpu.KernelDevice, step func() error) {
 		return dev.Profile()
 	}()
 	if err != nil {
-		b.Logf("profile: failed: %v", err)
+		b.Logf("profile[%s]: failed: %v", name, err)
 		return
 	}
 	var total time.Duration
@@ -173,13 +173,13 @@ func logProfile(b *testing.B, dev *gpu.KernelDevice, step func() error) {
 		total += k.Total
 	}
 	var lines strings.Builder
-	fmt.Fprintf(&lines, "profile: %.3f ms/step in kernels and products (%s)", total.Seconds()*1e3/steps, dev.ProfileClock())
+	fmt.Fprintf(&lines, "profile[%s]: %.3f ms/step in kernels and products (%s)", name, total.Seconds()*1e3/steps, dev.ProfileClock())
 	for i, k := range prof {
 		if i == 30 {
-			fmt.Fprintf(&lines, "\nprofile: … %d more", len(prof)-i)
+			fmt.Fprintf(&lines, "\nprofile[%s]: … %d more", name, len(prof)-i)
 			break
 		}
-		fmt.Fprintf(&lines, "\nprofile: %8.3f ms/step %5.1f%% %4d calls/step  %s", k.Total.Seconds()*1e3/steps,
+		fmt.Fprintf(&lines, "\nprofile[%s]: %8.3f ms/step %5.1f%% %4d calls/step  %s", name, k.Total.Seconds()*1e3/steps,
 			100*k.Total.Seconds()/total.Seconds(), k.Calls/steps, k.Name)
 	}
 	b.Log(lines.String())
