@@ -31,3 +31,14 @@ func TestOpsOnCUDA(t *testing.T) {
 	defer d.Close()
 	gputest.Ops(t, d, model.CPUOps{})
 }
+
+// Matrix products in every layout on the first GPU, with the sgemm kernel and with cuBLAS in
+// float32 (make gpu-check).
+func TestGemmOnCUDA(t *testing.T) {
+	d, err := gpu.NewCUDA(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	gputest.Gemm(t, d)
+}

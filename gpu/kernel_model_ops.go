@@ -105,7 +105,7 @@ func (c *call) gemm(transA, transB bool, m, n, k int, alpha float32, a Ptr, lda 
 			}
 			return
 		}
-		const tile = 16
+		const tile = 64 // BM = BN in kernels/matmul.cu
 		c.launch("sgemm", ((m+tile-1)/tile)*((n+tile-1)/tile), flag(transA), flag(transB), int32(m), int32(n), int32(k), alpha, a, int32(lda), b, int32(ldb), beta, cc, int32(ldc))
 	})
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vrlaif/vrlaif/gpu"
 	"github.com/vrlaif/vrlaif/gpu/cudaemu"
+	"github.com/vrlaif/vrlaif/gpu/gputest"
 )
 
 // Free takes back what Alloc gave, and refuses anything else (a pool buffer freed behind the
@@ -153,4 +154,14 @@ func TestUseGemm(t *testing.T) {
 	if _, err := gpu.UseGemm(gpu.CPU{}, "cublas"); err == nil {
 		t.Error("UseGemm(CPU, cublas) succeeded")
 	}
+}
+
+// Matrix products in every layout on the emulated device (gputest.Gemm; the sgemm kernel).
+func TestGemmOnEmulatedCUDA(t *testing.T) {
+	dev, err := gpu.NewKernelDevice(func() (gpu.KernelBackend, error) { return cudaemu.New(), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	gputest.Gemm(t, dev)
 }

@@ -39,7 +39,7 @@ log=$(mktemp)
 fixture=$(mktemp -d)
 trap 'rm -rf "$log" "$fixture"' EXIT
 rc=0
-LD_LIBRARY_PATH=$golibs "$here/gpu.test" -test.run 'TestPPOOnCUDA|TestOpsOnCUDA' -test.bench SgemmCUDA -test.benchtime 1x -test.v 2>&1 | tee -a "$log"
+LD_LIBRARY_PATH=$golibs "$here/gpu.test" -test.run 'TestPPOOnCUDA|TestOpsOnCUDA|TestGemmOnCUDA' -test.bench SgemmCUDA -test.benchtime 1x -test.v 2>&1 | tee -a "$log"
 [ "${PIPESTATUS[0]}" = 0 ] || rc=1
 LD_LIBRARY_PATH=$golibs VRLAIF_GPU_FIXTURE=$fixture "$here/devmodel.test" -test.run 'TestDecoderOnCUDA|TestDecoderTensorCoresOnCUDA|TestWriteFixture' \
   -test.bench DecoderStepCUDA -test.benchtime 1x -test.v 2>&1 | tee -a "$log"
