@@ -1,10 +1,12 @@
 #!/bin/bash
 # gpu-check.sh: everything issue 7 measures on a GPU, in one run on this machine's first NVIDIA GPU
 # (the folder make cuda-build fills, .build/gpu-check; no Go needed here):
-#   1. gpu.test: the PPO and model-operation conformance suites on CUDA; matrix-product throughput
-#      of our sgemm kernel vs cuBLAS (float32, TF32, bf16);
+#   1. gpu.test: the PPO and model-operation conformance suites on CUDA, matrix products in every
+#      layout (sgemm kernel and cuBLAS float32); matrix-product throughput of our sgemm kernel vs
+#      cuBLAS (float32, TF32, bf16);
 #   2. devmodel.test: the device-resident decoder's training steps vs the CPU model (sgemm kernel
-#      and cuBLAS), the tensor-core loss check, the training-step benchmark; and the fixture for 3;
+#      and cuBLAS), the tensor-core loss check, the training-step benchmark with a profile of its
+#      device time; and the fixture for 3;
 #   3. torch_step.py: the same step in PyTorch eager on the same GPU, and the logits of our
 #      checkpoint in PyTorch and in transformers' LlamaForCausalLM vs model.Forward's.
 # Prints a summary. Without a GPU it says so and exits 0 (a -tags cuda binary would exit in cu's
@@ -39,13 +41,21 @@ log=$(mktemp)
 fixture=$(mktemp -d)
 trap 'rm -rf "$log" "$fixture"' EXIT
 rc=0
-LD_LIBRARY_PATH=$golibs "$here/gpu.test" -test.run 'TestPPOOnCUDA|TestOpsOnCUDA|TestGemmOnCUDA' -test.bench SgemmCUDA -test.benchtime 1x -test.v 2>&1 | tee -a "$log"
-[ "${PIPESTATUS[0]}" = 0 ] || rc=1
-LD_LIBRARY_PATH=$golibs VRLAIF_GPU_FIXTURE=$fixture "$here/devmodel.test" -test.run 'TestDecoderOnCUDA|TestDecoderTensorCoresOnCUDA|TestWriteFixture' \
-  -test.bench DecoderStepCUDA -test.benchtime 1x -test.v 2>&1 | tee -a "$log"
-[ "${PIPESTATUS[0]}" = 0 ] || rc=1
+# Each part runs on its own, so that a failing check does not skip the rest (go test runs no
+# benchmark once a test failed), each with a time limit (one device session has 10 minutes).
+gotest() { # gotest BINARY ARGS...: a Go test binary on the GPU, its output in the log
+  local bin=$1
+  shift
+  LD_LIBRARY_PATH=$golibs timeout 300 "$here/$bin" -test.timeout 4m -test.v "$@" 2>&1 | tee -a "$log"
+  [ "${PIPESTATUS[0]}" = 0 ] || rc=1
+}
+gotest gpu.test -test.run 'TestPPOOnCUDA|TestOpsOnCUDA|TestGemmOnCUDA'
+gotest devmodel.test -test.run 'TestDecoderOnCUDA|TestDecoderTensorCoresOnCUDA'
+VRLAIF_GPU_FIXTURE=$fixture gotest devmodel.test -test.run 'TestWriteFixture'
+gotest gpu.test -test.run '^$' -test.bench SgemmCUDA -test.benchtime 1x
+gotest devmodel.test -test.run '^$' -test.bench DecoderStepCUDA -test.benchtime 1x
 if python3 -c 'import torch' 2>/dev/null; then
-  python3 "$here/torch_step.py" "$fixture" --device cuda 2>&1 | tee -a "$log"
+  timeout 300 python3 "$here/torch_step.py" "$fixture" --device cuda 2>&1 | tee -a "$log"
   [ "${PIPESTATUS[0]}" = 0 ] || rc=1
 else
   echo "torch-step: FAIL: python3 cannot import torch" | tee -a "$log"
