@@ -6,8 +6,9 @@
 #      cuBLAS (float32, TF32, bf16);
 #   2. devmodel.test: the device-resident decoder's training steps vs the CPU model (sgemm kernel
 #      and cuBLAS), the tensor-core loss check, the training-step benchmark with a profile of its
-#      device time; and the fixture for 3;
-#   3. torch_step.py: the same step in PyTorch eager on the same GPU, and the logits of our
+#      device time, the models' work of a PPO learner step (reference, policy, value); and the
+#      fixture for 3;
+#   3. torch_step.py: the same steps in PyTorch eager on the same GPU, and the logits of our
 #      checkpoint in PyTorch and in transformers' LlamaForCausalLM vs model.Forward's.
 # Prints a summary. Without a GPU it says so and exits 0 (a -tags cuda binary would exit in cu's
 # init otherwise). Exit status: non-zero when a check failed.
@@ -53,7 +54,7 @@ gotest gpu.test -test.run 'TestPPOOnCUDA|TestOpsOnCUDA|TestGemmOnCUDA'
 gotest devmodel.test -test.run 'TestDecoderOnCUDA|TestDecoderTensorCoresOnCUDA'
 VRLAIF_GPU_FIXTURE=$fixture gotest devmodel.test -test.run 'TestWriteFixture'
 gotest gpu.test -test.run '^$' -test.bench SgemmCUDA -test.benchtime 1x
-gotest devmodel.test -test.run '^$' -test.bench DecoderStepCUDA -test.benchtime 1x
+gotest devmodel.test -test.run '^$' -test.bench 'DecoderStepCUDA|PPOStepCUDA' -test.benchtime 1x
 if python3 -c 'import torch' 2>/dev/null; then
   timeout 300 python3 "$here/torch_step.py" "$fixture" --device cuda 2>&1 | tee -a "$log"
   [ "${PIPESTATUS[0]}" = 0 ] || rc=1
@@ -66,16 +67,18 @@ echo
 echo "gpu-check: summary"
 pass=$(grep -c -- '--- PASS' "$log"); fail=$(grep -c -- '--- FAIL' "$log")
 echo "gpu-check: Go tests on CUDA: $pass passed, $fail failed"
-grep -E '^Benchmark(Sgemm|DecoderStep)CUDA' "$log" | sed 's/^/gpu-check: /'
-grep -E '^torch-step: (.*logits|training step)' "$log" | sed 's/^/gpu-check: /'
+grep -E '^Benchmark(Sgemm|DecoderStep|PPOStep)CUDA' "$log" | sed 's/^/gpu-check: /'
+grep -E '^torch-step: (.*logits|training step|PPO step)' "$log" | sed 's/^/gpu-check: /'
 # Our step (cuBLAS float32) against PyTorch eager float32, the issue's ratio (goal ≤ 0.7): every
-# weight trained, and LoRA adapters only (the PPO policy's update).
-ratio() { # ratio NAME OURS_PATTERN THEIRS_PATTERN
+# weight trained, LoRA adapters only (the PPO policy's update), and the models' work of a PPO step.
+ratio() { # ratio NAME OUR_BENCHMARK THEIR_LINE (extended regexps)
   local ours theirs
-  ours=$(grep -E "^BenchmarkDecoderStepCUDA/$2(-[0-9]+)? " "$log" | grep -oE '[0-9.]+ ms/step' | head -1 | cut -d' ' -f1)
-  theirs=$(grep -E "^torch-step: training step .*\($3\)" "$log" | grep -oE '[0-9.]+ ms/step' | head -1 | cut -d' ' -f1)
+  ours=$(grep -E "^$2(-[0-9]+)? " "$log" | grep -oE '[0-9.]+ ms/step' | head -1 | cut -d' ' -f1)
+  theirs=$(grep -E "^torch-step: $3" "$log" | grep -oE '[0-9.]+ ms/step' | head -1 | cut -d' ' -f1)
   if [ -n "$ours" ] && [ -n "$theirs" ]; then
-    echo "gpu-check: $1 step, ours (cuBLAS float32) / PyTorch eager float32: $ours / $theirs ms = $(awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "%.2f", a / b }') (goal ≤ 0.7)"
+    echo "gpu-check: $1, ours (cuBLAS float32) / PyTorch eager float32: $ours / $theirs ms = $(awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "%.2f", a / b }') (goal ≤ 0.7)"
+  else
+    echo "gpu-check: $1: no ratio (ours: ${ours:-missing}, PyTorch: ${theirs:-missing})"
   fi
 }
 if ! grep -qE '^BenchmarkDecoderStepCUDA/full/cublas(-[0-9]+)? ' "$log"; then
@@ -83,10 +86,11 @@ if ! grep -qE '^BenchmarkDecoderStepCUDA/full/cublas(-[0-9]+)? ' "$log"; then
   rc=1
 fi
 # Where our step's device time goes (BenchmarkDecoderStepCUDA's profile), the largest first.
-for m in full/cublas lora/cublas; do
+for m in full/cublas lora/cublas ppo/cublas; do
   grep -oE "profile\[$m\]: .*" "$log" | head -11 | sed 's/^/gpu-check: /'
 done
-ratio "full-training" "full/cublas" "eager, float32"
-ratio "LoRA" "lora/cublas" "eager, float32, LoRA r8 on every projection"
+ratio "full-training step" "BenchmarkDecoderStepCUDA/full/cublas" "training step .*\(eager, float32\)"
+ratio "LoRA step" "BenchmarkDecoderStepCUDA/lora/cublas" "training step .*\(eager, float32, LoRA r8 on every projection\)"
+ratio "PPO step (models)" "BenchmarkPPOStepCUDA/cublas" "PPO step .*\(eager, float32"
 echo "gpu-check: exit $rc"
 exit $rc

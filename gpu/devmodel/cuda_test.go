@@ -5,6 +5,7 @@ package devmodel_test
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -183,4 +184,90 @@ func logProfile(b *testing.B, name string, dev *gpu.KernelDevice, step func() er
 			100*k.Total.Seconds()/total.Seconds(), k.Calls/steps, k.Name)
 	}
 	b.Log(lines.String())
+}
+
+// BenchmarkPPOStepCUDA: the models' work of one PPO learner step (pipelines/train's Step, one
+// micro-batch of 16×256, one epoch) with the models device-resident, per matrix-product mode:
+// the reference model's forward and token log-probs; the value model's forward and values (the
+// old values); the policy's forward, log-probs and entropies; the value model's forward again;
+// the policy's log-prob gradient and the value head's (fixed dlogp and dv stand for the PPO
+// losses' gradients); the joint grad-norm clip and AdamW over both models' LoRA adapters (rank 8
+// on every projection) and the value head. The PPO math between (KL, GAE, whitening, the clipped
+// losses: elementwise over 16×256) is left out here and in torch_step.py's PPO step alike.
+// Reports ms/step; compare with torch_step.py's "PPO step".
+func BenchmarkPPOStepCUDA(b *testing.B) {
+	dev, err := gpu.NewCUDA(0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer dev.Close()
+	lora := model.LoRAConfig{Rank: 8, Alpha: 16,
+		TargetModules: []string{"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}}
+	refM, err := model.New(BenchConfig(), 11)
+	if err != nil {
+		b.Fatal(err)
+	}
+	polM, err := model.New(BenchConfig(), 11)
+	if err != nil {
+		b.Fatal(err)
+	}
+	vc := BenchConfig()
+	vc.ValueHead = true
+	valM, err := model.New(vc, 11)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, m := range []*model.Model{polM, valM} {
+		if err := m.AttachLoRA(lora, 5); err != nil {
+			b.Fatal(err)
+		}
+	}
+	batch := TextBatch(refM.Config, benchB, benchT, 0)
+	N := benchB * benchT
+	rng := rand.New(rand.NewPCG(3, 4))
+	dlogp, dv := make([]float32, N), make([]float32, N)
+	for i := range dlogp {
+		dlogp[i], dv[i] = (2*rng.Float32()-1)/float32(N), (2*rng.Float32()-1)/float32(N)
+	}
+	for _, mode := range dev.GemmModes() {
+		b.Run(mode, func(b *testing.B) {
+			if err := dev.SetGemm(mode); err != nil {
+				b.Fatal(err)
+			}
+			ref, err := devmodel.New(dev, refM, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			pol, err := devmodel.New(dev, polM, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			val, err := devmodel.New(dev, valM, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := pol.AttachLoRA(polM.LoRA); err != nil {
+				b.Fatal(err)
+			}
+			if err := val.AttachLoRA(valM.LoRA); err != nil {
+				b.Fatal(err)
+			}
+			step := func() error { return ppoModelStep(ref, pol, val, batch, dlogp, dv) }
+			for range 3 {
+				if err := step(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			const steps = 20
+			start := time.Now()
+			for range steps {
+				if err := step(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			per := time.Since(start) / steps
+			b.ReportMetric(float64(per.Microseconds())/1e3, "ms/step")
+			logProfile(b, "ppo/"+mode, dev, step)
+		})
+	}
 }

@@ -3,6 +3,7 @@ package devmodel_test
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/vrlaif/vrlaif/gpu"
@@ -203,5 +204,129 @@ func near(t *testing.T, step int, what string, ref, got []float32) {
 	}
 	if bad > 0 {
 		t.Errorf("step %d: %s: %d of %d off (max difference %.3g, scale %.3g)", step, what, bad, len(ref), worst, scale)
+	}
+}
+
+// ppoModelStep is BenchmarkPPOStepCUDA's step (see there), in pipelines/train's order: the
+// models' work of one PPO step, with fixed dlogp and dv for the PPO losses' gradients.
+func ppoModelStep(ref, pol, val *devmodel.Decoder, b *model.Batch, dlogp, dv []float32) error {
+	run := func(fs ...func() error) error {
+		for _, f := range fs {
+			if err := f(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	fwd := func(d *devmodel.Decoder) func() error {
+		return func() error { _, err := d.Forward(b); return err }
+	}
+	values := func() error { _, err := val.HeadOutputs("value_head"); return err }
+	return run(fwd(ref), func() error { _, err := ref.TokenLogProbs(); return err },
+		fwd(val), values,
+		pol.ZeroGrad, val.ZeroGrad,
+		fwd(pol), func() error { _, err := pol.TokenLogProbs(); return err },
+		func() error { _, err := pol.Entropies(); return err },
+		fwd(val), values,
+		func() error { return pol.BackwardLogProbs(dlogp, nil) },
+		func() error { return val.BackwardHeads(0, map[string][]float32{"value_head": dv}) },
+		func() error {
+			ssP, err := pol.GradSumSquares()
+			if err != nil {
+				return err
+			}
+			ssV, err := val.GradSumSquares()
+			if err != nil {
+				return err
+			}
+			if norm := float32(math.Sqrt(ssP + ssV)); norm > 1 {
+				if err := pol.ScaleGrads(1 / (norm + 1e-6)); err != nil {
+					return err
+				}
+				if err := val.ScaleGrads(1 / (norm + 1e-6)); err != nil {
+					return err
+				}
+			}
+			if err := pol.ApplyAdamW(1e-4); err != nil {
+				return err
+			}
+			return val.ApplyAdamW(1e-4)
+		})
+}
+
+// The benchmark's PPO step runs on the emulated device and moves the trained weights, and only
+// those: the policy's adapters and the value model's adapters and head; the reference model and
+// every base weight stay as they were.
+func TestPPOModelStepOnEmulatedCUDA(t *testing.T) {
+	dev := emulated(t)
+	c := model.Tiny(61)
+	lora := model.LoRAConfig{Rank: 4, Alpha: 8, TargetModules: []string{"q_proj", "v_proj", "down_proj"}}
+	refM, _ := model.New(c, 3)
+	polM, _ := model.New(c, 3)
+	vc := c
+	vc.ValueHead = true
+	valM, _ := model.New(vc, 3)
+	for _, m := range []*model.Model{polM, valM} {
+		if err := m.AttachLoRA(lora, 5); err != nil {
+			t.Fatal(err)
+		}
+		for i := range m.LoRA.W { // B ≠ 0: the adapters' A gradients are not zero
+			m.LoRA.W[i] += 0.01
+		}
+	}
+	var decs [3]*devmodel.Decoder
+	for i, m := range []*model.Model{refM, polM, valM} {
+		d, err := devmodel.New(dev, m, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.LoRA != nil {
+			if err := d.AttachLoRA(m.LoRA); err != nil {
+				t.Fatal(err)
+			}
+		}
+		decs[i] = d
+	}
+	b := TextBatch(c, 2, 9, 1)
+	N := b.B * b.T
+	dlogp, dv := make([]float32, N), make([]float32, N)
+	for i := range dlogp {
+		dlogp[i], dv[i] = float32(i%5-2)/10, float32(i%3)/10 // Σ dv ≠ 0: the head's bias has a gradient
+	}
+	if err := ppoModelStep(decs[0], decs[1], decs[2], b, dlogp, dv); err != nil {
+		t.Fatal(err)
+	}
+	moved := func(name string, before []float32, get func([]float32) error) int {
+		after := make([]float32, len(before))
+		if err := get(after); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for i := range after {
+			if after[i] != before[i] {
+				n++
+			}
+		}
+		t.Logf("%s: %d of %d weights moved", name, n, len(after))
+		return n
+	}
+	if moved("reference", refM.W, decs[0].Weights) != 0 || moved("policy base", polM.W, decs[1].Weights) != 0 {
+		t.Error("a frozen weight moved")
+	}
+	if n := moved("policy adapters", polM.LoRA.W, decs[1].AdapterWeights); n < len(polM.LoRA.W)/2 {
+		t.Errorf("only %d policy adapter weights moved", n)
+	}
+	if n := moved("value adapters", valM.LoRA.W, decs[2].AdapterWeights); n < len(valM.LoRA.W)/2 {
+		t.Errorf("only %d value adapter weights moved", n)
+	}
+	valAfter := make([]float32, len(valM.W))
+	if err := decs[2].Weights(valAfter); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{"value_head.weight", "value_head.bias"} {
+		p, _ := valM.Param(h)
+		if slices.Equal(valAfter[p.Offset:p.Offset+p.Size], valM.W[p.Offset:p.Offset+p.Size]) {
+			t.Errorf("%s did not move", h)
+		}
 	}
 }

@@ -9,7 +9,9 @@ Reads the fixture gpu/devmodel's TestWriteFixture writes (checkpoint/, batch.jso
   3. times one training step on the batch (forward, weighted cross-entropy, backward,
      clip_grad_norm_, AdamW) in PyTorch eager, of every weight and of LoRA adapters (rank 8 on
      every projection, base frozen: the PPO policy's update), to compare with
-     BenchmarkDecoderStepCUDA.
+     BenchmarkDecoderStepCUDA;
+  4. times the models' work of one PPO learner step (reference, policy and value models: see
+     time_ppo_step), to compare with BenchmarkPPOStepCUDA.
 Prints `torch-step: ...` lines; exits 1 if a logits check fails.
 """
 import argparse
@@ -87,6 +89,10 @@ class Decoder(torch.nn.Module):
         return torch.cat([a * c - b * s, b * c + a * s], dim=-1)
 
     def forward(self, tokens):
+        return self.hidden(tokens) @ self.p("lm_head.weight").t()
+
+    def hidden(self, tokens):
+        """The final normed hidden states [B, T, C] (what the LM head and a value head read)."""
         cfg = self.cfg
         B, T = tokens.shape
         NH, NKV = cfg["num_attention_heads"], cfg["num_key_value_heads"]
@@ -112,7 +118,7 @@ class Decoder(torch.nn.Module):
             g = self.lin(xn, p + "mlp.gate_proj")
             u = self.lin(xn, p + "mlp.up_proj")
             x = x + self.lin(F.silu(g) * u, p + "mlp.down_proj")
-        return self.norm(x, self.p("model.norm.weight")) @ self.p("lm_head.weight").t()
+        return self.norm(x, self.p("model.norm.weight"))
 
 
 def compare(what, got, want):
@@ -156,6 +162,56 @@ def time_step(model, batch, device, steps, lr=1e-4, wd=0.1):
         loss = step()
     sync()
     return (time.perf_counter() - start) / steps, loss.item()
+
+
+def time_ppo_step(cfg, tensors, batch, device, steps, rank=8, lr=1e-4):
+    """The models' work of one PPO learner step, as BenchmarkPPOStepCUDA does it: the reference
+    model's log-probs and the value model's values (no grad); the policy's log-probs and entropies
+    and the value model's values with grad; the gradients of Σ logp·dlogp + Σ v·dv (fixed dlogp,
+    dv standing for the PPO losses'); clip_grad_norm_ and AdamW over both models' LoRA adapters
+    (rank 8 on every projection) and the value head. Everything stays on the device (no copies
+    to the host, unlike ours, which downloads log-probs, values and entropies for the PPO math)."""
+    tokens, targets = batch["tokens"].to(device), batch["targets"].to(device)
+    B, T = tokens.shape
+    tgt = targets.clamp(min=0)  # ignored targets: any index; the benchmark does not use them
+    ref = Decoder(cfg, tensors).to(device).requires_grad_(False)
+    pol = Decoder(cfg, tensors, lora_rank=rank).to(device)
+    val = Decoder(cfg, tensors, lora_rank=rank).to(device)
+    head = torch.nn.Linear(cfg["hidden_size"], 1).to(device)
+    g = torch.Generator().manual_seed(3)
+    dlogp = ((torch.rand(B, T, generator=g) * 2 - 1) / (B * T)).to(device)
+    dv = ((torch.rand(B, T, generator=g) * 2 - 1) / (B * T)).to(device)
+    params = [p for m in (pol, val) for p in m.parameters() if p.requires_grad] + list(head.parameters())
+    opt = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.95), eps=1e-8, weight_decay=0.0)
+
+    def logprobs(logits):
+        return torch.log_softmax(logits, -1).gather(-1, tgt[..., None])[..., 0]
+
+    def step():
+        with torch.no_grad():
+            ref_lp = logprobs(ref(tokens))
+            v_old = head(val.hidden(tokens))[..., 0]
+        opt.zero_grad(set_to_none=True)
+        logits = pol(tokens)
+        lp = logprobs(logits)
+        with torch.no_grad():
+            logq = torch.log_softmax(logits, -1)
+            ent = -(logq.exp() * logq).sum(-1)
+        v = head(val.hidden(tokens))[..., 0]
+        ((lp * dlogp).sum() + (v * dv).sum()).backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        return ref_lp, v_old, ent
+
+    for _ in range(3):
+        step()
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    sync()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    sync()
+    return (time.perf_counter() - start) / steps
 
 
 def hf_logits(cfg, tensors, tokens):
@@ -228,6 +284,10 @@ def main():
         per, loss = time_step(m, batch, device, args.steps)
         print(f"torch-step: training step {B}x{T} ({name}): {per * 1e3:.2f} ms/step, "
               f"{B * T / per:.0f} tokens/s (last loss {loss:.4f})")
+    torch.backends.cuda.matmul.allow_tf32 = False
+    per = time_ppo_step(cfg, tensors, batch, device, args.steps)
+    print(f"torch-step: PPO step {B}x{T} (eager, float32, LoRA r8 policy and value model, frozen reference): "
+          f"{per * 1e3:.2f} ms/step, {B * T / per:.0f} tokens/s")
     return 0 if ok else 1
 
 
