@@ -13,11 +13,7 @@ import (
 // Free takes back what Alloc gave, and refuses anything else (a pool buffer freed behind the
 // pool's back would be handed out again).
 func TestFreeOnlyWhatAllocGave(t *testing.T) {
-	dev, err := gpu.NewKernelDevice(func() (gpu.KernelBackend, error) { return cudaemu.New(), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dev.Close()
+	dev := emulatedDevice(t)
 	p, err := dev.Alloc(64)
 	if err != nil {
 		t.Fatal(err)
@@ -36,25 +32,8 @@ func TestFreeOnlyWhatAllocGave(t *testing.T) {
 // The profile counts each launch once, under its kernel's name (a product under its mode and
 // shape, not also under the sgemm kernel it launches), and gathers nothing once turned off.
 func TestProfileCountsEachLaunch(t *testing.T) {
-	dev, err := gpu.NewKernelDevice(func() (gpu.KernelBackend, error) { return cudaemu.New(), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dev.Close()
-	const N, C, OC = 5, 3, 4
-	out, inp, w, bias := make([]float32, N*OC), make([]float32, N*C), make([]float32, OC*C), make([]float32, OC)
-	if err := dev.SetProfile(true); err != nil {
-		t.Fatal(err)
-	}
-	for range 2 {
-		if err := dev.MatmulForward(out, inp, w, bias, N, C, OC); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got, err := dev.Profile()
-	if err != nil {
-		t.Fatal(err)
-	}
+	dev := emulatedDevice(t)
+	got := profileLinear(t, dev, 2)
 	calls := map[string]int{}
 	for _, k := range got {
 		calls[k.Name] = k.Calls
@@ -69,12 +48,33 @@ func TestProfileCountsEachLaunch(t *testing.T) {
 	if err := dev.SetProfile(false); err != nil {
 		t.Fatal(err)
 	}
-	if err := dev.MatmulForward(out, inp, w, bias, N, C, OC); err != nil {
+	if err := dev.MatmulForward(make([]float32, 20), make([]float32, 15), make([]float32, 12), make([]float32, 4), 5, 3, 4); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := dev.Profile(); len(got) != 0 {
 		t.Errorf("profile off gathered %v", got)
 	}
+}
+
+// profileLinear turns dev's profile on, runs a 5×3 → 4 linear layer with bias times times (a
+// product and add_bias), and returns the profile.
+func profileLinear(t *testing.T, dev *gpu.KernelDevice, times int) []gpu.KernelTime {
+	t.Helper()
+	const N, C, OC = 5, 3, 4
+	out, inp, w, bias := make([]float32, N*OC), make([]float32, N*C), make([]float32, OC*C), make([]float32, OC)
+	if err := dev.SetProfile(true); err != nil {
+		t.Fatal(err)
+	}
+	for range times {
+		if err := dev.MatmulForward(out, inp, w, bias, N, C, OC); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := dev.Profile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
 }
 
 // eventEmu is the emulator with an EventTimer on the host clock (its launches run as they are
@@ -110,20 +110,7 @@ func TestProfileOnEventMarks(t *testing.T) {
 	if c := dev.ProfileClock(); c != "device events around each launch" {
 		t.Errorf("clock %q", c)
 	}
-	const N, C, OC = 5, 3, 4
-	out, inp, w, bias := make([]float32, N*OC), make([]float32, N*C), make([]float32, OC*C), make([]float32, OC)
-	if err := dev.SetProfile(true); err != nil {
-		t.Fatal(err)
-	}
-	for range 3 {
-		if err := dev.MatmulForward(out, inp, w, bias, N, C, OC); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got, err := dev.Profile()
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := profileLinear(t, dev, 3)
 	if len(got) != 2 || got[0].Calls != 3 || got[1].Calls != 3 || got[0].Total <= 0 {
 		t.Errorf("profile %+v, want the product and add_bias, 3 calls each", got)
 	}
@@ -135,11 +122,7 @@ func TestProfileOnEventMarks(t *testing.T) {
 // UseGemm: auto takes the sgemm kernel on a device without cuBLAS (the emulator), a mode the
 // device lacks is an error naming the ones it has, and the CPU takes only auto.
 func TestUseGemm(t *testing.T) {
-	dev, err := gpu.NewKernelDevice(func() (gpu.KernelBackend, error) { return cudaemu.New(), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dev.Close()
+	dev := emulatedDevice(t)
 	for _, mode := range []string{"", "auto", "kernel"} {
 		if got, err := gpu.UseGemm(dev, mode); err != nil || got != "kernel" {
 			t.Errorf("UseGemm(emulator, %q) = %q, %v; want kernel", mode, got, err)
@@ -158,10 +141,17 @@ func TestUseGemm(t *testing.T) {
 
 // Matrix products in every layout on the emulated device (gputest.Gemm; the sgemm kernel).
 func TestGemmOnEmulatedCUDA(t *testing.T) {
+	dev := emulatedDevice(t)
+	gputest.Gemm(t, dev)
+}
+
+// emulatedDevice is a KernelDevice on gpu/cudaemu, closed when the test ends.
+func emulatedDevice(t *testing.T) *gpu.KernelDevice {
+	t.Helper()
 	dev, err := gpu.NewKernelDevice(func() (gpu.KernelBackend, error) { return cudaemu.New(), nil })
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer dev.Close()
-	gputest.Gemm(t, dev)
+	t.Cleanup(func() { dev.Close() })
+	return dev
 }
