@@ -132,33 +132,38 @@ func (q *Queue) EmbeddingBackward(dwte, dout Ptr, tok []int32, N, C int) {
 // returns U, the number of distinct tokens, and in one slice uniq [U] (the tokens, ascending),
 // start [U+1] and rows [R]: rows[start[u]:start[u+1]] are the rows of uniq[u], ascending.
 func groupRows(tok []int32) ([]int32, int) {
-	count := map[int32]int32{}
+	top := int32(-1)
+	for _, t := range tok {
+		top = max(top, t)
+	}
+	count := make([]int32, top+1) // a counting sort: tokens are below the vocabulary's size
+	U, R := 0, 0
 	for _, t := range tok {
 		if t >= 0 {
+			if count[t] == 0 {
+				U++
+			}
+			count[t]++
+			R++
+		}
+	}
+	out := make([]int32, 2*U+1+R)
+	uniq, start, rows := out[:U], out[U:2*U+1], out[2*U+1:]
+	u := 0
+	for t, c := range count { // count[t] becomes where token t's next row goes
+		if c > 0 {
+			uniq[u], start[u+1] = int32(t), start[u]+c
+			count[t] = start[u]
+			u++
+		}
+	}
+	for n, t := range tok {
+		if t >= 0 {
+			rows[count[t]] = int32(n)
 			count[t]++
 		}
 	}
-	uniq := make([]int32, 0, len(count))
-	for t := range count {
-		uniq = append(uniq, t)
-	}
-	slices.Sort(uniq)
-	U := len(uniq)
-	out := make([]int32, 2*U+1, 2*U+1+len(tok))
-	copy(out, uniq)
-	start, at := out[U:2*U+1], map[int32]int32{}
-	for u, t := range uniq {
-		start[u+1] = start[u] + count[t]
-		at[t] = start[u]
-	}
-	rows := out[2*U+1 : 2*U+1+int(start[U])]
-	for n, t := range tok {
-		if t >= 0 {
-			rows[at[t]] = int32(n)
-			at[t]++
-		}
-	}
-	return out[:2*U+1+int(start[U])], U
+	return out, U
 }
 
 // RMSNormForward: out = x·rstd·w, rstd [N] kept.
