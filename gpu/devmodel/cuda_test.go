@@ -188,8 +188,9 @@ func logProfile(b *testing.B, name string, dev *gpu.KernelDevice, step func() er
 
 // BenchmarkPPOStepCUDA: the models' work of one PPO learner step (pipelines/train's Step, one
 // micro-batch of 16×256, one epoch) with the models device-resident, per matrix-product mode:
-// the reference model's forward and token log-probs; the value model's forward and values (the
-// old values); the policy's forward, log-probs and entropies; the value model's forward again;
+// the reference model's forward and token log-probs; the value model's forward (ForwardHeads: no
+// LM head) and values (the old values); the policy's forward, log-probs and entropies; the value
+// model's forward and values again;
 // the policy's log-prob gradient and the value head's (fixed dlogp and dv stand for the PPO
 // losses' gradients); the joint grad-norm clip and AdamW over both models' LoRA adapters (rank 8
 // on every projection) and the value head. The PPO math between (KL, GAE, whitening, the clipped

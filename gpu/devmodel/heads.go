@@ -12,8 +12,8 @@ import (
 // TokenLogProbs returns log p(targets[n]) for every position of the last Forward (0 where the
 // target is ignored): model.TokenLogProbs. [B·T]
 func (d *Decoder) TokenLogProbs() ([]float32, error) {
-	if d.last == nil {
-		return nil, fmt.Errorf("devmodel: no Forward yet")
+	if d.last == nil || !d.last.lm {
+		return nil, fmt.Errorf("devmodel: no Forward yet (ForwardHeads computes no log-probabilities)")
 	}
 	out := make([]float32, len(d.last.hostLosses))
 	for i, l := range d.last.hostLosses {
@@ -47,8 +47,8 @@ func (d *Decoder) HeadOutputs(head string) ([]float32, error) {
 // Forward (model.Entropy for each n). [B·T]
 func (d *Decoder) Entropies() ([]float32, error) {
 	a := d.last
-	if a == nil {
-		return nil, fmt.Errorf("devmodel: no Forward yet")
+	if a == nil || !a.lm {
+		return nil, fmt.Errorf("devmodel: no Forward yet (ForwardHeads computes no distributions)")
 	}
 	N := a.B * a.T
 	out := make([]float32, N)

@@ -26,6 +26,7 @@ type acts struct {
 	hostLosses, hostWeights           []float32
 	hostTokens, hostTargets           []int32
 	hasWeights                        bool
+	lm                                bool // the last forward computed the logits (Forward, not ForwardHeads)
 	videoAt                           []int
 	lossNorm                          float32
 }
@@ -103,7 +104,19 @@ func (d *Decoder) actsFor(B, T int) (*acts, error) {
 // Forward runs the decoder on b and returns the mean cross-entropy, weighted as model.Forward
 // weighs it. Rows with video need adapters attached: the vision tower, frozen then, runs on the
 // CPU (model.VideoTokens) and its tokens are copied in at each row's VideoAt.
-func (d *Decoder) Forward(b *model.Batch) (float32, error) {
+func (d *Decoder) Forward(b *model.Batch) (float32, error) { return d.forward(b, true) }
+
+// ForwardHeads runs the decoder on b up to the final norm, without the LM head and its
+// cross-entropy: what HeadOutputs and BackwardHeads with lmWeight 0 need (a value model's
+// forward pass), for a V×C product and a softmax over V less. TokenLogProbs, Entropies and a
+// backward pass with the LM loss refuse until the next Forward.
+func (d *Decoder) ForwardHeads(b *model.Batch) error {
+	_, err := d.forward(b, false)
+	return err
+}
+
+// forward is Forward (lm) or ForwardHeads (not lm).
+func (d *Decoder) forward(b *model.Batch, lm bool) (float32, error) {
 	if err := d.validate(b); err != nil {
 		return 0, err
 	}
@@ -161,14 +174,20 @@ func (d *Decoder) Forward(b *model.Batch) (float32, error) {
 			d.linear(q, a, p+"mlp.down_proj", a.x[l+1], a.mlp[l], N, H, C, 1)
 		}
 		q.RMSNormForward(a.fn, a.frstd, a.x[c.NumHiddenLayers], d.W("model.norm.weight"), N, C, eps)
-		q.Gemm(false, true, N, V, C, 1, a.fn, C, d.W("lm_head.weight"), C, 0, a.logits, V)
-		q.CrossEntropyForward(a.losses, a.probs, a.logits, a.tgt, N, V)
-		q.Download(a.hostLosses, a.losses)
+		if lm {
+			q.Gemm(false, true, N, V, C, 1, a.fn, C, d.W("lm_head.weight"), C, 0, a.logits, V)
+			q.CrossEntropyForward(a.losses, a.probs, a.logits, a.tgt, N, V)
+			q.Download(a.hostLosses, a.losses)
+		}
 	})
+	d.last = nil
 	if err != nil {
 		return 0, err
 	}
-	loss, a.lossNorm = gpu.WeightedMeanLoss(a.hostLosses, a.hostTargets, a.hostWeights, N)
+	a.lm = lm
+	if lm {
+		loss, a.lossNorm = gpu.WeightedMeanLoss(a.hostLosses, a.hostTargets, a.hostWeights, N)
+	}
 	d.last = a
 	return loss, nil
 }
@@ -210,6 +229,9 @@ func (d *Decoder) backward(lmWeight float32, lmWeights []float32, dheads map[str
 	N, C, H, V, B, T, L := a.B*a.T, c.HiddenSize, c.IntermediateSize, c.VocabSize, a.B, a.T, c.NumHiddenLayers
 	hs, NH, NKV := c.HeadDim(), c.NumAttentionHeads, c.NumKeyValueHeads
 	qd, kvd := NH*hs, NKV*hs
+	if !a.lm && (lmWeight != 0 || lmWeights != nil) {
+		return fmt.Errorf("devmodel: the LM loss's gradient after ForwardHeads (no logits: run Forward)")
+	}
 	if d.lora == nil && slices.ContainsFunc(a.videoAt, func(at int) bool { return at >= 0 }) {
 		return fmt.Errorf("devmodel: the batch has video: the vision tower does not train on the device (attach LoRA adapters: it is frozen then)")
 	}

@@ -116,11 +116,14 @@ func CheckPPOPath(t *testing.T, dev *gpu.KernelDevice, c model.Config, B, T int)
 		if step == 0 {
 			cpu.BackwardLogProbs(b, dlogp, heads)
 			err = dec.BackwardLogProbs(dlogp, heads)
-		} else { // the value model's call, then the policy's, accumulated
+		} else { // the value model's call (after ForwardHeads, as the learner's), then the policy's, accumulated
 			cpu.BackwardHeads(b, 0, heads)
 			cpu.BackwardLogProbs(b, dlogp, nil)
+			checkForwardHeads(t, dec, b, values)
 			if err = dec.BackwardHeads(0, heads); err == nil {
-				err = dec.BackwardLogProbs(dlogp, nil)
+				if _, err = dec.Forward(b); err == nil {
+					err = dec.BackwardLogProbs(dlogp, nil)
+				}
 			}
 		}
 		if err != nil {
@@ -221,13 +224,19 @@ func ppoModelStep(ref, pol, val *devmodel.Decoder, b *model.Batch, dlogp, dv []f
 	fwd := func(d *devmodel.Decoder) func() error {
 		return func() error { _, err := d.Forward(b); return err }
 	}
-	values := func() error { _, err := val.HeadOutputs("value_head"); return err }
+	values := func() error {
+		if err := val.ForwardHeads(b); err != nil {
+			return err
+		}
+		_, err := val.HeadOutputs("value_head")
+		return err
+	}
 	return run(fwd(ref), func() error { _, err := ref.TokenLogProbs(); return err },
-		fwd(val), values,
+		values,
 		pol.ZeroGrad, val.ZeroGrad,
 		fwd(pol), func() error { _, err := pol.TokenLogProbs(); return err },
 		func() error { _, err := pol.Entropies(); return err },
-		fwd(val), values,
+		values,
 		func() error { return pol.BackwardLogProbs(dlogp, nil) },
 		func() error { return val.BackwardHeads(0, map[string][]float32{"value_head": dv}) },
 		func() error {
@@ -328,5 +337,30 @@ func TestPPOModelStepOnEmulatedCUDA(t *testing.T) {
 		if slices.Equal(valAfter[p.Offset:p.Offset+p.Size], valM.W[p.Offset:p.Offset+p.Size]) {
 			t.Errorf("%s did not move", h)
 		}
+	}
+}
+
+// checkForwardHeads runs ForwardHeads on b: the values must be Forward's (values) bit for bit (the
+// same kernels on the same inputs), and what needs the logits must refuse.
+func checkForwardHeads(t *testing.T, dec *devmodel.Decoder, b *model.Batch, values []float32) {
+	t.Helper()
+	if err := dec.ForwardHeads(b); err != nil {
+		t.Fatal(err)
+	}
+	got, err := dec.HeadOutputs("value_head")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, values) {
+		t.Error("ForwardHeads: the values differ from Forward's")
+	}
+	if _, err := dec.TokenLogProbs(); err == nil {
+		t.Error("TokenLogProbs after ForwardHeads succeeded")
+	}
+	if _, err := dec.Entropies(); err == nil {
+		t.Error("Entropies after ForwardHeads succeeded")
+	}
+	if err := dec.BackwardLogProbs(make([]float32, len(values)), nil); err == nil {
+		t.Error("BackwardLogProbs after ForwardHeads succeeded")
 	}
 }

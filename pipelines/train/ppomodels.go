@@ -13,6 +13,9 @@ import (
 // CPU (cpuModel), or a gpu/devmodel decoder when the learner's device is a GPU (devModel).
 type ppoModel interface {
 	Forward(b *model.Batch) (float32, error)
+	// ForwardHeads runs the model for its heads' outputs alone (a value model's pass); after it
+	// only HeadOutputs and BackwardHeads with lmWeight 0 are sure to work.
+	ForwardHeads(b *model.Batch) error
 	TokenLogProbs() ([]float32, error)
 	HeadOutputs(head string) ([]float32, error)
 	// Entropies returns the entropy of the next-token distribution at each of positions.
@@ -26,6 +29,12 @@ type ppoModel interface {
 type cpuModel struct{ m *model.Model }
 
 func (c cpuModel) Forward(b *model.Batch) (float32, error) { return c.m.Forward(b) }
+
+// ForwardHeads: the CPU model's forward computes the logits too.
+func (c cpuModel) ForwardHeads(b *model.Batch) error {
+	_, err := c.m.Forward(b)
+	return err
+}
 func (c cpuModel) TokenLogProbs() ([]float32, error)       { return c.m.TokenLogProbs(), nil }
 func (c cpuModel) HeadOutputs(h string) ([]float32, error) { return c.m.HeadOutputs(h), nil }
 func (c cpuModel) Entropies(at []int) ([]float32, error) {
@@ -54,6 +63,7 @@ func (c cpuModel) BackwardHeads(b *model.Batch, lmWeight float32, dheads map[str
 type devModel struct{ d *devmodel.Decoder }
 
 func (g devModel) Forward(b *model.Batch) (float32, error) { return g.d.Forward(b) }
+func (g devModel) ForwardHeads(b *model.Batch) error       { return g.d.ForwardHeads(b) }
 func (g devModel) TokenLogProbs() ([]float32, error)       { return g.d.TokenLogProbs() }
 func (g devModel) HeadOutputs(h string) ([]float32, error) { return g.d.HeadOutputs(h) }
 func (g devModel) Entropies(at []int) ([]float32, error) {

@@ -5,25 +5,28 @@ import (
 	"time"
 )
 
-// forwardSlots runs m on the layout and returns the slot log-probabilities (0 on pads) and, when
-// head is set, the slot values.
-func forwardSlots(m ppoModel, s *slots, T int, head string) (logp, values []float32, err error) {
+// logProbSlots runs m on the layout and returns the slot log-probabilities (0 on pads).
+func logProbSlots(m ppoModel, s *slots, T int) ([]float32, error) {
 	if _, err := m.Forward(s.batch); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	lp, err := m.TokenLogProbs()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	logp = s.gather(lp, T, true)
-	if head != "" {
-		v, err := m.HeadOutputs(head)
-		if err != nil {
-			return nil, nil, err
-		}
-		values = s.gather(v, T, false)
+	return s.gather(lp, T, true), nil
+}
+
+// valueSlots runs m for its head's outputs alone (ForwardHeads) and returns them per slot.
+func valueSlots(m ppoModel, s *slots, T int, head string) ([]float32, error) {
+	if err := m.ForwardHeads(s.batch); err != nil {
+		return nil, err
 	}
-	return logp, values, nil
+	v, err := m.HeadOutputs(head)
+	if err != nil {
+		return nil, err
+	}
+	return s.gather(v, T, false), nil
 }
 
 // chunks splits n items into runs of at most size.
@@ -76,11 +79,11 @@ func (l *Learner) Step(rs []Rollout, patches map[string][]float32, step, version
 		if err != nil {
 			return met, err
 		}
-		lref, _, err := forwardSlots(ref, s, T, "")
+		lref, err := logProbSlots(ref, s, T)
 		if err != nil {
 			return met, err
 		}
-		_, v, err := forwardSlots(val, s, T, "value_head")
+		v, err := valueSlots(val, s, T, "value_head")
 		if err != nil {
 			return met, err
 		}
@@ -139,7 +142,7 @@ func (l *Learner) Step(rs []Rollout, patches map[string][]float32, step, version
 					return met, err
 				}
 			}
-			logpNew, _, err := forwardSlots(pol, s, T, "")
+			logpNew, err := logProbSlots(pol, s, T)
 			if err != nil {
 				return met, err
 			}
@@ -171,7 +174,7 @@ func (l *Learner) Step(rs []Rollout, patches map[string][]float32, step, version
 			if err := pol.BackwardLogProbs(s.batch, s.scatter(dlogp), nil); err != nil {
 				return met, err
 			}
-			_, vNew, err := forwardSlots(val, s, T, "value_head")
+			vNew, err := valueSlots(val, s, T, "value_head")
 			if err != nil {
 				return met, err
 			}
