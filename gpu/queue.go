@@ -168,12 +168,12 @@ func groupRows(tok []int32) ([]int32, int) {
 
 // RMSNormForward: out = x·rstd·w, rstd [N] kept.
 func (q *Queue) RMSNormForward(out, rstd, x, w Ptr, N, C int, eps float32) {
-	q.c.launch("rmsnorm_fwd", N, out, rstd, x, w, int32(N), int32(C), eps)
+	q.c.launch("rmsnorm_fwd", blocks(warp*N), out, rstd, x, w, int32(N), int32(C), eps)
 }
 
 // RMSNormBackward: dx += …, dw += … (Ops.RMSNormBackward); dw 0: no weight gradient (frozen).
 func (q *Queue) RMSNormBackward(dx, dw, dout, x, w, rstd Ptr, N, C int) {
-	q.c.launch("rmsnorm_bwd_dx", N, dx, dout, x, w, rstd, int32(N), int32(C))
+	q.c.launch("rmsnorm_bwd_dx", blocks(warp*N), dx, dout, x, w, rstd, int32(N), int32(C))
 	if dw != 0 {
 		q.colSum(dw, dout, x, rstd, N, C)
 	}

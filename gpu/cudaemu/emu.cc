@@ -108,7 +108,7 @@ void emu_syncthreads() { yield(fib.current); }
 // breaks the warp's lock-step (undefined on a GPU), and stops the process with the kernel's fault.
 namespace {
 struct shfl_slot {
-  float v;
+  double v;  // a float shuffled goes through double exactly
   long n;  // shuffles this thread has made in the running block
 };
 std::vector<shfl_slot> shfl;
@@ -116,11 +116,11 @@ std::vector<shfl_slot> shfl;
 
 namespace {
 void shfl_reset(int block) {
-  shfl.assign(block, shfl_slot{0.f, 0});
+  shfl.assign(block, shfl_slot{0.0, 0});
 }
 }  // namespace
 
-float emu_shfl_xor(float v, int lane_mask) {
+double emu_shfl_xor(double v, int lane_mask) {
   int t = threadIdx.x, p = t ^ lane_mask;
   if (shfl.size() < blockDim.x) shfl.resize(blockDim.x);
   if (lane_mask < 0 || lane_mask >= 32 || p >= (int)blockDim.x) {
@@ -135,7 +135,7 @@ float emu_shfl_xor(float v, int lane_mask) {
                  t, blockIdx.x, p);
     std::abort();
   }
-  float r = shfl[p].v;
+  double r = shfl[p].v;
   yield(fib.current);
   return r;
 }

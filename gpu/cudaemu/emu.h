@@ -12,7 +12,7 @@ struct emu_dim3 { unsigned x, y, z; };
 extern thread_local emu_dim3 threadIdx, blockIdx;
 extern emu_dim3 blockDim, gridDim;
 void emu_syncthreads();
-float emu_shfl_xor(float v, int lane_mask);
+double emu_shfl_xor(double v, int lane_mask);
 
 #define __global__
 #define __device__
@@ -20,7 +20,8 @@ float emu_shfl_xor(float v, int lane_mask);
 inline void __syncthreads() { emu_syncthreads(); }
 // A warp's lanes run in step in a kernel that synchronises: every shuffle and __syncwarp is a
 // round of the block's scheduler (lanes of other warps may be at other rounds: their slots differ).
-inline float __shfl_xor_sync(unsigned, float v, int lane_mask) { return emu_shfl_xor(v, lane_mask); }
+inline float __shfl_xor_sync(unsigned, float v, int lane_mask) { return (float)emu_shfl_xor(v, lane_mask); }
+inline double __shfl_xor_sync(unsigned, double v, int lane_mask) { return emu_shfl_xor(v, lane_mask); }
 inline void __syncwarp(unsigned = 0xffffffffu) { emu_syncthreads(); }
 using std::exp;
 using std::min;
