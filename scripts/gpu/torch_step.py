@@ -4,8 +4,10 @@
 Reads the fixture gpu/devmodel's TestWriteFixture writes (checkpoint/, batch.json, logits.f32) and:
   1. builds the decoder from the checkpoint in plain PyTorch, with package model's math, and checks
      its logits for the batch's row 0 against model.Forward's (logits.f32);
-  2. when transformers is installed, loads the same weights into LlamaForCausalLM and checks its
-     logits the same way (our safetensors checkpoint is a LLaMA decoder under its own names);
+  2. when transformers is installed, loads the same weights into LlamaForCausalLM twice (our tensors
+     with load_state_dict, and the checkpoint folder with from_pretrained, transformers' own loader)
+     and checks its logits the same way (our safetensors checkpoint is a LLaMA decoder under its
+     own names);
   3. times one training step on the batch (forward, weighted cross-entropy, backward,
      clip_grad_norm_, AdamW) in PyTorch eager, of every weight and of LoRA adapters (rank 8 on
      every projection, base frozen: the PPO policy's update), to compare with
@@ -214,23 +216,56 @@ def time_ppo_step(cfg, tensors, batch, device, steps, rank=8, lr=1e-4):
     return (time.perf_counter() - start) / steps
 
 
-def hf_logits(cfg, tensors, tokens):
-    from transformers import LlamaConfig, LlamaForCausalLM
-    hs = cfg["hidden_size"] // cfg["num_attention_heads"]
-    hc = LlamaConfig(vocab_size=cfg["vocab_size"], hidden_size=cfg["hidden_size"],
-                     intermediate_size=cfg["intermediate_size"], num_hidden_layers=cfg["num_hidden_layers"],
-                     num_attention_heads=cfg["num_attention_heads"], num_key_value_heads=cfg["num_key_value_heads"],
-                     max_position_embeddings=cfg["max_position_embeddings"], rope_theta=float(cfg["rope_theta"]),
-                     rms_norm_eps=cfg["rms_norm_eps"], tie_word_embeddings=False, head_dim=hs,
-                     hidden_act="silu", attention_bias=False, mlp_bias=False)
-    model = LlamaForCausalLM(hc).float().eval()
-    decoder = {k: v for k, v in tensors.items() if k.startswith("model.layers.")
-               or k in ("model.embed_tokens.weight", "model.norm.weight", "lm_head.weight")}
-    missing, unexpected = model.load_state_dict(decoder, strict=False)
+DECODER_KEYS = ("model.embed_tokens.weight", "model.norm.weight", "lm_head.weight")
+
+
+def is_decoder_key(k):
+    return k.startswith("model.layers.") or k in DECODER_KEYS
+
+
+def llama_config(cfg):
+    """LlamaConfig from config.json's decoder fields (its model_type is vrlaif's own, so transformers
+    cannot pick the class itself). rope_theta is passed the legacy way: transformers 5 moves it into
+    rope_parameters, 4.x keeps it as is."""
+    from transformers import LlamaConfig
+    return LlamaConfig(vocab_size=cfg["vocab_size"], hidden_size=cfg["hidden_size"],
+                       intermediate_size=cfg["intermediate_size"], num_hidden_layers=cfg["num_hidden_layers"],
+                       num_attention_heads=cfg["num_attention_heads"], num_key_value_heads=cfg["num_key_value_heads"],
+                       max_position_embeddings=cfg["max_position_embeddings"], rope_theta=float(cfg["rope_theta"]),
+                       rms_norm_eps=float(cfg["rms_norm_eps"]), tie_word_embeddings=False,
+                       head_dim=cfg["hidden_size"] // cfg["num_attention_heads"],
+                       hidden_act="silu", attention_bias=False, mlp_bias=False)
+
+
+def check_loading(missing, unexpected):
+    """Every decoder weight must land; what is left over must be vrlaif's own (vision tower, heads)."""
     missing = [k for k in missing if "rotary_emb" not in k]
-    if missing or unexpected:
-        raise ValueError(f"checkpoint does not map onto LlamaForCausalLM: missing {missing}, unexpected {unexpected}")
+    stray = [k for k in unexpected if is_decoder_key(k)]
+    if missing or stray:
+        raise ValueError(f"checkpoint does not map onto LlamaForCausalLM: missing {missing}, decoder keys left over {stray}")
+
+
+def hf_logits(cfg, tensors, tokens):
+    """Our tensors (read by read_safetensors) put into LlamaForCausalLM with load_state_dict."""
+    from transformers import LlamaForCausalLM
+    model = LlamaForCausalLM(llama_config(cfg)).float().eval()
+    missing, unexpected = model.load_state_dict({k: v for k, v in tensors.items() if is_decoder_key(k)}, strict=False)
+    check_loading(missing, unexpected)
     model.to(tokens.device)
+    with torch.no_grad():
+        return model(input_ids=tokens).logits[0].float()
+
+
+def hf_pretrained_logits(cfg, checkpoint, tokens):
+    """The checkpoint folder through LlamaForCausalLM.from_pretrained: transformers' own safetensors
+    loader reads model.safetensors (vrlaif's vision tower and heads are reported as unexpected keys)."""
+    from transformers import LlamaForCausalLM
+    model, info = LlamaForCausalLM.from_pretrained(checkpoint, config=llama_config(cfg), local_files_only=True,
+                                                   output_loading_info=True)
+    check_loading(info.get("missing_keys", []), info.get("unexpected_keys", []))
+    if info.get("mismatched_keys"):
+        raise ValueError(f"shapes do not match: {info['mismatched_keys']}")
+    model = model.float().eval().to(tokens.device)
     with torch.no_grad():
         return model(input_ids=tokens).logits[0].float()
 
@@ -266,12 +301,15 @@ def main():
         transformers = None
         print("torch-step: transformers is not installed: its logits check is skipped")
     if transformers is not None:
-        what = f"transformers {transformers.__version__} LlamaForCausalLM vs vrlaif model.Forward"
-        try:
-            ok &= compare(what, hf_logits(cfg, tensors, row0), want)
-        except Exception as e:  # report it and go on to the timings
-            print(f"torch-step: {what}: FAIL: {type(e).__name__}: {e}")
-            ok = False
+        checkpoint = os.path.join(args.fixture, "checkpoint")
+        for how, logits in (("load_state_dict", lambda: hf_logits(cfg, tensors, row0)),
+                            ("from_pretrained", lambda: hf_pretrained_logits(cfg, checkpoint, row0))):
+            what = f"transformers {transformers.__version__} LlamaForCausalLM ({how}) vs vrlaif model.Forward"
+            try:
+                ok &= compare(what, logits(), want)
+            except Exception as e:  # report it and go on to the timings
+                print(f"torch-step: {what}: FAIL: {type(e).__name__}: {e}")
+                ok = False
     variants = [("eager, float32", False, False, 0)]
     if device.type == "cuda":
         variants += [("eager, TF32 products", False, True, 0)]
