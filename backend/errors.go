@@ -15,7 +15,36 @@ var (
 	ErrUnknown     = errors.New("backend: unknown backend name")   // Config.Name not registered
 	ErrClosed      = errors.New("backend: used after Close")       // programming error
 	ErrUnsupported = errors.New("backend: not supported by model") // e.g. two videos in one conversation
+	// ErrContextLength: the prompt, with the reply's room, is longer than the model's context. A
+	// shorter prompt may succeed; the same one cannot (errors carrying it are ErrBadRequest too).
+	ErrContextLength = errors.New("backend: prompt longer than the model's context")
 )
+
+// ContextLengthError is an ErrContextLength (and ErrBadRequest) with the sizes where known: Need
+// positions (prompt and reply) against the model's Limit; 0 where the server did not say.
+type ContextLengthError struct {
+	Need, Limit int
+	Detail      string // the server's words, when they came from one
+}
+
+// ContextLength is a ContextLengthError of known sizes.
+func ContextLength(need, limit int) error { return &ContextLengthError{Need: need, Limit: limit} }
+
+func (e *ContextLengthError) Error() string {
+	s := ErrContextLength.Error()
+	if e.Need > 0 && e.Limit > 0 {
+		s += fmt.Sprintf(" (%d positions needed, %d in the model)", e.Need, e.Limit)
+	}
+	if e.Detail != "" {
+		s += ": " + e.Detail
+	}
+	return s
+}
+
+// Is makes errors.Is(err, ErrContextLength) and errors.Is(err, ErrBadRequest) hold.
+func (e *ContextLengthError) Is(target error) bool {
+	return target == ErrContextLength || target == ErrBadRequest
+}
 
 // Error is a failed call: what was asked, of whom, how many attempts were made and why the last
 // one failed. Its message is what a dead-letter row records.
@@ -49,8 +78,9 @@ func Retryable(err error) bool {
 		errors.Is(err, ErrBadResponse) || errors.Is(err, ErrCircuitOpen)
 }
 
-// Kind names the class of err for a dead-letter row: bad_request, unsupported, bad_response,
-// unavailable, rate_limited, circuit_open (the last four may succeed on a later run), or internal.
+// Kind names the class of err for a dead-letter row: context_length, bad_request, unsupported,
+// bad_response, unavailable, rate_limited, circuit_open (the last four may succeed on a later run),
+// or internal.
 func Kind(err error) string {
 	switch {
 	case errors.Is(err, ErrCircuitOpen):
@@ -63,6 +93,8 @@ func Kind(err error) string {
 		return "bad_response"
 	case errors.Is(err, ErrUnsupported):
 		return "unsupported"
+	case errors.Is(err, ErrContextLength):
+		return "context_length"
 	case errors.Is(err, ErrBadRequest):
 		return "bad_request"
 	}

@@ -76,16 +76,19 @@ type Preference struct {
 	Output1    string `parquet:"output_1" beam:"output_1" json:"output_1"`
 	Output2    string `parquet:"output_2" beam:"output_2" json:"output_2"`
 	// Forward shows Output1 as A; Swapped shows Output2 as A.
-	Forward       Verdict  `parquet:"forward" beam:"forward" json:"forward"`
-	Swapped       Verdict  `parquet:"swapped" beam:"swapped" json:"swapped"`
-	Labeled       bool     `parquet:"labeled" beam:"labeled" json:"labeled"`
-	Chosen        int32    `parquet:"chosen" beam:"chosen" json:"chosen"` // 1 or 2; 0 when not labeled
-	ProbOutput1   float64  `parquet:"prob_output_1" beam:"prob_output_1" json:"prob_output_1"`
-	Reason        string   `parquet:"reason,dict" beam:"reason" json:"reason"`
-	Context       string   `parquet:"context" beam:"context" json:"context"` // the narrative the judge saw ("" without context)
-	Judge         ModelRef `parquet:"judge" beam:"judge" json:"judge"`
-	Images        []string `parquet:"images,list" beam:"images" json:"images"`
-	CreatedMicros int64    `parquet:"created_micros,timestamp(microsecond)" beam:"created_micros" json:"created_micros"`
+	Forward     Verdict `parquet:"forward" beam:"forward" json:"forward"`
+	Swapped     Verdict `parquet:"swapped" beam:"swapped" json:"swapped"`
+	Labeled     bool    `parquet:"labeled" beam:"labeled" json:"labeled"`
+	Chosen      int32   `parquet:"chosen" beam:"chosen" json:"chosen"` // 1 or 2; 0 when not labeled
+	ProbOutput1 float64 `parquet:"prob_output_1" beam:"prob_output_1" json:"prob_output_1"`
+	Reason      string  `parquet:"reason,dict" beam:"reason" json:"reason"`
+	Context     string  `parquet:"context" beam:"context" json:"context"` // the narrative the judge saw ("" without context)
+	// ContextDropped is how many characters of the narrative the judge did not see: it was
+	// shortened to fit the judge's context (0: the whole narrative).
+	ContextDropped int32    `parquet:"context_dropped" beam:"context_dropped" json:"context_dropped"`
+	Judge          ModelRef `parquet:"judge" beam:"judge" json:"judge"`
+	Images         []string `parquet:"images,list" beam:"images" json:"images"`
+	CreatedMicros  int64    `parquet:"created_micros,timestamp(microsecond)" beam:"created_micros" json:"created_micros"`
 }
 
 // RM converts a labeled preference into the seed's reward-model record (RM JSON layout): the

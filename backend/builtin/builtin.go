@@ -200,8 +200,8 @@ func (b *Builtin) Chat(ctx context.Context, r *backend.ChatRequest) (*backend.Ch
 		return nil, b.fail("chat", err)
 	}
 	room := b.m.Config.MaxPositionEmbeddings - len(pr.Tokens)
-	if room <= 0 {
-		return nil, b.fail("chat", backend.BadRequest(fmt.Sprintf("prompt of %d positions fills the model's %d", len(pr.Tokens), b.m.Config.MaxPositionEmbeddings)))
+	if room <= 0 { // no room for one token of reply
+		return nil, b.fail("chat", backend.ContextLength(len(pr.Tokens)+1, b.m.Config.MaxPositionEmbeddings))
 	}
 	maxNew := r.MaxTokens
 	if maxNew == 0 {
@@ -295,6 +295,9 @@ func (b *Builtin) Score(ctx context.Context, r *backend.ScoreRequest) (*backend.
 	if err != nil {
 		return nil, b.fail("score", err)
 	}
+	if need := len(pr.Tokens) + b.longestVariant(r.Continuations); need > b.m.Config.MaxPositionEmbeddings {
+		return nil, b.fail("score", backend.ContextLength(need, b.m.Config.MaxPositionEmbeddings))
+	}
 	resp := &backend.ScoreResponse{}
 	b.counters.Attempt(false)
 	if lps, ok, err := b.scoreSingleTokens(pr, r.Continuations); err != nil {
@@ -327,6 +330,15 @@ func (b *Builtin) Score(ctx context.Context, r *backend.ScoreRequest) (*backend.
 	}
 	b.counters.Call(resp.Usage)
 	return resp, nil
+}
+
+// longestVariant is the most tokens a continuation takes (as c or " "+c).
+func (b *Builtin) longestVariant(conts []string) int {
+	n := 0
+	for _, c := range conts {
+		n = max(n, len(b.tok.Encode(c)), len(b.tok.Encode(" "+c)))
+	}
+	return n
 }
 
 // scoreSingleTokens scores continuations whose variants (c and " "+c) are all single tokens
@@ -363,7 +375,7 @@ func (b *Builtin) score(pr model.Prompt, text string) (float64, int, error) {
 		cont[i] = int32(id)
 	}
 	if len(pr.Tokens)+len(cont) > b.m.Config.MaxPositionEmbeddings {
-		return 0, 0, backend.BadRequest("prompt and continuation exceed the model's context")
+		return 0, 0, backend.ContextLength(len(pr.Tokens)+len(cont), b.m.Config.MaxPositionEmbeddings)
 	}
 	b.mu.Lock()
 	lps, err := b.m.Score(pr, cont)

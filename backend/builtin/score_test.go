@@ -2,7 +2,9 @@ package builtin
 
 import (
 	"context"
+	"errors"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/vrlaif/vrlaif/backend"
@@ -41,5 +43,46 @@ func TestScorePaths(t *testing.T) {
 	l2, n2, _ := b.score(pr, " The square is red.")
 	if n1 < 2 || long.LogProbs[0] != backend.LogAddExp(l1, l2) || long.Usage.CompletionTokens != n1+n2 {
 		t.Errorf("multi-token: %v (%d+%d tokens), want %v", long.LogProbs[0], n1, n2, backend.LogAddExp(l1, l2))
+	}
+}
+
+// A prompt too long for the model's positions is an ErrContextLength (and ErrBadRequest) that
+// says by how much, for Score and Chat; the longest prompt that fits is scored.
+func TestContextLength(t *testing.T) {
+	b, err := Load(backendtest.Checkpoint(t), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit := b.m.Config.MaxPositionEmbeddings
+	conts := []string{"A", "B"}
+	frames := backendtest.Frames(t, 3)
+	msgs := func(words int) []backend.Message {
+		return []backend.Message{backend.VideoMessage(frames, strings.Repeat("red ", words)+"A or B?")}
+	}
+	need := func(words int) int {
+		pr, err := b.prompt(msgs(words))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(pr.Tokens) + b.longestVariant(conts)
+	}
+	fits := 0 // the most words that fit
+	for need(fits+1) <= limit {
+		fits++
+	}
+	if _, err := b.Score(context.Background(), &backend.ScoreRequest{Messages: msgs(fits), Continuations: conts}); err != nil {
+		t.Fatalf("%d positions of %d: %v", need(fits), limit, err)
+	}
+	_, err = b.Score(context.Background(), &backend.ScoreRequest{Messages: msgs(fits + 1), Continuations: conts})
+	var cl *backend.ContextLengthError
+	if !errors.Is(err, backend.ErrContextLength) || !errors.Is(err, backend.ErrBadRequest) || !errors.As(err, &cl) {
+		t.Fatalf("score, %d positions of %d: %v, want a context-length error", need(fits+1), limit, err)
+	}
+	if cl.Need != need(fits+1) || cl.Limit != limit || backend.Kind(err) != "context_length" {
+		t.Errorf("score: %+v (kind %s), want need %d limit %d", cl, backend.Kind(err), need(fits+1), limit)
+	}
+	_, err = b.Chat(context.Background(), &backend.ChatRequest{Messages: msgs(fits + limit), MaxTokens: 4})
+	if !errors.As(err, &cl) || cl.Limit != limit || cl.Need <= limit {
+		t.Errorf("chat with a prompt past the context: %v", err)
 	}
 }

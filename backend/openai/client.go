@@ -273,6 +273,9 @@ func (c *Client) once(ctx context.Context, method, path string, body []byte, id 
 	case s == http.StatusRequestTimeout || s >= 500:
 		return s, retryAfter, fmt.Errorf("%w: %s", backend.ErrUnavailable, serverMessage(data))
 	default:
+		if cl := contextLengthError(data); cl != nil {
+			return s, 0, cl
+		}
 		return s, 0, fmt.Errorf("%w: %s", backend.ErrBadRequest, serverMessage(data))
 	}
 }

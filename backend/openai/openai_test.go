@@ -2,9 +2,11 @@ package openai_test
 
 import (
 	"context"
+	"errors"
 	"math"
 	"net/http/httptest"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/vrlaif/vrlaif/backend"
@@ -78,5 +80,22 @@ func TestOpenAIThroughServeEqualsBuiltin(t *testing.T) {
 		if !got.Exact[i] || math.Abs(got.LogProbs[i]-want.LogProbs[i]) > 1e-4 {
 			t.Errorf("score %q: openai %v (exact %v), builtin %v", sr.Continuations[i], got.LogProbs[i], got.Exact[i], want.LogProbs[i])
 		}
+	}
+}
+
+// A prompt longer than the served model's context comes back through the client as a
+// context-length error with the server's sizes (vrlaif serve answers in vLLM's words).
+func TestContextLengthThroughServe(t *testing.T) {
+	b, c, _ := served(t, openai.ServerOptions{}, backend.Config{})
+	r := &backend.ChatRequest{Messages: []backend.Message{{Role: backend.RoleUser,
+		Parts: []backend.Part{{Text: strings.Repeat("red ", 5000)}}}}, N: 1, MaxTokens: 2}
+	_, direct := b.Chat(context.Background(), r)
+	_, remote := c.Chat(context.Background(), r)
+	var want, got *backend.ContextLengthError
+	if !errors.As(direct, &want) || !errors.As(remote, &got) {
+		t.Fatalf("builtin: %v; openai: %v; want context-length errors", direct, remote)
+	}
+	if got.Need != want.Need || got.Limit != want.Limit || backend.Retryable(remote) {
+		t.Errorf("through serve: %+v, in-process: %+v (retryable %v)", got, want, backend.Retryable(remote))
 	}
 }

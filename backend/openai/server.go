@@ -143,9 +143,12 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request) {
 	resp, err := s.b.Chat(r.Context(), br)
 	<-s.slots
 	if err != nil {
+		var tooLong *backend.ContextLengthError
 		switch {
 		case r.Context().Err() != nil:
 			return // the client left
+		case errors.As(err, &tooLong):
+			writeJSON(w, http.StatusBadRequest, contextLengthReply(tooLong))
 		case errors.Is(err, backend.ErrBadRequest) || errors.Is(err, backend.ErrUnsupported):
 			writeError(w, http.StatusBadRequest, "invalid_request_error", err.Error())
 		default:

@@ -221,7 +221,7 @@ func demoFeedback(cmd *cobra.Command, world, out, ckpt string, fp frames.Params)
 		return gen, fb, err
 	}
 	st := fb.Extra["judge_stats"].(judge.Stats)
-	report("feedback: %d pairs judged in %.0fs, %d labeled by the mean of both orders, flip rate %.2f (orders disagreeing: position bias), label balance %.2f, %d identical pairs dropped",
-		st.Pairs, fb.WallSeconds, st.Labeled, st.FlipRate, st.LabelBalance, st.Identical)
+	report("feedback: %d pairs judged in %.0fs, %d labeled by the mean of both orders, flip rate %.2f (orders disagreeing: position bias), label balance %.2f, %d identical pairs dropped, %d narratives shortened to fit the judge's context",
+		st.Pairs, fb.WallSeconds, st.Labeled, st.FlipRate, st.LabelBalance, st.Identical, st.ContextShortened)
 	return gen, fb, nil
 }

@@ -181,6 +181,8 @@ output folder:
           the two orders agree the pair is labeled; when not it is kept with the reason.
 
 --no-context uses the same prompt without the narrative (` + prompts.JudgeNoContext + `), the ablation.
+Where the prompt is longer than the judge's context, the narrative is shortened (each clip's
+caption by the same share, at a word) until it fits; the row's context_dropped says by how much.
 Writes DIR/preferences/ (both verdicts and probabilities, the context used, the judge model and
 template), DIR/deadletter/ and DIR/summary.json with the judge's statistics (flip rate,
 agreement, label balance). 'vrlaif export --format rm --input DIR' writes the labeled pairs in the
@@ -212,8 +214,8 @@ seed's RM JSON layout. Re-running into DIR writes only what is missing.`,
 			}
 			st := sum.Extra["judge_stats"].(judge.Stats)
 			report("feedback: %s in %.0fs → %s", stageLine(sum, []string{judge.PairsStage, judge.Stage}), sum.WallSeconds, cfg.Output)
-			report("judge: %d pairs, %d labeled, flip rate %.2f, label balance %.2f (share choosing output_1), %d identical pairs dropped",
-				st.Pairs, st.Labeled, st.FlipRate, st.LabelBalance, st.Identical)
+			report("judge: %d pairs, %d labeled, flip rate %.2f, label balance %.2f (share choosing output_1), %d identical pairs dropped, %d narratives shortened to fit the judge's context",
+				st.Pairs, st.Labeled, st.FlipRate, st.LabelBalance, st.Identical, st.ContextShortened)
 			return nil
 		},
 	}

@@ -115,8 +115,8 @@ func Label(s beam.Scope, pairs beam.PCollection, p Params) (preferences, deadLet
 type judgeFn struct {
 	Params Params `json:"params"`
 
-	b                      backend.Backend
-	in, out, dead, labeled beam.Counter
+	b                                 backend.Backend
+	in, out, dead, labeled, shortened beam.Counter
 }
 
 func (f *judgeFn) Setup(ctx context.Context) error {
@@ -126,7 +126,7 @@ func (f *judgeFn) Setup(ctx context.Context) error {
 	}
 	f.b = metered.Wrap(b, Stage)
 	f.in, f.out, f.dead = beam.NewCounter(Stage, "in"), beam.NewCounter(Stage, "out"), beam.NewCounter(Stage, "deadletter")
-	f.labeled = beam.NewCounter(Stage, "labeled")
+	f.labeled, f.shortened = beam.NewCounter(Stage, "labeled"), beam.NewCounter(Stage, "context_shortened")
 	return nil
 }
 
@@ -156,6 +156,10 @@ func (f *judgeFn) ProcessElement(ctx context.Context, pr Pair, emit func(schemas
 	progress.Add(Stage, "out", 1)
 	if pref.Labeled {
 		f.labeled.Inc(ctx, 1)
+	}
+	if pref.ContextDropped > 0 {
+		f.shortened.Inc(ctx, 1)
+		progress.Add(Stage, "context_shortened", 1)
 	}
 	emit(pref)
 	return nil

@@ -14,6 +14,7 @@ import (
 	"math"
 	"regexp"
 	"time"
+	"unicode/utf8"
 
 	"github.com/vrlaif/vrlaif/backend"
 	"github.com/vrlaif/vrlaif/prompts"
@@ -88,7 +89,10 @@ func PreferenceID(r1, r2 string, judge backend.Info, rule string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// Judge labels one pair: both orders, then agreement.
+// Judge labels one pair: both orders, then agreement. When the prompt is longer than the judge's
+// context (backend.ErrContextLength), the narrative is shortened until both orders fit (at most
+// MaxShortenings times): the row's Context is what the judge saw, ContextDropped how many
+// characters of the narrative it did not see.
 func Judge(ctx context.Context, b backend.Backend, pr Pair, p Params) (schemas.Preference, error) {
 	info := b.Info()
 	out := schemas.Preference{ID: PreferenceID(pr.R1.ID, pr.R2.ID, info, p.Template+"/"+p.Decision), ClipID: pr.ClipID, VideoID: pr.VideoID,
@@ -98,16 +102,45 @@ func Judge(ctx context.Context, b backend.Backend, pr Pair, p Params) (schemas.P
 	if p.Template != prompts.JudgeNoContext {
 		out.Context = pr.Context
 	}
-	var err error
-	if out.Forward, err = verdict(ctx, b, pr.Frames, prompts.Fields{Context: out.Context, Question: pr.Question, A: pr.R1.Text, B: pr.R2.Text}, p); err != nil {
-		return out, fmt.Errorf("judging (A=output_1): %w", err)
-	}
-	if out.Swapped, err = verdict(ctx, b, pr.Frames, prompts.Fields{Context: out.Context, Question: pr.Question, A: pr.R2.Text, B: pr.R1.Text}, p); err != nil {
-		return out, fmt.Errorf("judging (A=output_2): %w", err)
+	full := utf8.RuneCountInString(out.Context)
+	for tries := 0; ; tries++ {
+		err := bothOrders(ctx, b, pr, p, &out)
+		var tooLong *backend.ContextLengthError
+		if err == nil {
+			break
+		}
+		if !errors.As(err, &tooLong) || out.Context == "" || tries == MaxShortenings {
+			if tooLong != nil && full > 0 {
+				err = fmt.Errorf("%w (the narrative shortened %d times, from %d to %d characters)", err, tries, full, utf8.RuneCountInString(out.Context))
+			}
+			return out, err
+		}
+		text, _ := prompts.Render(p.Template, prompts.Fields{Context: out.Context, Question: pr.Question, A: pr.R1.Text, B: pr.R2.Text})
+		shorter := shortenContext(out.Context, utf8.RuneCountInString(text), tooLong)
+		if len(shorter) >= len(out.Context) { // no progress by the estimate: halve
+			shorter = shortenContext(out.Context, 0, &backend.ContextLengthError{})
+		}
+		if len(shorter) >= len(out.Context) {
+			shorter = ""
+		}
+		out.Context = shorter
+		out.ContextDropped = int32(full - utf8.RuneCountInString(shorter))
 	}
 	Decide(&out, p.Decision)
 	out.CreatedMicros = time.Now().UnixMicro()
 	return out, nil
+}
+
+// bothOrders asks the judge in both orders with out.Context, setting out.Forward and out.Swapped.
+func bothOrders(ctx context.Context, b backend.Backend, pr Pair, p Params, out *schemas.Preference) error {
+	var err error
+	if out.Forward, err = verdict(ctx, b, pr.Frames, prompts.Fields{Context: out.Context, Question: pr.Question, A: pr.R1.Text, B: pr.R2.Text}, p); err != nil {
+		return fmt.Errorf("judging (A=output_1): %w", err)
+	}
+	if out.Swapped, err = verdict(ctx, b, pr.Frames, prompts.Fields{Context: out.Context, Question: pr.Question, A: pr.R2.Text, B: pr.R1.Text}, p); err != nil {
+		return fmt.Errorf("judging (A=output_2): %w", err)
+	}
+	return nil
 }
 
 // Decide sets Labeled, Chosen, ProbOutput1 and Reason from the two verdicts: output_1 is better

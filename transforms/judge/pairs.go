@@ -59,6 +59,8 @@ type Stats struct {
 	PreferA      float64 `json:"prefer_a"`      // share of readable verdicts that pick the letter A (position bias)
 	LogProbShare float64 `json:"logprob_share"` // share of verdicts read from log-probabilities
 	Identical    int     `json:"identical"`     // pairs dropped before judging because both answers were the same
+	// ContextShortened counts pairs whose narrative was shortened to fit the judge's context.
+	ContextShortened int `json:"context_shortened"`
 }
 
 // Summarize computes Stats.
@@ -76,6 +78,9 @@ func Summarize(prefs []schemas.Preference, identical int) Stats {
 			if v.Method == MethodLogProbs {
 				lp++
 			}
+		}
+		if p.ContextDropped > 0 {
+			s.ContextShortened++
 		}
 		if p.Labeled {
 			s.Labeled++
