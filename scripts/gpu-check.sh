@@ -56,7 +56,9 @@ VRLAIF_GPU_FIXTURE=$fixture gotest devmodel.test -test.run 'TestWriteFixture'
 gotest gpu.test -test.run '^$' -test.bench SgemmCUDA -test.benchtime 1x
 gotest devmodel.test -test.run '^$' -test.bench 'DecoderStepCUDA|PPOStepCUDA' -test.benchtime 1x
 if python3 -c 'import torch' 2>/dev/null; then
-  timeout 300 python3 "$here/torch_step.py" "$fixture" --device cuda 2>&1 | tee -a "$log"
+  # The GPU machine reaches no network: transformers must not try the Hub (a connection attempt
+  # could hang until the time limit).
+  HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONUNBUFFERED=1 timeout 300 python3 "$here/torch_step.py" "$fixture" --device cuda 2>&1 | tee -a "$log"
   [ "${PIPESTATUS[0]}" = 0 ] || rc=1
 else
   echo "torch-step: FAIL: python3 cannot import torch" | tee -a "$log"
