@@ -40,12 +40,12 @@ func contextLengthError(data []byte) *backend.ContextLengthError {
 	}
 	for _, p := range contextLengthPatterns {
 		if m := p.re.FindStringSubmatch(msg); m != nil {
-			return &backend.ContextLengthError{Limit: sum(m, p.limit), Need: sum(m, p.need), Detail: shorten(msg)}
+			return &backend.ContextLengthError{Limit: sum(m, p.limit), Need: sum(m, p.need), Detail: serverMessage(data)}
 		}
 	}
 	low := strings.ToLower(msg)
 	if code == "context_length_exceeded" || strings.Contains(low, "context length") || strings.Contains(low, "maximum context") {
-		return &backend.ContextLengthError{Detail: shorten(msg)}
+		return &backend.ContextLengthError{Detail: serverMessage(data)}
 	}
 	return nil
 }
@@ -57,13 +57,6 @@ func sum(m []string, idx []int) int {
 		n += v
 	}
 	return n
-}
-
-func shorten(s string) string {
-	if s = strings.TrimSpace(s); len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
 }
 
 // contextLengthReply is the error reply for a prompt too long, in OpenAI's and vLLM's words, so

@@ -14,7 +14,8 @@ const MaxShortenings = 6
 // missed the judge's context by e (Need − Limit positions, when e gives them; else by half).
 // Each line ("Clip i: …") keeps the same share of its characters, so every sub-clip stays
 // described from its start; lines are cut at a space, and a line with nothing left but its label
-// ("Clip 2:") is dropped.
+// ("Clip 2:") is dropped. The result is always shorter than text (the share kept is below 1, so
+// every line loses a character at least), which bounds Judge's retries.
 func shortenContext(text string, promptChars int, e *backend.ContextLengthError) string {
 	total := utf8.RuneCountInString(text)
 	if total == 0 {

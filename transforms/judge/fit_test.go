@@ -34,6 +34,12 @@ func TestShortenContext(t *testing.T) {
 	if got := shortenContext("", 10, &backend.ContextLengthError{Need: 9, Limit: 8}); got != "" {
 		t.Errorf("empty: %q", got)
 	}
+	// Always shorter, however small the cut asked for (here one character).
+	for _, s := range []string{"a b", "Clip 1: a b c d e f g h", "x\n\ny z", "\n"} {
+		if got := shortenContext(s, 1, &backend.ContextLengthError{Need: 1001, Limit: 1000}); len(got) >= len(s) {
+			t.Errorf("%q → %q: not shorter", s, got)
+		}
+	}
 }
 
 // A narrative too long for the judge's 512 positions is shortened until both orders fit: the row

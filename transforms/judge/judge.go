@@ -116,15 +116,8 @@ func Judge(ctx context.Context, b backend.Backend, pr Pair, p Params) (schemas.P
 			return out, err
 		}
 		text, _ := prompts.Render(p.Template, prompts.Fields{Context: out.Context, Question: pr.Question, A: pr.R1.Text, B: pr.R2.Text})
-		shorter := shortenContext(out.Context, utf8.RuneCountInString(text), tooLong)
-		if len(shorter) >= len(out.Context) { // no progress by the estimate: halve
-			shorter = shortenContext(out.Context, 0, &backend.ContextLengthError{})
-		}
-		if len(shorter) >= len(out.Context) {
-			shorter = ""
-		}
-		out.Context = shorter
-		out.ContextDropped = int32(full - utf8.RuneCountInString(shorter))
+		out.Context = shortenContext(out.Context, utf8.RuneCountInString(text), tooLong)
+		out.ContextDropped = int32(full - utf8.RuneCountInString(out.Context))
 	}
 	Decide(&out, p.Decision)
 	out.CreatedMicros = time.Now().UnixMicro()
