@@ -1,6 +1,7 @@
 // Command vrlaif is the one binary of the vrlaif data engine: it renders the synthetic video
-// world, extracts frames, converts the seed's JSON datasets, and (as later stages land) runs the
-// generate, feedback, training and evaluation pipelines.
+// world, extracts frames, converts the seed's JSON datasets, runs the generate and feedback
+// pipelines, trains (SFT, reward model, PPO with its actors), evaluates, serves a model over an
+// OpenAI-compatible API with a web page, and runs the whole loop as one demo.
 package main
 
 import (

@@ -2,11 +2,14 @@ package beamtest
 
 import (
 	"context"
+	"os"
 	"sync"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/options/jobopts"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/runners/universal" // registers "universal"
+	"github.com/vrlaif/vrlaif/pipelines/beamrun"
 )
 
 // runMu serialises Run: the universal runner reads its endpoint and environment from the
@@ -24,5 +27,6 @@ func Run(ctx context.Context, endpoint string, p *beam.Pipeline) (beam.PipelineR
 	oldEndpoint, oldEnv, oldAsync := *jobopts.Endpoint, *jobopts.EnvironmentType, *jobopts.Async
 	defer func() { *jobopts.Endpoint, *jobopts.EnvironmentType, *jobopts.Async = oldEndpoint, oldEnv, oldAsync }()
 	*jobopts.Endpoint, *jobopts.EnvironmentType, *jobopts.Async = endpoint, "LOOPBACK", false
+	defer beamrun.SweepLoopbackLeftovers(os.TempDir(), beamrun.LeftoverAge, time.Now()) // Beam's placeholder files
 	return beam.Run(ctx, "universal", p)
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -26,7 +27,8 @@ func (c Counters) Stage(stage, rowType string) schemas.StageCounts {
 }
 
 // Run runs p, printing progress.Line(stages…) to w every interval (w nil: silent), and returns
-// the counters.
+// the counters. Afterwards it removes the empty placeholder files that earlier Beam runs left in
+// the temporary directory (SweepLoopbackLeftovers, older than LeftoverAge).
 func Run(ctx context.Context, p *beam.Pipeline, w io.Writer, interval time.Duration, stages ...string) (Counters, error) {
 	progress.Reset()
 	done := make(chan struct{})
@@ -49,6 +51,7 @@ func Run(ctx context.Context, p *beam.Pipeline, w io.Writer, interval time.Durat
 	}
 	res, err := beamx.RunWithMetrics(ctx, p)
 	close(done)
+	_, _ = SweepLoopbackLeftovers(os.TempDir(), LeftoverAge, time.Now()) // tidying only: a failure changes nothing the run made
 	if err != nil {
 		return nil, err
 	}
