@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/vrlaif/vrlaif/internal/natsbus"
+	"github.com/vrlaif/vrlaif/model"
 	"github.com/vrlaif/vrlaif/pipelines/beamrun"
 	"github.com/vrlaif/vrlaif/pipelines/rollout"
 	"github.com/vrlaif/vrlaif/pipelines/train"
@@ -102,6 +103,21 @@ DIR/summary.json.`,
 func runPPO(cmd *cobra.Command, cfg train.PPOConfig, conn natsbus.ConnOptions, actors int, metricsAddr string) error {
 	start := time.Now()
 	ctx := cmd.Context()
+	// The inputs first: a wrong path fails before anything is started or written.
+	if _, err := model.LoadConfig(filepath.Join(cfg.Policy, "config.json")); err != nil {
+		return fmt.Errorf("ppo: --policy %s is not a checkpoint: %w", cfg.Policy, err)
+	}
+	rm, err := train.LoadRewardModel(cfg.RM)
+	if err != nil {
+		return err
+	}
+	prompts, patches, err := train.LoadRLPrompts(cfg.Prompts, rm.M.Config.Vision)
+	if err != nil {
+		return err
+	}
+	if len(prompts) == 0 {
+		return fmt.Errorf("ppo: %s has no prompts", cfg.Prompts)
+	}
 	var prom train.Metrics
 	if metricsAddr != "" {
 		ln, err := net.Listen("tcp", metricsAddr)
@@ -129,17 +145,6 @@ func runPPO(cmd *cobra.Command, cfg train.PPOConfig, conn natsbus.ConnOptions, a
 	}
 	bus := train.DefaultBus(conn.URL)
 	bus.Conn = conn
-	rm, err := train.LoadRewardModel(cfg.RM)
-	if err != nil {
-		return err
-	}
-	prompts, patches, err := train.LoadRLPrompts(cfg.Prompts, rm.M.Config.Vision)
-	if err != nil {
-		return err
-	}
-	if len(prompts) == 0 {
-		return fmt.Errorf("ppo: %s has no prompts", cfg.Prompts)
-	}
 	actx, stopActors := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	errs := make(chan error, actors)

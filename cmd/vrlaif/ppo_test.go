@@ -311,3 +311,26 @@ func busState(t *testing.T, bus train.Bus) {
 		t.Logf("consumer: %v", err)
 	}
 }
+
+// A wrong input path fails `train ppo` before it starts anything: no output folder, no NATS
+// server's files, and an error that names the flag.
+func TestTrainPPOChecksInputsFirst(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing")
+	ckpt := backendtest.Checkpoint(t)
+	for _, c := range []struct {
+		policy, rm, want string
+	}{
+		{missing, missing, "--policy " + missing + " is not a checkpoint"},
+		{ckpt, missing, missing + " is not a reward model"},
+	} {
+		out := filepath.Join(dir, "ppo")
+		msg := vrlaif(t, false, "train", "ppo", "--policy", c.policy, "--rm", c.rm, "--prompts", missing, "--output", out)
+		if !strings.Contains(msg, c.want) {
+			t.Errorf("policy %s, rm %s: %q, want it to say %q", c.policy, c.rm, msg, c.want)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("policy %s, rm %s: the output folder %s was created", c.policy, c.rm, out)
+		}
+	}
+}
