@@ -123,7 +123,7 @@ DIR/summary.json.
 				policy = filepath.Join(ppoCfg.Output, "checkpoint", "policy")
 			}
 			prefs := map[string]string{"with context": filepath.Join(out, "feedback"), "without context": filepath.Join(out, "feedback-nocontext")}
-			ev, err := demoEval(cmd, filepath.Join(out, "eval"+suffix), out, world, sft.Output, policy, prefs, evalTokens)
+			ev, err := demoEval(cmd, filepath.Join(out, "eval"+suffix), out, world, sft.Output, policy, rmCfg.Output, prefs, evalTokens)
 			if err != nil {
 				return err
 			}

@@ -40,10 +40,18 @@ func demoJudgeFeedback(cmd *cobra.Command, out, name, template, ckpt string) (sc
 }
 
 // demoEval scores SFT and the PPO policy (RLAIF) on the held-out clips with the ground truth and
-// checks both feedback runs' labels against it.
-func demoEval(cmd *cobra.Command, dir, out, world, sft, policy string, prefs map[string]string, maxTokens int) (eval.Result, error) {
+// with the reward model PPO optimised (rm, when there is a policy), and checks both feedback runs'
+// labels against the ground truth.
+func demoEval(cmd *cobra.Command, dir, out, world, sft, policy, rm string, prefs map[string]string, maxTokens int) (eval.Result, error) {
 	cfg := eval.DefaultConfig()
 	cfg.World, cfg.Output, cfg.MaxTokens = world, dir, maxTokens
+	if policy != "" && rm != "" {
+		r, err := train.NewAnswerRewarder(rm)
+		if err != nil {
+			return eval.Result{}, err
+		}
+		cfg.Rewarder, cfg.RewardModel = r, rm
+	}
 	cache := filepath.Join(out, "cache")
 	cfg.Models = []eval.ModelSpec{{Name: "sft", Backend: backend.Config{Name: "builtin", Model: sft, CacheDir: cache}}}
 	if policy != "" {
@@ -145,9 +153,13 @@ func demoFindings(ev eval.Result, rm train.RMResult, steps []runreport.PPOStep, 
 			ev.Judge, sft.Mean, rl.Mean, rl.Mean-sft.Mean, ev.Clips, sft.QAAccuracy, rl.QAAccuracy))
 	}
 	for _, c := range ev.Comparisons {
-		if c.Axis == "mean" || c.Axis == eval.AxisTemporal || c.Axis == eval.AxisCorrectness {
+		switch c.Axis {
+		case "mean", eval.AxisTemporal, eval.AxisCorrectness:
 			notes = append(notes, fmt.Sprintf("%s − %s on %s: %+.3f, 95%% interval [%+.3f, %+.3f] (paired bootstrap over %d scores); an interval that holds 0 is no evidence of a difference.",
 				c.Model, c.Baseline, c.Axis, c.Delta, c.Low, c.High, c.N))
+		case eval.AxisReward:
+			notes = append(notes, fmt.Sprintf("The reward model's score of the answers to the held-out questions: %s − %s %+.3f, 95%% interval [%+.3f, %+.3f] over %d questions (%s %.3f, %s %.3f): whether PPO raised the reward it optimised, on questions it never trained on.",
+				c.Model, c.Baseline, c.Delta, c.Low, c.High, c.N, c.Baseline, rewardMean(byName[c.Baseline]), c.Model, rewardMean(byName[c.Model])))
 		}
 	}
 	for _, p := range ev.Preferences {
@@ -173,10 +185,17 @@ func demoFindings(ev eval.Result, rm train.RMResult, steps []runreport.PPOStep, 
 		}
 		score := func(s runreport.PPOStep) float64 { return s.Score }
 		kl := func(s runreport.PPOStep) float64 { return s.KL }
-		notes = append(notes, fmt.Sprintf("PPO, %d steps: mean RM score %.3f → %.3f and KL per sequence %.4f → %.4f (first %d vs last %d steps).",
+		notes = append(notes, fmt.Sprintf("PPO, %d steps: mean RM score %.3f → %.3f and KL per sequence %.4f → %.4f (first %d vs last %d steps; each step samples different prompts, so the score's trend mixes the prompts' difficulty with learning).",
 			n, mean(steps[:k], score), mean(steps[n-k:], score), mean(steps[:k], kl), mean(steps[n-k:], kl), k, k))
 	}
 	return notes
+}
+
+func rewardMean(m eval.ModelResult) float64 {
+	if m.Reward == nil {
+		return 0
+	}
+	return m.Reward.Mean
 }
 
 func sortedKeys[V any](m map[string]V) []string {

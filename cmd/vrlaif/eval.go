@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vrlaif/vrlaif/backend"
 	"github.com/vrlaif/vrlaif/pipelines/eval"
+	"github.com/vrlaif/vrlaif/pipelines/train"
 	"github.com/vrlaif/vrlaif/schemas"
 )
 
@@ -48,6 +49,9 @@ Models: --model NAME=CKPT loads a built-in checkpoint; --adapter NAME=DIR merges
 into it (the PPO policy: PPO_DIR/checkpoint/policy); --openai NAME=URL evaluates any
 OpenAI-compatible server (--openai-model NAME=ID picks its model). --preferences NAME=FEEDBACK_DIR
 also checks a feedback run's labels against the ground truth (repeatable: with and without context).
+--reward-model DIR scores every answer with that reward model too (as PPO's actors score their
+rollouts) and compares each model's mean with the first's: whether PPO raised the reward it
+optimised, on questions it never trained on.
 
 Writes OUTPUT/scores/ (one row per answer and axis: question, reference, prediction, score and the
 judge's reason), OUTPUT/deadletter/, OUTPUT/summary.json. Answers go through the call cache
@@ -87,6 +91,13 @@ judge's reason), OUTPUT/deadletter/, OUTPUT/summary.json. Answers go through the
 				}
 				cfg.Preferences = append(cfg.Preferences, eval.PreferenceSet{Name: name, Dir: dir})
 			}
+			if cfg.RewardModel != "" {
+				r, err := train.NewAnswerRewarder(cfg.RewardModel)
+				if err != nil {
+					return fail(cmd, "--reward-model: %v", err)
+				}
+				cfg.Rewarder = r
+			}
 			res, err := runEval(cmd, cfg)
 			if err != nil {
 				return err
@@ -114,6 +125,7 @@ judge's reason), OUTPUT/deadletter/, OUTPUT/summary.json. Answers go through the
 	f.StringVar(&judgeKeyEnv, "judge-api-key-env", "OPENAI_API_KEY", "openai judge: environment variable holding its API key")
 	f.IntVar(&cfg.Judge.Retries, "judge-retries", 2, "openai judge: new attempts after a reply without a readable score")
 	f.StringArrayVar(&prefs, "preferences", nil, "NAME=FEEDBACK_DIR: check a feedback run's labels against the ground truth (repeatable)")
+	f.StringVar(&cfg.RewardModel, "reward-model", "", "a reward model ('vrlaif train rm') that also scores every answer, as PPO's actors score rollouts: did PPO raise it on these questions?")
 	f.Float64Var(&cfg.Temperature, "temperature", cfg.Temperature, "sampling temperature of the answers")
 	f.IntVar(&cfg.MaxTokens, "max-tokens", cfg.MaxTokens, "new tokens per answer at most")
 	f.Int64Var(&cfg.Seed, "seed", 0, "base seed of the answers (each question derives its own)")
@@ -246,6 +258,12 @@ func printEval(res eval.Result) {
 		{"qa accuracy", func(m eval.ModelResult) string { return fmt.Sprintf("%.3f", m.QAAccuracy) }},
 		{"qa score", func(m eval.ModelResult) string { return fmt.Sprintf("%.2f", m.QAScore) }},
 		{"failed", func(m eval.ModelResult) string { return fmt.Sprint(m.Failed) }},
+		{"rm reward", func(m eval.ModelResult) string {
+			if m.Reward == nil {
+				return "-"
+			}
+			return fmt.Sprintf("%.3f", m.Reward.Mean)
+		}},
 	} {
 		fmt.Fprintf(&b, "  %-12s", row.name)
 		for _, m := range res.Models {
@@ -254,8 +272,11 @@ func printEval(res eval.Result) {
 		b.WriteString("\n")
 	}
 	for _, c := range res.Comparisons {
-		if c.Axis == "mean" {
+		switch c.Axis {
+		case "mean":
 			fmt.Fprintf(&b, "  %s − %s: five-axis mean %+.3f, 95%% interval [%+.3f, %+.3f] (paired bootstrap over %d scores)\n", c.Model, c.Baseline, c.Delta, c.Low, c.High, c.N)
+		case eval.AxisReward:
+			fmt.Fprintf(&b, "  %s − %s: reward model's score %+.3f, 95%% interval [%+.3f, %+.3f] (paired bootstrap over %d questions)\n", c.Model, c.Baseline, c.Delta, c.Low, c.High, c.N)
 		}
 	}
 	prefs := append([]eval.PreferenceResult{}, res.Preferences...)

@@ -260,6 +260,7 @@ func checkDemoEvalAndReport(t *testing.T, out string, s schemas.Summary, prefs [
 			t.Errorf("%s: rows per axis %v for %d held-out questions", m, a, questions)
 		}
 	}
+	checkDemoRewards(t, out, truths, scores)
 	if s.Stages["eval"].In != 2*questions || s.Stages["eval"].Out != len(scores) {
 		t.Errorf("summary eval stage %+v; %d questions × 2 models, %d score rows", s.Stages["eval"], questions, len(scores))
 	}

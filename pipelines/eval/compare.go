@@ -63,14 +63,7 @@ func Compare(rows []schemas.EvalScore, models []string) []Comparison {
 			if len(d) == 0 {
 				continue
 			}
-			boot[a] = make([]float64, bootstrapRounds)
-			for i := range boot[a] {
-				var s float64
-				for range d {
-					s += d[rng.IntN(len(d))]
-				}
-				boot[a][i] = s / float64(len(d))
-			}
+			boot[a] = bootstrapMeans(d, rng)
 			lo, hi := interval(boot[a])
 			out = append(out, Comparison{Model: m, Baseline: base, Axis: a, Delta: mean(d), Low: lo, High: hi, N: len(d)})
 		}
@@ -93,6 +86,19 @@ func Compare(rows []schemas.EvalScore, models []string) []Comparison {
 			lo, hi := interval(meanBoot)
 			out = append(out, Comparison{Model: m, Baseline: base, Axis: "mean", Delta: delta, Low: lo, High: hi, N: n})
 		}
+	}
+	return out
+}
+
+// bootstrapMeans is the means of bootstrapRounds resamples of d (with replacement), drawn from rng.
+func bootstrapMeans(d []float64, rng *rand.Rand) []float64 {
+	out := make([]float64, bootstrapRounds)
+	for i := range out {
+		var s float64
+		for range d {
+			s += d[rng.IntN(len(d))]
+		}
+		out[i] = s / float64(len(d))
 	}
 	return out
 }

@@ -52,6 +52,10 @@ type Config struct {
 	Output      string        `json:"output"`
 	// Preferences are feedback folders whose labels are checked against the ground truth.
 	Preferences []PreferenceSet `json:"preferences,omitempty"`
+	// Rewarder, when set, also scores every answer with a reward model (RewardModel names it):
+	// ModelResult.Reward and a Comparison on AxisReward.
+	Rewarder    Rewarder `json:"-"`
+	RewardModel string   `json:"reward_model,omitempty"`
 }
 
 // PreferenceSet names a feedback folder.
@@ -81,6 +85,7 @@ type ModelResult struct {
 	QAN        int                   `json:"qa_n"`
 	Answers    int                   `json:"answers"`
 	Failed     int                   `json:"failed"` // questions without an answer or a score (dead letters)
+	Reward     *RewardResult         `json:"reward,omitempty"`
 	Seconds    float64               `json:"seconds"`
 }
 
@@ -152,13 +157,15 @@ func Run(ctx context.Context, cfg Config, progress func(done, total int)) (Resul
 			progress(int(done.Add(1)), total)
 		}
 	}
+	rewards := map[string]map[string]float64{}
 	for _, m := range cfg.Models {
-		mr, mrows, mdead, err := evalModel(ctx, cfg, m, clips, judge, tick)
+		mr, mrows, mdead, mrewards, err := evalModel(ctx, cfg, m, clips, judge, tick)
 		if err != nil {
 			return Result{}, err
 		}
 		res.Models = append(res.Models, mr)
 		rows, dead = append(rows, mrows...), append(dead, mdead...)
+		rewards[m.Name] = mrewards
 	}
 	for _, p := range cfg.Preferences {
 		pr, err := PreferenceAccuracy(p.Name, p.Dir, truths)
@@ -172,7 +179,7 @@ func Run(ctx context.Context, cfg Config, progress func(done, total int)) (Resul
 	for i, m := range cfg.Models {
 		names[i] = m.Name
 	}
-	res.Comparisons = Compare(rows, names)
+	res.Comparisons = append(Compare(rows, names), compareRewards(rewards, names)...)
 	if err := replace(filepath.Join(cfg.Output, schemas.RowScore), schemas.RowScore, rows); err != nil {
 		return Result{}, err
 	}
@@ -224,11 +231,11 @@ type answer struct {
 	err  error
 }
 
-func evalModel(ctx context.Context, cfg Config, m ModelSpec, clips []clipItems, judge judge, tick func()) (ModelResult, []schemas.EvalScore, []schemas.DeadLetter, error) {
+func evalModel(ctx context.Context, cfg Config, m ModelSpec, clips []clipItems, judge judge, tick func()) (ModelResult, []schemas.EvalScore, []schemas.DeadLetter, map[string]float64, error) {
 	start := time.Now()
 	b, err := backend.Open(ctx, m.Backend)
 	if err != nil {
-		return ModelResult{}, nil, nil, fmt.Errorf("eval: model %s: %w", m.Name, err)
+		return ModelResult{}, nil, nil, nil, fmt.Errorf("eval: model %s: %w", m.Name, err)
 	}
 	defer b.Close()
 	info := b.Info()
@@ -257,7 +264,7 @@ func evalModel(ctx context.Context, cfg Config, m ModelSpec, clips []clipItems, 
 	close(next)
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
-		return ModelResult{}, nil, nil, err
+		return ModelResult{}, nil, nil, nil, err
 	}
 
 	mr := ModelResult{Name: m.Name, Model: info.Model, Revision: info.Revision, Axes: map[string]AxisResult{}}
@@ -317,8 +324,18 @@ func evalModel(ctx context.Context, cfg Config, m ModelSpec, clips []clipItems, 
 		emit(a, AxisConsistency, answers[idx[0]].text, jd, &b, answers[idx[1]].text)
 	}
 	summarize(&mr, rows)
+	var rewards map[string]float64
+	if cfg.Rewarder != nil {
+		rr, rw, rdead := rewardAnswers(ctx, cfg.Rewarder, m.Name, jobs, answers)
+		mr.Reward, rewards, dead = &rr, rw, append(dead, rdead...)
+		for i := range rows {
+			if v, ok := rw[rows[i].QuestionID]; ok {
+				rows[i].Reward = &v
+			}
+		}
+	}
 	mr.Seconds = time.Since(start).Seconds()
-	return mr, rows, dead, nil
+	return mr, rows, dead, rewards, nil
 }
 
 // axesOf lists the axes a question is scored on (consistency pairs are scored together).
