@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -148,5 +149,91 @@ func TestFeedbackAndExportRM(t *testing.T) {
 	}
 	if msg := vrlaif(t, false, "feedback", "--input", world, "--model", ckpt, "--output", filepath.Join(dir, "x")); !strings.Contains(msg, "generate") {
 		t.Errorf("feedback on a folder without responses: %q", msg)
+	}
+}
+
+// Records of the seed's RL_data.json that share a video (one record per question, as the seed
+// has them) share its clip: generate writes the clip and its narrative once, and every preference
+// carries the record id of its own answers.
+func TestRecordsSharingAVideo(t *testing.T) {
+	dir := t.TempDir()
+	imgs := backendtest.Frames(t, 8)
+	for v, folder := range []string{"vidA", "vidB"} {
+		if err := os.MkdirAll(filepath.Join(dir, folder), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 4 {
+			if err := os.WriteFile(filepath.Join(dir, folder, fmt.Sprintf("image_%02d.jpg", i)), imgs[4*v+i], 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	record := func(uid int, folder, question string) map[string]any {
+		var images []string
+		for i := range 4 {
+			images = append(images, fmt.Sprintf("%s/image_%02d.jpg", folder, i))
+		}
+		return map[string]any{"uid": uid, "images": images,
+			"conversations": []map[string]string{{"from": "human", "value": "<video>\n" + question}, {"from": "gpt", "value": ""}}}
+	}
+	recs := []map[string]any{record(1, "vidA", "What color is the ball?"), record(2, "vidA", "Which way does it move?"),
+		record(3, "vidB", "What color is the ball?"), record(4, "vidA", "What color is the ball?")}
+	b, _ := json.Marshal(recs)
+	input := filepath.Join(dir, "RL_data.json")
+	if err := os.WriteFile(input, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ckpt := backendtest.Checkpoint(t)
+	gen, fb := filepath.Join(dir, "gen"), filepath.Join(dir, "fb")
+	vrlaif(t, true, "generate", "--input", input, "--model", ckpt, "--output", gen, "--frames", "4", "--size", "32",
+		"--max-tokens", "6", "--narrative-max-tokens", "6", "--k", "3")
+	vrlaif(t, true, "feedback", "--input", gen, "--model", ckpt, "--output", fb)
+
+	unique := func(what string, ids []string) {
+		seen := map[string]bool{}
+		for _, id := range ids {
+			if seen[id] {
+				t.Errorf("%s: id %s twice", what, id)
+			}
+			seen[id] = true
+		}
+	}
+	clips, _ := dataset.ReadAll[schemas.Clip](filepath.Join(gen, "clips"))
+	narrs, _ := dataset.ReadAll[schemas.Narrative](filepath.Join(gen, "narratives"))
+	resps, _ := dataset.ReadAll[schemas.Response](filepath.Join(gen, "responses"))
+	prefs, _ := dataset.ReadAll[schemas.Preference](filepath.Join(fb, "preferences"))
+	if len(clips) != 2 || len(narrs) != 2 {
+		t.Errorf("%d clips and %d narratives for two videos", len(clips), len(narrs))
+	}
+	ids := func(n int, id func(int) string) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = id(i)
+		}
+		return out
+	}
+	unique("clips", ids(len(clips), func(i int) string { return clips[i].ID }))
+	unique("narratives", ids(len(narrs), func(i int) string { return narrs[i].ID }))
+	unique("responses", ids(len(resps), func(i int) string { return resps[i].ID }))
+	unique("preferences", ids(len(prefs), func(i int) string { return prefs[i].ID }))
+	// Each record is its own prompt (the seed's question id is the record's uid), records 1 and 4
+	// included although they ask vidA the same question.
+	if len(resps) != 12 {
+		t.Errorf("%d responses, want 3 answers for each of 4 records", len(resps))
+	}
+	byID := map[string]schemas.Response{}
+	videos := map[string]bool{}
+	for _, r := range resps {
+		byID[r.ID] = r
+	}
+	for _, p := range prefs {
+		r1, r2 := byID[p.Response1], byID[p.Response2]
+		if p.VideoID != r1.VideoID || p.VideoID != r2.VideoID || p.QuestionID != r1.QuestionID || p.Question != r1.Question {
+			t.Errorf("preference on record %s (%s), its answers from records %s and %s (%s)", p.VideoID, p.Question, r1.VideoID, r2.VideoID, r1.Question)
+		}
+		videos[p.VideoID] = true
+	}
+	if len(videos) < 2 {
+		t.Errorf("preferences on records %v only; want pairs from more than one record", videos)
 	}
 }

@@ -50,7 +50,8 @@ func Pipeline(s beam.Scope, cfg Config) {
 	pairs, pairDead := judge.Pairs(s, clips, narratives, responses, cfg.Judge)
 	prefs, judgeDead := judge.Label(s, pairs, cfg.Judge)
 	wp := parquetio.WriteParams{IDField: "ID", SkipExisting: true}
-	parquetio.Write[schemas.Preference](s.Scope("write.preferences"), filepath.Join(cfg.Output, PreferencesDir), PreferencesDir, prefs, wp)
+	parquetio.Write[schemas.Preference](s.Scope("write.preferences"), filepath.Join(cfg.Output, PreferencesDir), PreferencesDir, prefs,
+		parquetio.WriteParams{IDField: "ID", SkipExisting: true, Unique: true}) // responses written twice (older runs) would pair twice
 	parquetio.Write[schemas.DeadLetter](s.Scope("write.deadletter"), filepath.Join(cfg.Output, DeadLetterDir), DeadLetterDir,
 		beam.Flatten(s, pairDead, judgeDead), wp)
 }

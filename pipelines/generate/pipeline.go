@@ -39,10 +39,12 @@ const (
 	DeadLetterDir = schemas.RowDeadLetter
 )
 
-// sink writes rows of T under out/name, skipping ids already there (exactly-once re-runs).
-func sink[T any](s beam.Scope, out, name string, rows beam.PCollection, groupRows int) {
+// sink writes rows of T under out/name, skipping ids already there (exactly-once re-runs); with
+// unique, rows that share an id are written once (input records of one video share its clip and
+// its narrative, and a question asked twice gets the same answers).
+func sink[T any](s beam.Scope, out, name string, rows beam.PCollection, groupRows int, unique bool) {
 	parquetio.Write[T](s.Scope("write."+name), filepath.Join(out, name), name, rows,
-		parquetio.WriteParams{IDField: "ID", SkipExisting: true, RowGroupRows: groupRows})
+		parquetio.WriteParams{IDField: "ID", SkipExisting: true, Unique: unique, RowGroupRows: groupRows})
 }
 
 // Pipeline adds the generate graph to s for tasks, with deadIn (input records that did not
@@ -62,10 +64,10 @@ func Pipeline(s beam.Scope, cfg Config, tasks []schemas.Task, deadIn []schemas.D
 	clips := beam.ParDo(s, clipOf, taskClips)
 
 	dead := beam.Flatten(s, frameDead, narrDead, respDead, beam.CreateList(s, append([]schemas.DeadLetter{}, deadIn...)))
-	sink[schemas.Clip](s, cfg.Output, ClipsDir, clips, 16)
-	sink[schemas.Narrative](s, cfg.Output, NarrativesDir, narratives, 0)
-	sink[schemas.Response](s, cfg.Output, ResponsesDir, responses, 0)
-	sink[schemas.DeadLetter](s, cfg.Output, DeadLetterDir, dead, 0)
+	sink[schemas.Clip](s, cfg.Output, ClipsDir, clips, 16, true)
+	sink[schemas.Narrative](s, cfg.Output, NarrativesDir, narratives, 0, true)
+	sink[schemas.Response](s, cfg.Output, ResponsesDir, responses, 0, true)
+	sink[schemas.DeadLetter](s, cfg.Output, DeadLetterDir, dead, 0, false)
 }
 
 func clipOf(tc schemas.TaskClip) schemas.Clip { return tc.Clip }

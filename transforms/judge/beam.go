@@ -91,7 +91,7 @@ func (f *pairFn) ProcessElement(ctx context.Context, clipID string, clips func(*
 		}
 		return nil
 	}
-	pairs, identical := MakePairs(clip, n.Text, rs[0].VideoID, rs)
+	pairs, identical := MakePairs(clip, n.Text, rs)
 	f.identical.Inc(ctx, int64(identical))
 	f.out.Inc(ctx, int64(len(pairs)))
 	progress.Add(PairsStage, "out", int64(len(pairs)))

@@ -58,18 +58,27 @@ func TestDecideAverage(t *testing.T) {
 }
 
 func TestMakePairs(t *testing.T) {
-	r := func(id, q string, sample int32, text string) schemas.Response {
-		return schemas.Response{ID: id, QuestionID: q, Question: "Q" + q, Sample: sample, Text: text}
+	r := func(id, video, q string, sample int32, text string) schemas.Response {
+		return schemas.Response{ID: id, VideoID: video, QuestionID: q, Question: "Q" + q, Sample: sample, Text: text}
 	}
-	rs := []schemas.Response{r("a", "1", 0, "Red."), r("b", "1", 1, " red. "), r("c", "2", 1, "Blue"), r("d", "2", 0, "Green"), r("e", "2", 2, "Blue")}
-	pairs, identical := MakePairs(schemas.Clip{ID: "clip"}, "ctx", "vid", rs)
-	// question 1: a,b identical (case and spaces); question 2: d-c, d-e differ, c-e identical.
-	if identical != 2 || len(pairs) != 2 {
-		t.Fatalf("%d pairs, %d identical; want 2 and 2", len(pairs), identical)
+	// Two records (v1, v2) share the clip, as the seed's RL_data.json records of one video do; v2
+	// asks a question with v1's question id, whose answers must not be paired with v1's.
+	rs := []schemas.Response{r("a", "v1", "1", 0, "Red."), r("b", "v1", "1", 1, " red. "), r("c", "v1", "2", 1, "Blue"),
+		r("d", "v1", "2", 0, "Green"), r("e", "v1", "2", 2, "Blue"), r("f", "v2", "2", 0, "Pink"), r("g", "v2", "2", 1, "Teal")}
+	pairs, identical := MakePairs(schemas.Clip{ID: "clip"}, "ctx", rs)
+	// v1 question 1: a,b identical (case and spaces); v1 question 2: d-c, d-e differ, c-e
+	// identical; v2 question 2: f-g.
+	if identical != 2 || len(pairs) != 3 {
+		t.Fatalf("%d pairs, %d identical; want 3 and 2", len(pairs), identical)
 	}
 	for _, p := range pairs {
 		ids := map[string]bool{p.R1.ID: true, p.R2.ID: true}
-		if p.QuestionID != "2" || !ids["d"] || p.Context != "ctx" || p.ClipID != "clip" || p.VideoID != "vid" {
+		want := "v1"
+		if ids["f"] {
+			want = "v2"
+		}
+		if p.QuestionID != "2" || !(ids["d"] || ids["f"] && ids["g"]) || p.Context != "ctx" || p.ClipID != "clip" || p.VideoID != want ||
+			p.R1.VideoID != want || p.R2.VideoID != want {
 			t.Errorf("pair %+v", p)
 		}
 	}

@@ -8,22 +8,28 @@ import (
 	"github.com/vrlaif/vrlaif/schemas"
 )
 
-// MakePairs forms the pairs of one clip: for each question, every two of its answers whose texts
-// differ (after trimming and case folding), in sample order; which of the two is stored as
-// output_1 is decided by a hash of their ids (the reference's randomisation, made reproducible).
-// It returns the pairs and the number of identical pairs dropped.
-func MakePairs(clip schemas.Clip, context string, videoID string, responses []schemas.Response) (pairs []Pair, identical int) {
-	byQ := map[string][]schemas.Response{}
-	var qs []string
+// MakePairs forms the pairs of one clip: for each input record (VideoID) and question, every two
+// of its answers whose texts differ (after trimming and case folding), in sample order; which of
+// the two is stored as output_1 is decided by a hash of their ids (the reference's randomisation,
+// made reproducible). Records that share a video share its clip, so the clip's responses may come
+// from several records: each pair carries its own record's VideoID. It returns the pairs and the
+// number of identical pairs dropped.
+func MakePairs(clip schemas.Clip, context string, responses []schemas.Response) (pairs []Pair, identical int) {
+	type key struct{ video, question string }
+	byQ := map[key][]schemas.Response{}
+	var qs []key
 	for _, r := range responses {
-		if _, ok := byQ[r.QuestionID]; !ok {
-			qs = append(qs, r.QuestionID)
+		k := key{r.VideoID, r.QuestionID}
+		if _, ok := byQ[k]; !ok {
+			qs = append(qs, k)
 		}
-		byQ[r.QuestionID] = append(byQ[r.QuestionID], r)
+		byQ[k] = append(byQ[k], r)
 	}
-	sort.Strings(qs)
-	for _, q := range qs {
-		rs := byQ[q]
+	sort.Slice(qs, func(i, j int) bool {
+		return qs[i].video < qs[j].video || (qs[i].video == qs[j].video && qs[i].question < qs[j].question)
+	})
+	for _, k := range qs {
+		rs := byQ[k]
 		sort.Slice(rs, func(i, j int) bool { return rs[i].Sample < rs[j].Sample })
 		for i := 0; i < len(rs); i++ {
 			for j := i + 1; j < len(rs); j++ {
@@ -35,7 +41,7 @@ func MakePairs(clip schemas.Clip, context string, videoID string, responses []sc
 				if h := sha256.Sum256([]byte(a.ID + b.ID)); h[0]&1 == 1 {
 					a, b = b, a
 				}
-				pairs = append(pairs, Pair{ClipID: clip.ID, VideoID: videoID, QuestionID: q, Question: a.Question,
+				pairs = append(pairs, Pair{ClipID: clip.ID, VideoID: k.video, QuestionID: k.question, Question: a.Question,
 					Frames: clip.Frames, Context: context, R1: a, R2: b})
 			}
 		}

@@ -28,6 +28,10 @@ type WriteParams struct {
 	// SkipExisting drops rows whose id is already in a complete shard of the folder when a worker
 	// starts, counting them; it needs IDField.
 	SkipExisting bool `json:"skip_existing"`
+	// Unique writes one row per id even when the collection holds several (say, two input records
+	// of one video give the same clip twice): rows are grouped by id first, which costs a shuffle
+	// of the rows; the duplicates dropped are counted as rowType.duplicates. It needs IDField.
+	Unique bool `json:"unique"`
 }
 
 func (p WriteParams) withDefaults() WriteParams {
@@ -41,7 +45,7 @@ func (p WriteParams) withDefaults() WriteParams {
 }
 
 var (
-	errNoIDField = errors.New("parquetio: SkipExisting needs IDField")
+	errNoIDField = errors.New("parquetio: SkipExisting and Unique need IDField")
 	errNoDir     = errors.New("parquetio: no output folder")
 	errNoRowType = errors.New("parquetio: no row type")
 )
@@ -55,7 +59,7 @@ func validate[T any](dir, rowType string, p WriteParams) error {
 		return errNoRowType
 	case p.ShardRows < 0 || p.RowGroupRows < 0:
 		return fmt.Errorf("parquetio: negative ShardRows (%d) or RowGroupRows (%d)", p.ShardRows, p.RowGroupRows)
-	case p.SkipExisting && p.IDField == "":
+	case (p.SkipExisting || p.Unique) && p.IDField == "":
 		return errNoIDField
 	}
 	_, _, err := idField[T](p.IDField)

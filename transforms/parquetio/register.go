@@ -27,6 +27,9 @@ func Register[T any]() {
 	}
 	register.DoFn3x1[context.Context, T, func(string), error](&writeFn[T]{})
 	register.DoFn3x1[context.Context, string, func(T), error](&readFn[T]{})
+	register.DoFn1x2[T, string, T](&keyByIDFn[T]{})
+	register.DoFn4x1[context.Context, string, func(*T) bool, func(T), error](&oneOfFn[T]{})
+	register.Iter1[T]()
 	register.Emitter1[T]()
 	beam.RegisterType(reflect.TypeFor[T]())
 }

@@ -30,6 +30,9 @@ func TryWrite[T any](s beam.Scope, dir, rowType string, rows beam.PCollection, p
 	if err := validate[T](dir, rowType, p); err != nil {
 		return beam.PCollection{}, err
 	}
+	if p.Unique {
+		rows = unique[T](s, rowType, p.IDField, rows)
+	}
 	outs, err := beam.TryParDo(s, &writeFn[T]{Dir: dir, RowType: rowType, Params: p}, rows)
 	if err != nil {
 		return beam.PCollection{}, fmt.Errorf("parquetio.Write: %w", err)
