@@ -70,7 +70,7 @@ func (c *Client) firstModel(ctx context.Context) (string, error) {
 			ID string `json:"id"`
 		} `json:"data"`
 	}
-	if _, err := c.do(ctx, "models", http.MethodGet, "/models", nil, &list); err != nil {
+	if _, err := c.do(ctx, "models", http.MethodGet, "/models", nil, &list, nil); err != nil {
 		return "", err
 	}
 	if len(list.Data) == 0 {
@@ -104,7 +104,7 @@ func (c *Client) Chat(ctx context.Context, r *backend.ChatRequest) (*backend.Cha
 		return nil, &backend.Error{Backend: Name, Op: "chat", Err: backend.BadRequest(err.Error())}
 	}
 	var out chatResponse
-	choices, err := c.do(ctx, "chat", http.MethodPost, "/chat/completions", body, &out, r.Samples())
+	choices, err := c.do(ctx, "chat", http.MethodPost, "/chat/completions", body, &out, &expect{n: r.Samples(), text: len(r.Stop) == 0, logProbs: r.LogProbs})
 	if err != nil {
 		return nil, err
 	}
@@ -127,14 +127,14 @@ func (c *Client) Score(ctx context.Context, r *backend.ScoreRequest) (*backend.S
 		return nil, &backend.Error{Backend: Name, Op: "score", Err: backend.BadRequest(err.Error())}
 	}
 	var out chatResponse
-	choices, err := c.do(ctx, "score", http.MethodPost, "/chat/completions", body, &out, 1)
+	choices, err := c.do(ctx, "score", http.MethodPost, "/chat/completions", body, &out, &expect{n: 1})
 	if err != nil {
 		return nil, err
 	}
 	if len(choices[0].Top) == 0 || len(choices[0].Top[0]) == 0 {
 		c.counters.Failure()
 		return nil, &backend.Error{Backend: Name, Op: "score", Attempts: 1,
-			Err: fmt.Errorf("%w: the server returned no top_logprobs (does it support them?)", backend.ErrBadResponse)}
+			Err: fmt.Errorf("%w: the server returned no top_logprobs (does it support them?)", backend.ErrUnsupported)}
 	}
 	u := backend.Usage{PromptTokens: out.Usage.PromptTokens, CompletionTokens: out.Usage.CompletionTokens}
 	c.counters.Call(u)
@@ -161,7 +161,7 @@ func lookup(top []backend.TokenLogProb, cont string) (float64, bool) {
 }
 
 // do sends a request with retries; for chat it also parses and checks n choices.
-func (c *Client) do(ctx context.Context, op, method, path string, body []byte, out any, n ...int) ([]backend.Choice, error) {
+func (c *Client) do(ctx context.Context, op, method, path string, body []byte, out any, want *expect) ([]backend.Choice, error) {
 	id := requestID(body)
 	var last error
 	status := 0
@@ -184,8 +184,8 @@ func (c *Client) do(ctx context.Context, op, method, path string, body []byte, o
 		var err error
 		status, retryAfter, err = c.once(ctx, method, path, body, id, out)
 		var choices []backend.Choice
-		if err == nil && len(n) > 0 {
-			choices, err = parseChoices(out.(*chatResponse), n[0])
+		if err == nil && want != nil {
+			choices, err = parseChoices(out.(*chatResponse), *want)
 		}
 		if err == nil {
 			c.breaker.success()

@@ -60,6 +60,12 @@ func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "malformed":
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"id":"x","choices":[{"index":0,"message":{"content":"Red`))
+	case "empty": // n choices, both with empty content
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"id":"x","choices":[{"index":0,"message":{"content":""},"finish_reason":"stop"},{"index":1,"message":{"content":" "},"finish_reason":"stop"}],"usage":{}}`))
+	case "nologprobs": // text, but none of the log-probabilities asked for
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"id":"x","choices":[{"index":0,"message":{"content":"Red."},"finish_reason":"stop"},{"index":1,"message":{"content":"Blue."},"finish_reason":"stop"}],"usage":{}}`))
 	case "wrong-n":
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"id":"x","choices":[],"usage":{}}`))
@@ -105,8 +111,10 @@ func TestFaultInjection(t *testing.T) {
 		{"429", "429", "429", "429"},        // four faults, then success on the fifth and last attempt
 		{"500", "500", "500", "500", "500"}, // one fault too many: gives up
 		{"malformed", "timeout", "reset", "truncated", "503", "pass"},
+		{"empty", "nologprobs"}, // a reply without the text or the log-probabilities asked for is retried
+		{"empty", "empty", "nologprobs", "empty", "nologprobs"},
 	}
-	wantOK := []bool{true, true, true, true, true, true, true, false, false}
+	wantOK := []bool{true, true, true, true, true, true, true, false, false, true, false}
 	for i, p := range plans {
 		proxy.plans[int64(100+i)] = p
 	}
@@ -169,8 +177,11 @@ func TestFaultInjection(t *testing.T) {
 		t.Errorf("waits %v: want five of 3s (429) and one of 2s (503)", got)
 	}
 	st := c.Stats()
-	if st.Failures != 2 || st.Calls != 7 {
-		t.Errorf("stats %+v: want 7 calls and 2 failures", st)
+	if st.Failures != 3 || st.Calls != 8 {
+		t.Errorf("stats %+v: want 8 calls and 3 failures", st)
+	}
+	if err := results[10].err; err == nil || !errors.Is(err, backend.ErrBadResponse) || !strings.Contains(err.Error(), "log-probabilities were asked for") {
+		t.Errorf("plan %v: %v, want a bad response naming the missing log-probabilities", plans[10], err)
 	}
 }
 

@@ -255,7 +255,16 @@ func decodeDataURL(u string) ([]byte, error) {
 }
 
 // parseChoices checks a reply against the request and converts it.
-func parseChoices(resp *chatResponse, n int) ([]backend.Choice, error) {
+// expect is what a chat reply must hold: n choices and, when asked for, text in each (an empty
+// reply to a request without stop strings is a server's fault, not an answer) and
+// log-probabilities for each one's tokens.
+type expect struct {
+	n              int
+	text, logProbs bool
+}
+
+func parseChoices(resp *chatResponse, want expect) ([]backend.Choice, error) {
+	n := want.n
 	if len(resp.Choices) != n {
 		return nil, fmt.Errorf("%w: asked for %d choices, got %d", backend.ErrBadResponse, n, len(resp.Choices))
 	}
@@ -282,6 +291,12 @@ func parseChoices(resp *chatResponse, n int) ([]backend.Choice, error) {
 					ch.Top = append(ch.Top, top)
 				}
 			}
+		}
+		switch {
+		case want.text && ch.Text == "":
+			return nil, fmt.Errorf("%w: choice %d is empty (finish reason %q)", backend.ErrBadResponse, c.Index, c.FinishReason)
+		case want.logProbs && len(ch.LogProbs) == 0:
+			return nil, fmt.Errorf("%w: log-probabilities were asked for and choice %d has none (does the server support them?)", backend.ErrBadResponse, c.Index)
 		}
 		out[c.Index] = ch
 	}

@@ -181,7 +181,7 @@ func verdict(ctx context.Context, b backend.Backend, frames [][]byte, f prompts.
 	}
 	msgs := []backend.Message{backend.VideoMessage(frames, text)}
 	sr, err := b.Score(ctx, &backend.ScoreRequest{Messages: msgs, Continuations: []string{"A", "B"}, Template: p.Template})
-	if err != nil && !errors.Is(err, backend.ErrBadResponse) && !errors.Is(err, backend.ErrUnsupported) {
+	if err != nil && !errors.Is(err, backend.ErrUnsupported) { // a bad reply is an error, not a reason to parse instead
 		return schemas.Verdict{}, err
 	}
 	if err == nil && sr.Exact[0] && sr.Exact[1] {
