@@ -50,10 +50,8 @@ func (c Config) WithDefaults() Config {
 	if c.Concurrency <= 0 {
 		c.Concurrency = 8
 	}
-	if c.MaxRetries == 0 {
+	if c.MaxRetries == 0 { // −1 (none) stays: applying the defaults twice must not turn it into 4
 		c.MaxRetries = 4
-	} else if c.MaxRetries < 0 {
-		c.MaxRetries = 0
 	}
 	if c.BreakerFails <= 0 {
 		c.BreakerFails = 8
@@ -68,6 +66,9 @@ func (c Config) WithDefaults() Config {
 	def(&c.BreakerCooloff, 30*time.Second)
 	return c
 }
+
+// Retries is how many times a failed attempt is retried: MaxRetries, 0 for none (−1).
+func (c Config) Retries() int { return max(c.MaxRetries, 0) }
 
 // Key is the API key: APIKey if set, else the environment variable APIKeyEnv names.
 func (c Config) Key() string {

@@ -167,7 +167,7 @@ func (c *Client) do(ctx context.Context, op, method, path string, body []byte, o
 	status := 0
 	attempts := 0
 	var delay time.Duration
-	for attempt := 0; attempt <= c.cfg.MaxRetries; attempt++ {
+	for attempt := 0; attempt <= c.cfg.Retries(); attempt++ {
 		if attempt > 0 {
 			if err := c.sleep(ctx, delay); err != nil {
 				last = fmt.Errorf("%w (while waiting to retry: %v)", last, err)
@@ -175,7 +175,10 @@ func (c *Client) do(ctx context.Context, op, method, path string, body []byte, o
 			}
 		}
 		if err := c.breaker.allow(); err != nil {
-			last = err
+			if last != nil { // this call's own earlier failure comes first
+				err = fmt.Errorf("%w (this call's attempt %d: %v)", err, attempts, last)
+			}
+			last, status = err, 0
 			break
 		}
 		attempts++
@@ -203,7 +206,7 @@ func (c *Client) do(ctx context.Context, op, method, path string, body []byte, o
 		if errors.Is(err, backend.ErrRateLimited) {
 			c.breaker.neutral() // a busy server is not a broken one
 		} else {
-			c.breaker.failure()
+			c.breaker.failure(err)
 		}
 		delay = backoff(c.cfg.BackoffBase, c.cfg.BackoffMax, attempt)
 		if retryAfter > 0 {

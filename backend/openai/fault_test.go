@@ -207,18 +207,47 @@ func TestCircuitBreaker(t *testing.T) {
 	openai.SetSleep(c, func(context.Context, time.Duration) error { return nil })
 	req := &backend.ChatRequest{Messages: []backend.Message{backend.TextMessage("user", "hi")}}
 	count := func() int { n, _ := hits.Load("n"); return *n.(*int) }
-	c.Chat(context.Background(), req) // attempts 1, 2
-	c.Chat(context.Background(), req) // attempt 3 opens the breaker; the retry fails fast
+	c.Chat(context.Background(), req)          // attempts 1, 2
+	_, err = c.Chat(context.Background(), req) // attempt 3 opens the breaker; the retry fails fast
 	if n := count(); n != 3 {
 		t.Fatalf("%d attempts reached the server, want 3", n)
 	}
+	// Refused by the breaker, the call still says what failed: its own attempt and the breaker's cause.
+	be := &backend.Error{Status: -1}
+	if !errors.Is(err, backend.ErrCircuitOpen) || !errors.As(err, &be) || be.Status != 0 ||
+		strings.Count(err.Error(), "down") != 2 || !strings.Contains(err.Error(), "3 failed attempts in a row") {
+		t.Errorf("breaker opened during a call: %v (status %d), want both the breaker's and the call's failure (the 502's body)", err, be.Status)
+	}
 	_, err = c.Chat(context.Background(), req)
-	if !errors.Is(err, backend.ErrCircuitOpen) || count() != 3 {
-		t.Fatalf("open breaker: got %v with %d hits", err, count())
+	if !errors.Is(err, backend.ErrCircuitOpen) || count() != 3 || !strings.Contains(err.Error(), "down") {
+		t.Fatalf("open breaker: got %v with %d hits, want the failure that opened it in the message", err, count())
 	}
 	time.Sleep(200 * time.Millisecond)
 	healthy.Store("yes", true)
 	if _, err := c.Chat(context.Background(), req); err != nil || count() != 4 {
 		t.Fatalf("after cool-off: %v, %d hits", err, count())
+	}
+}
+
+// MaxRetries −1 means one attempt and no retry, through backend.Open too (which applies the
+// defaults before the client applies them again).
+func TestNoRetries(t *testing.T) {
+	var hits sync.Map
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := hits.LoadOrStore("n", new(int))
+		*n.(*int)++
+		http.Error(w, "down", http.StatusBadGateway)
+	}))
+	defer srv.Close()
+	b, err := backend.Open(context.Background(), backend.Config{Name: "openai", URL: srv.URL, Model: "m", MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	_, err = b.Chat(context.Background(), &backend.ChatRequest{Messages: []backend.Message{backend.TextMessage("user", "hi")}})
+	n, _ := hits.Load("n")
+	be := &backend.Error{}
+	if !errors.As(err, &be) || be.Attempts != 1 || *n.(*int) != 1 {
+		t.Errorf("%v: %d attempts reached the server, the error says %d; want exactly 1", err, *n.(*int), be.Attempts)
 	}
 }

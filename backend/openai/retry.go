@@ -2,6 +2,7 @@ package openai
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"sync"
@@ -54,10 +55,13 @@ type breaker struct {
 	cooloff   time.Duration
 	now       func() time.Time
 	fails     int
+	lastErr   error // the failure that last opened or kept open the breaker
 	openUntil time.Time
 	probing   bool
 }
 
+// allow lets an attempt through, or says why not: the breaker is open, with the failure that
+// opened it (a call refused without reaching the server still says what is wrong with it).
 func (b *breaker) allow() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -65,7 +69,7 @@ func (b *breaker) allow() error {
 		return nil
 	}
 	if b.now().Before(b.openUntil) || b.probing {
-		return backend.ErrCircuitOpen
+		return fmt.Errorf("%w after %d failed attempts in a row; the last: %v", backend.ErrCircuitOpen, b.fails, b.lastErr)
 	}
 	b.probing = true
 	return nil
@@ -77,9 +81,10 @@ func (b *breaker) success() {
 	b.mu.Unlock()
 }
 
-func (b *breaker) failure() {
+func (b *breaker) failure(err error) {
 	b.mu.Lock()
 	b.fails++
+	b.lastErr = err
 	b.probing = false
 	if b.fails >= b.threshold {
 		b.openUntil = b.now().Add(b.cooloff)

@@ -37,7 +37,8 @@ func (m *modelFlags) add(f *pflag.FlagSet) {
 	f.StringVar(&m.cfg.APIKeyEnv, "api-key-env", "OPENAI_API_KEY", "openai: environment variable holding the API key (never logged or stored)")
 	f.IntVar(&m.cfg.Concurrency, "concurrency", 8, "openai: requests in flight per worker")
 	f.DurationVar(&m.cfg.Timeout, "timeout", 2*time.Minute, "openai: timeout of one attempt")
-	f.IntVar(&m.cfg.MaxRetries, "max-retries", 4, "openai: retries after a failed attempt (-1: none)")
+	f.IntVar(&m.cfg.MaxRetries, "max-retries", 4, "openai: retries after a failed attempt (0: none)")
+	f.DurationVar(&m.cfg.RetryAfterMax, "retry-after-max", 2*time.Minute, "openai: the longest wait a server's Retry-After can ask for between attempts")
 	f.StringVar(&m.cfg.CacheDir, "cache-dir", "", "call cache folder (default OUTPUT/cache); a re-run never pays for a call twice")
 	f.BoolVar(&m.noCache, "no-cache", false, "call the model even when the cache has the answer")
 	f.StringVar(&m.runner, "runner", "prism", "Beam runner: prism (in-process), universal (a portable job server: --endpoint), dataflow, flink")
@@ -50,6 +51,9 @@ func (m *modelFlags) add(f *pflag.FlagSet) {
 // (whose options are Go flags).
 func (m *modelFlags) resolve(cmd *cobra.Command, out string) (backend.Config, error) {
 	c := m.cfg
+	if c.MaxRetries <= 0 { // the flag says 0 for none; the config's 0 means its default
+		c.MaxRetries = -1
+	}
 	switch c.Name {
 	case "builtin":
 		if c.Model == "" {
