@@ -78,10 +78,11 @@ func runFrames(cmd *cobra.Command, in, out string, p frames.Params, o frames.Run
 		return frames.RunStats{}, err
 	}
 	start := time.Now()
-	inputs, err := frames.ListInputs(cmd.Context(), in)
+	inputs, bad, err := frames.ListInputs(cmd.Context(), in)
 	if err != nil {
 		return frames.RunStats{}, err
 	}
+	o.BadInputs = bad
 	bar := newProgress("frames", len(inputs))
 	o.Progress = func(string, error) { bar.inc() }
 	st, err := frames.Run(cmd.Context(), inputs, out, p, o)

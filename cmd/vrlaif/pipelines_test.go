@@ -237,3 +237,31 @@ func TestRecordsSharingAVideo(t *testing.T) {
 		t.Errorf("preferences on records %v only; want pairs from more than one record", videos)
 	}
 }
+
+// `vrlaif frames` over a manifest with a malformed line and a line without a video: the good
+// lines' videos are extracted, each bad line is a dead letter at file:line, and a re-run writes
+// nothing twice.
+func TestFramesManifestWithBadLines(t *testing.T) {
+	dir := t.TempDir()
+	world := filepath.Join(dir, "world")
+	vrlaif(t, true, "synth", "--n", "2", "--output", world)
+	videos, _ := filepath.Glob(filepath.Join(world, "videos", "*.mp4"))
+	m := filepath.Join(dir, "m.jsonl")
+	os.WriteFile(m, []byte(fmt.Sprintf("{\"video\": %q}\n{not json\n{\"name\": \"x\"}\n{\"video\": %q}\n", videos[0], videos[1])), 0o644)
+	out := filepath.Join(dir, "frames")
+	for run := range 2 {
+		vrlaif(t, true, "frames", "--input", m, "--output", out, "--frames", "4", "--size", "32")
+		dead, _ := dataset.ReadAll[schemas.DeadLetter](filepath.Join(out, "deadletter"))
+		clips, _ := dataset.ReadAll[schemas.Clip](filepath.Join(out, "clips"))
+		refs := map[string]bool{}
+		for _, d := range dead {
+			refs[d.InputRef] = true
+		}
+		if len(clips) != 2 || len(dead) != 2 || !refs["m.jsonl:2"] || !refs["m.jsonl:3"] {
+			t.Errorf("run %d: %d clips, dead letters %v; want 2 clips and lines 2 and 3 once each", run+1, len(clips), dead)
+		}
+	}
+	if s := readSummary(t, out).Stages["frames"]; s.In != 4 || s.Skipped != 4 {
+		t.Errorf("the re-run's summary %+v: want 4 inputs, all already done", s)
+	}
+}

@@ -88,7 +88,7 @@ func LoadTasks(ctx context.Context, in Input) (tasks []schemas.Task, dead []sche
 	if err != nil {
 		return nil, nil, err
 	}
-	uris, err := frames.ListInputs(ctx, spec)
+	uris, bad, err := frames.ListInputs(ctx, spec)
 	if err != nil {
 		return nil, nil, fmt.Errorf("generate: %w", err)
 	}
@@ -96,7 +96,10 @@ func LoadTasks(ctx context.Context, in Input) (tasks []schemas.Task, dead []sche
 		base := strings.TrimSuffix(filepath.Base(u), filepath.Ext(u))
 		tasks = append(tasks, schemas.Task{ID: base + "-" + shortHash(u), VideoURI: u, Questions: qs})
 	}
-	return tasks, nil, nil
+	for _, d := range bad { // the list's own bad lines: dead letters of the input stage
+		dead = append(dead, badRecord(d.InputRef, d.ErrorKind, d.Message))
+	}
+	return tasks, dead, nil
 }
 
 func shortHash(s string) string {
@@ -246,26 +249,44 @@ func rlTasks(path, imageRoot string) (tasks []schemas.Task, dead []schemas.DeadL
 	return tasks, dead, nil
 }
 
+// parseQuestions reads a record's question and questions. A question without text is an error
+// (the record becomes a dead letter rather than an empty prompt); one listed twice is asked once.
 func parseQuestions(raw []json.RawMessage, single string) ([]schemas.Question, error) {
 	var qs []schemas.Question
+	seen := map[string]bool{}
+	add := func(id, text string) error {
+		if text = strings.TrimSpace(text); text == "" {
+			return fmt.Errorf("question %d has no text", len(qs)+1)
+		}
+		if id == "" {
+			id = questionID(text)
+		}
+		if !seen[id] {
+			seen[id] = true
+			qs = append(qs, schemas.Question{ID: id, Text: text})
+		}
+		return nil
+	}
 	if single != "" {
-		qs = append(qs, schemas.Question{ID: questionID(single), Text: single})
+		if err := add("", single); err != nil {
+			return nil, err
+		}
 	}
 	for _, r := range raw {
 		var s string
 		if json.Unmarshal(r, &s) == nil {
-			qs = append(qs, schemas.Question{ID: questionID(s), Text: s})
+			if err := add("", s); err != nil {
+				return nil, err
+			}
 			continue
 		}
 		var o struct{ ID, Question, Text string }
 		if err := json.Unmarshal(r, &o); err != nil {
 			return nil, fmt.Errorf("a question must be a string or {\"id\", \"question\"}: %s", r)
 		}
-		text := o.Question + o.Text
-		if o.ID == "" {
-			o.ID = questionID(text)
+		if err := add(o.ID, o.Question+o.Text); err != nil {
+			return nil, err
 		}
-		qs = append(qs, schemas.Question{ID: o.ID, Text: text})
 	}
 	return qs, nil
 }
@@ -278,6 +299,7 @@ func jsonlTasks(path, root, imageRoot string) (tasks []schemas.Task, dead []sche
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	ids := map[string]string{} // id → the line that has it
 	for line := 1; sc.Scan(); line++ {
 		if strings.TrimSpace(sc.Text()) == "" {
 			continue
@@ -293,6 +315,15 @@ func jsonlTasks(path, root, imageRoot string) (tasks []schemas.Task, dead []sche
 			dead = append(dead, badRecord(ref, "bad_record", err.Error()))
 			continue
 		}
+		switch first, dup := ids[r.ID]; {
+		case r.ID == "":
+			dead = append(dead, badRecord(ref, "bad_record", "the record has no id"))
+			continue
+		case dup:
+			dead = append(dead, badRecord(ref, "duplicate_id", fmt.Sprintf("id %q is also the record at %s: ids must be unique (give both questions in one record)", r.ID, first)))
+			continue
+		}
+		ids[r.ID] = ref
 		t, d := task(r.ID, r.Video+r.URI+r.Path, r.Images, qs, root, imageRoot)
 		if d != nil {
 			dead = append(dead, *d)
@@ -306,28 +337,46 @@ func jsonlTasks(path, root, imageRoot string) (tasks []schemas.Task, dead []sche
 	return tasks, dead, nil
 }
 
-// flatRows groups (id, video, question_id, question) rows into tasks, keeping first-seen order.
-func flatRows(rows [][4]string, root string) (tasks []schemas.Task, dead []schemas.DeadLetter) {
+// flatRow is one row of a CSV or Parquet manifest: (id, video, question_id, question) and where
+// it is (file:line or file#row), for its dead letter.
+type flatRow struct {
+	ref, id, video, qid, q string
+}
+
+// flatRows groups manifest rows into tasks by id, keeping first-seen order. A row that cannot be
+// used is a dead letter naming its place in the file, never dropped quietly: no id, no question,
+// or an id already given another video (its question would be asked about the wrong video).
+func flatRows(rows []flatRow, root string) (tasks []schemas.Task, dead []schemas.DeadLetter) {
 	byID := map[string]*schemas.Task{}
 	var order []string
-	videos := map[string]string{}
+	first := map[string]flatRow{}
 	for _, r := range rows {
-		id, video, qid, q := r[0], r[1], r[2], r[3]
+		switch f, seen := first[r.id]; {
+		case r.id == "":
+			dead = append(dead, badRecord(r.ref, "bad_record", "the row has no id"))
+			continue
+		case r.q == "":
+			dead = append(dead, badRecord(r.ref, "bad_record", fmt.Sprintf("row %q has no question", r.id)))
+			continue
+		case seen && f.video != r.video:
+			dead = append(dead, badRecord(r.ref, "conflicting_video", fmt.Sprintf("id %q is video %q at %s, and %q here: one id, one video",
+				r.id, f.video, f.ref, r.video)))
+			continue
+		}
+		qid := r.qid
 		if qid == "" {
-			qid = questionID(q)
+			qid = questionID(r.q)
 		}
-		t, ok := byID[id]
+		t, ok := byID[r.id]
 		if !ok {
-			t = &schemas.Task{ID: id}
-			byID[id], videos[id] = t, video
-			order = append(order, id)
+			t = &schemas.Task{ID: r.id}
+			byID[r.id], first[r.id] = t, r
+			order = append(order, r.id)
 		}
-		if q != "" {
-			t.Questions = append(t.Questions, schemas.Question{ID: qid, Text: q})
-		}
+		t.Questions = append(t.Questions, schemas.Question{ID: qid, Text: r.q})
 	}
 	for _, id := range order {
-		t, d := task(id, videos[id], nil, byID[id].Questions, root, root)
+		t, d := task(id, first[id].video, nil, byID[id].Questions, root, root)
 		if d != nil {
 			dead = append(dead, *d)
 			continue
@@ -353,25 +402,33 @@ func csvTasks(path, root string) ([]schemas.Task, []schemas.DeadLetter, error) {
 	if col["id"] < 0 || col["video"] < 0 || col["question"] < 0 {
 		return nil, nil, fmt.Errorf("generate: %s needs columns id, video (or uri/path) and question; has %v", path, header)
 	}
-	var rows [][4]string
+	var rows []flatRow
+	var dead []schemas.DeadLetter
 	for {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
+		var pe *csv.ParseError
+		if errors.As(err, &pe) { // a malformed row is that row's dead letter; the reader goes on at the next
+			dead = append(dead, badRecord(fmt.Sprintf("%s:%d", filepath.Base(path), pe.StartLine), "bad_record", pe.Error()))
+			continue
+		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("generate: %s: %w", path, err)
 		}
+		line, _ := r.FieldPos(0)
 		get := func(k string) string {
 			if i := col[k]; i >= 0 && i < len(rec) {
 				return strings.TrimSpace(rec[i])
 			}
 			return ""
 		}
-		rows = append(rows, [4]string{get("id"), get("video"), get("question_id"), get("question")})
+		rows = append(rows, flatRow{ref: fmt.Sprintf("%s:%d", filepath.Base(path), line), id: get("id"), video: get("video"),
+			qid: get("question_id"), q: get("question")})
 	}
-	tasks, dead := flatRows(rows, root)
-	return tasks, dead, nil
+	tasks, more := flatRows(rows, root)
+	return tasks, append(dead, more...), nil
 }
 
 // columns maps the manifest's column names to their positions (−1 when absent).

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/parquet-go/parquet-go"
@@ -47,13 +48,15 @@ func parquetTasks(path, root string) ([]schemas.Task, []schemas.DeadLetter, erro
 			return nil, nil, fmt.Errorf("generate: %s: column %s: %w", path, k, err)
 		}
 	}
-	rows := make([][4]string, len(cols[0]))
+	rows := make([]flatRow, len(cols[0]))
 	for i := range rows {
+		var v [4]string
 		for c := range cols {
 			if i < len(cols[c]) {
-				rows[i][c] = strings.TrimSpace(cols[c][i])
+				v[c] = strings.TrimSpace(cols[c][i])
 			}
 		}
+		rows[i] = flatRow{ref: fmt.Sprintf("%s#%d", filepath.Base(path), i), id: v[0], video: v[1], qid: v[2], q: v[3]}
 	}
 	tasks, dead := flatRows(rows, root)
 	return tasks, dead, nil

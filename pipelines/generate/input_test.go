@@ -2,8 +2,10 @@ package generate
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -129,5 +131,72 @@ func TestVideosNeedQuestions(t *testing.T) {
 	tasks, _, err := LoadTasks(context.Background(), Input{Spec: filepath.Join(dir, "*.mp4"), Questions: q})
 	if err != nil || len(tasks) != 1 || len(tasks[0].Questions) != 2 || !strings.HasPrefix(tasks[0].ID, "a-") {
 		t.Errorf("tasks %+v: %v", tasks, err)
+	}
+}
+
+// A CSV manifest's unusable rows are dead letters that say where they are, and the good rows
+// still come through: a malformed row (a bare quote), a row without an id or a question, and an
+// id given a second video (its question must not be asked about the first video).
+func TestCSVManifestBadRows(t *testing.T) {
+	dir := t.TempDir()
+	c := write(t, filepath.Join(dir, "m.csv"), "id,video,question\n"+
+		"g0,good0.mp4,What color is it?\n"+ // line 2
+		"g0,good1.mp4,Second video for g0?\n"+ // 3: conflicting video
+		"g1,good1.mp4,\n"+ // 4: no question
+		",good0.mp4,no id\n"+ // 5
+		"g2,good0.mp4,He said \"hi\n"+ // 6: bare quote
+		"g3,good1.mp4,Fine?\n") // 7
+	tasks, dead, err := LoadTasks(context.Background(), Input{Spec: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tk := range tasks {
+		for _, q := range tk.Questions {
+			got = append(got, tk.ID+"@"+filepath.Base(tk.VideoURI)+":"+q.Text)
+		}
+	}
+	if want := []string{"g0@good0.mp4:What color is it?", "g3@good1.mp4:Fine?"}; !slices.Equal(got, want) {
+		t.Errorf("questions %q, want %q", got, want)
+	}
+	refs := map[string]string{}
+	for _, d := range dead {
+		refs[d.InputRef] = d.ErrorKind + ": " + d.Message
+	}
+	for ref, kind := range map[string]string{"m.csv:3": "conflicting_video", "m.csv:4": "bad_record", "m.csv:5": "bad_record", "m.csv:6": "bad_record"} {
+		if !strings.HasPrefix(refs[ref], kind) {
+			t.Errorf("%s: dead letter %q, want %s", ref, refs[ref], kind)
+		}
+	}
+	if len(dead) != 4 {
+		t.Errorf("%d dead letters %v, want 4", len(dead), refs)
+	}
+}
+
+// JSONL records that would give empty prompts or ambiguous ids are dead letters at their line;
+// a question listed twice in one record is asked once.
+func TestJSONLManifestBadRecords(t *testing.T) {
+	dir := t.TempDir()
+	m := write(t, filepath.Join(dir, "m.jsonl"), `{"id":"a","video":"a.mp4","question":"Same?","questions":["Same?","Other?"]}
+{"video":"b.mp4","question":"No id?"}
+null
+{"id":"ws","video":"a.mp4","question":"   "}
+{"id":"e","video":"a.mp4","questions":[""]}
+{"id":"a","video":"c.mp4","question":"Again?"}
+`)
+	tasks, dead, err := LoadTasks(context.Background(), Input{Spec: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tasks) != 1 || len(tasks[0].Questions) != 2 || tasks[0].Questions[0].Text != "Same?" || tasks[0].Questions[1].Text != "Other?" {
+		t.Errorf("tasks %+v, want record a with its two distinct questions", tasks)
+	}
+	kinds := map[string]string{}
+	for _, d := range dead {
+		kinds[d.InputRef] = d.ErrorKind
+	}
+	want := map[string]string{"m.jsonl:2": "bad_record", "m.jsonl:3": "bad_record", "m.jsonl:4": "bad_record", "m.jsonl:5": "bad_record", "m.jsonl:6": "duplicate_id"}
+	if !maps.Equal(kinds, want) || len(dead) != len(want) {
+		t.Errorf("dead letters %v, want %v", kinds, want)
 	}
 }

@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vrlaif/vrlaif/schemas"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
 	_ "github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/gcs"   // gs://
@@ -63,13 +65,27 @@ func Fetch(ctx context.Context, uri string) (path string, cleanup func(), err er
 // ListInputs expands an input spec into video URIs: a manifest (.jsonl with a "uri", "path" or
 // "video" field per line; .csv with such a column or a single column; .parquet with such a
 // column), a directory (its files, recursively, hidden ones skipped), a glob (local or remote),
-// or a single file. Relative paths in a manifest are resolved against the manifest's folder.
-func ListInputs(ctx context.Context, spec string) ([]string, error) {
+// or a single file. Relative paths in a manifest are resolved against the manifest's folder. A
+// manifest line or row that names no video (malformed, or without the field) is returned as a
+// dead letter naming its place (file:line), and the rest are listed.
+func ListInputs(ctx context.Context, spec string) ([]string, []schemas.DeadLetter, error) {
+	uris, bad, err := listInputs(ctx, spec)
+	var dead []schemas.DeadLetter
+	for _, b := range bad {
+		dead = append(dead, schemas.DeadLetter{ID: schemas.DeadLetterID(Stage, b[0]), Stage: Stage, InputRef: b[0], ErrorKind: "bad_record",
+			Message: b[1], CreatedMicros: time.Now().UnixMicro()})
+	}
+	return uris, dead, err
+}
+
+// listInputs is ListInputs with the bad manifest entries as (where, why).
+func listInputs(ctx context.Context, spec string) ([]string, [][2]string, error) {
 	if !isRemote(spec) {
 		p := localPath(spec)
 		if st, err := os.Stat(p); err == nil {
 			if st.IsDir() {
-				return listDir(p)
+				out, err := listDir(p)
+				return out, nil, err
 			}
 			switch strings.ToLower(filepath.Ext(p)) {
 			case ".jsonl", ".ndjson":
@@ -77,31 +93,32 @@ func ListInputs(ctx context.Context, spec string) ([]string, error) {
 			case ".csv":
 				return readCSVManifest(p)
 			case ".parquet":
-				return readParquetManifest(p)
+				out, err := readParquetManifest(p)
+				return out, nil, err
 			}
-			return []string{p}, nil
+			return []string{p}, nil, nil
 		}
 		matches, err := filepath.Glob(p)
 		if err != nil {
-			return nil, fmt.Errorf("frames: bad glob %q: %w", spec, err)
+			return nil, nil, fmt.Errorf("frames: bad glob %q: %w", spec, err)
 		}
 		if len(matches) == 0 {
-			return nil, fmt.Errorf("frames: %q matches no file", spec)
+			return nil, nil, fmt.Errorf("frames: %q matches no file", spec)
 		}
 		sort.Strings(matches)
-		return matches, nil
+		return matches, nil, nil
 	}
 	fs, err := filesystem.New(ctx, spec)
 	if err != nil {
-		return nil, fmt.Errorf("frames: %w", err)
+		return nil, nil, fmt.Errorf("frames: %w", err)
 	}
 	defer fs.Close()
 	out, err := fs.List(ctx, spec)
 	if err != nil {
-		return nil, fmt.Errorf("frames: listing %s: %w", spec, err)
+		return nil, nil, fmt.Errorf("frames: listing %s: %w", spec, err)
 	}
 	sort.Strings(out)
-	return out, nil
+	return out, nil, nil
 }
 
 func listDir(dir string) ([]string, error) {
@@ -137,20 +154,23 @@ func resolve(base, p string) string {
 	return filepath.Join(filepath.Dir(base), p)
 }
 
-func readJSONLManifest(path string) ([]string, error) {
+func readJSONLManifest(path string) ([]string, [][2]string, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("frames: %w", err)
+		return nil, nil, fmt.Errorf("frames: %w", err)
 	}
 	var out []string
+	var bad [][2]string
 	for i, line := range strings.Split(string(b), "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" {
 			continue
 		}
+		ref := fmt.Sprintf("%s:%d", filepath.Base(path), i+1)
 		var m map[string]any
 		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			return nil, fmt.Errorf("frames: %s line %d: %w", path, i+1, err)
+			bad = append(bad, [2]string{ref, "malformed JSON: " + err.Error()})
+			continue
 		}
 		uri := ""
 		for _, k := range manifestKeys {
@@ -160,44 +180,67 @@ func readJSONLManifest(path string) ([]string, error) {
 			}
 		}
 		if uri == "" {
-			return nil, fmt.Errorf("frames: %s line %d has none of the fields %v", path, i+1, manifestKeys)
+			bad = append(bad, [2]string{ref, fmt.Sprintf("the line has none of the fields %v", manifestKeys)})
+			continue
 		}
 		out = append(out, resolve(path, uri))
 	}
-	return out, nil
+	return out, bad, nil
 }
 
-func readCSVManifest(path string) ([]string, error) {
+func readCSVManifest(path string) ([]string, [][2]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("frames: %w", err)
+		return nil, nil, fmt.Errorf("frames: %w", err)
 	}
 	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		return nil, fmt.Errorf("frames: %s: %w", path, err)
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	type rec struct {
+		line   int
+		fields []string
+	}
+	var recs []rec
+	var bad [][2]string
+	for {
+		fields, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			bad = append(bad, [2]string{fmt.Sprintf("%s:%d", filepath.Base(path), pe.StartLine), pe.Error()})
+			continue
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("frames: %s: %w", path, err)
+		}
+		line, _ := r.FieldPos(0)
+		recs = append(recs, rec{line, fields})
 	}
 	if len(recs) == 0 {
-		return nil, nil
+		return nil, bad, nil
 	}
 	col, start := 0, 0
-	for i, h := range recs[0] {
+	for i, h := range recs[0].fields {
 		for _, k := range manifestKeys {
 			if strings.EqualFold(strings.TrimSpace(h), k) {
 				col, start = i, 1
 			}
 		}
 	}
-	if start == 0 && len(recs[0]) > 1 {
-		return nil, fmt.Errorf("frames: %s has several columns but none is named one of %v", path, manifestKeys)
+	if start == 0 && len(recs[0].fields) > 1 {
+		return nil, nil, fmt.Errorf("frames: %s has several columns but none is named one of %v", path, manifestKeys)
 	}
 	var out []string
 	for _, r := range recs[start:] {
-		if col < len(r) && strings.TrimSpace(r[col]) != "" {
-			out = append(out, resolve(path, strings.TrimSpace(r[col])))
+		if col >= len(r.fields) || strings.TrimSpace(r.fields[col]) == "" {
+			bad = append(bad, [2]string{fmt.Sprintf("%s:%d", filepath.Base(path), r.line), "the row names no video"})
+			continue
 		}
+		out = append(out, resolve(path, strings.TrimSpace(r.fields[col])))
 	}
-	return out, nil
+	return out, bad, nil
 }
 
 func readParquetManifest(path string) ([]string, error) {

@@ -22,6 +22,9 @@ type RunOptions struct {
 	ShardRows   int                         // clips per Parquet shard; 0 means 256
 	RetryFailed bool                        // re-attempt inputs that already have a dead letter
 	Progress    func(uri string, err error) // called after each input, from one goroutine
+	// BadInputs are the input list's own dead letters (ListInputs: manifest lines that name no
+	// video): counted as inputs and written with the rest, once (a re-run does not repeat them).
+	BadInputs []schemas.DeadLetter
 }
 
 // RunStats count what a batch run did.
@@ -37,7 +40,7 @@ type RunStats struct {
 // interrupted run resumes where it stopped. A bad file never stops the run; only I/O errors on the
 // output (or a cancelled ctx) do.
 func Run(ctx context.Context, inputs []string, outDir string, p Params, o RunOptions) (RunStats, error) {
-	st := RunStats{In: len(inputs), ErrorKinds: map[string]int{}}
+	st := RunStats{In: len(inputs) + len(o.BadInputs), ErrorKinds: map[string]int{}}
 	if err := p.Validate(); err != nil {
 		return st, err
 	}
@@ -59,6 +62,11 @@ func Run(ctx context.Context, inputs []string, outDir string, p Params, o RunOpt
 	}
 	dead, err := dataset.NewWriter[schemas.DeadLetter](deadDir, schemas.RowDeadLetter, 0)
 	if err != nil {
+		return st, err
+	}
+	if err := writeBadInputs(deadDir, dead, o.BadInputs, &st); err != nil {
+		dead.Abort()
+		clips.Abort()
 		return st, err
 	}
 
@@ -156,6 +164,30 @@ type deadRow struct {
 }
 
 // alreadyDone returns the inputs an earlier run finished with the same sampling settings.
+// writeBadInputs writes the input list's dead letters that deadDir does not hold yet, counting
+// each (one already written by an earlier run counts as skipped).
+func writeBadInputs(deadDir string, w *dataset.Writer[schemas.DeadLetter], bad []schemas.DeadLetter, st *RunStats) error {
+	if len(bad) == 0 {
+		return nil
+	}
+	have := map[string]bool{}
+	if err := dataset.Read(deadDir, func(r deadRow) error { have[r.InputRef] = r.Stage == Stage; return nil }); err != nil {
+		return fmt.Errorf("frames: reading earlier dead letters: %w", err)
+	}
+	for _, d := range bad {
+		if have[d.InputRef] {
+			st.Skipped++
+			continue
+		}
+		st.DeadLetter++
+		st.ErrorKinds[d.ErrorKind]++
+		if err := w.Write(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func alreadyDone(clipsDir, deadDir string, spec schemas.SamplingSpec, retryFailed bool) (map[string]bool, error) {
 	done := map[string]bool{}
 	err := dataset.Read(clipsDir, func(r doneRow) error {

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"strings"
 	"testing"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem/memfs"
@@ -46,7 +45,7 @@ func TestRunWritesGoodFilesAndDeadLettersBadOnes(t *testing.T) {
 		}
 		good = append(good, path)
 	}
-	inputs, err := ListInputs(t.Context(), in)
+	inputs, _, err := ListInputs(t.Context(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +129,7 @@ func TestRemoteURIsAreFetched(t *testing.T) {
 	}
 	memfs.Write("memfs://bucket/videos/v.mp4", b)
 	memfs.Write("memfs://bucket/videos/w.mp4", b)
-	inputs, err := ListInputs(t.Context(), "memfs://bucket/videos/*.mp4")
+	inputs, _, err := ListInputs(t.Context(), "memfs://bucket/videos/*.mp4")
 	if err != nil || len(inputs) != 2 {
 		t.Fatalf("ListInputs: %v, %v", inputs, err)
 	}
@@ -168,17 +167,31 @@ func TestManifests(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, spec := range []string{jsonl, csvPath, pq, filepath.Join(dir, "*.mp4")} {
-		got, err := ListInputs(t.Context(), spec)
-		if err != nil || !slices.Equal(got, want) {
+		got, bad, err := ListInputs(t.Context(), spec)
+		if err != nil || !slices.Equal(got, want) || len(bad) != 0 {
 			t.Errorf("ListInputs(%s) = %v, %v; want %v", filepath.Base(spec), got, err, want)
 		}
 	}
-	bad := filepath.Join(dir, "bad.jsonl")
-	os.WriteFile(bad, []byte(`{"uri": "a.mp4"}`+"\n{not json\n"), 0o644)
-	if _, err := ListInputs(t.Context(), bad); err == nil || !strings.Contains(err.Error(), "line 2") {
-		t.Errorf("malformed manifest: %v", err)
+	// Lines and rows that name no video are dead letters at their place; the rest are listed.
+	badJSONL := filepath.Join(dir, "bad.jsonl")
+	os.WriteFile(badJSONL, []byte(`{"uri": "a.mp4"}`+"\n{not json\n"+`{"name": "x"}`+"\n"+`{"uri": "b.mp4"}`+"\n"), 0o644)
+	badCSV := filepath.Join(dir, "bad.csv")
+	os.WriteFile(badCSV, []byte("id,video\n1,a.mp4\n2,\n3,he said \"hi\n4,b.mp4\n"), 0o644)
+	for spec, refs := range map[string][]string{badJSONL: {"bad.jsonl:2", "bad.jsonl:3"}, badCSV: {"bad.csv:3", "bad.csv:4"}} {
+		got, bad, err := ListInputs(t.Context(), spec)
+		var gotRefs []string
+		for _, d := range bad {
+			gotRefs = append(gotRefs, d.InputRef)
+			if d.Stage != Stage || d.ErrorKind != "bad_record" || d.Message == "" || d.ID != schemas.DeadLetterID(Stage, d.InputRef) {
+				t.Errorf("dead letter %+v", d)
+			}
+		}
+		slices.Sort(gotRefs)
+		if err != nil || !slices.Equal(got, want) || !slices.Equal(gotRefs, refs) {
+			t.Errorf("ListInputs(%s) = %v, %v, %v; want %v and dead letters at %v", filepath.Base(spec), got, gotRefs, err, want, refs)
+		}
 	}
-	if _, err := ListInputs(t.Context(), filepath.Join(dir, "*.mkv")); err == nil {
+	if _, _, err := ListInputs(t.Context(), filepath.Join(dir, "*.mkv")); err == nil {
 		t.Error("a glob that matches nothing should be an error")
 	}
 }
