@@ -63,6 +63,15 @@ func (m *modelFlags) resolve(cmd *cobra.Command, out string) (backend.Config, er
 		if c.URL == "" {
 			return c, fail(cmd, "--url is required with --backend openai")
 		}
+		if c.Model == "" { // ask the server once, here: every worker then uses the same id, and a server that is down is one clear error
+			b, err := backend.Open(cmd.Context(), c)
+			if err != nil {
+				return c, fmt.Errorf("--backend openai without --model: %w", err)
+			}
+			c.Model = b.Info().Model
+			b.Close()
+			report("model: %s at %s (its first; --model picks another)", c.Model, c.URL)
+		}
 	default:
 		return c, fail(cmd, "--backend must be builtin or openai, got %q", c.Name)
 	}

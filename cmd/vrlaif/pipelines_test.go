@@ -265,3 +265,16 @@ func TestFramesManifestWithBadLines(t *testing.T) {
 		t.Errorf("the re-run's summary %+v: want 4 inputs, all already done", s)
 	}
 }
+
+// A model server that is down, with no --model to skip asking it for its model, fails the command
+// at once with the cause in one line: no pipeline is built, no Beam graph dumped.
+func TestGenerateWithServerDown(t *testing.T) {
+	dir := t.TempDir()
+	world := filepath.Join(dir, "world")
+	vrlaif(t, true, "synth", "--n", "1", "--output", world)
+	msg := vrlaif(t, false, "generate", "--input", world, "--backend", "openai", "--url", "http://127.0.0.1:1/v1",
+		"--output", filepath.Join(dir, "gen"), "--timeout", "2s", "--max-retries", "0")
+	if !strings.Contains(msg, "connection refused") || len(msg) > 1000 {
+		t.Errorf("server down: %d bytes of output %q, want one line naming the refused connection", len(msg), msg)
+	}
+}
