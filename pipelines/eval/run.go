@@ -327,6 +327,9 @@ func evalModel(ctx context.Context, cfg Config, m ModelSpec, clips []clipItems, 
 	var rewards map[string]float64
 	if cfg.Rewarder != nil {
 		rr, rw, rdead := rewardAnswers(ctx, cfg.Rewarder, m.Name, jobs, answers)
+		if err := ctx.Err(); err != nil { // cancelled while scoring: not the answers' fault, no dead letters
+			return ModelResult{}, nil, nil, nil, err
+		}
 		mr.Reward, rewards, dead = &rr, rw, append(dead, rdead...)
 		for i := range rows {
 			if v, ok := rw[rows[i].QuestionID]; ok {

@@ -299,7 +299,11 @@ func jsonlTasks(path, root, imageRoot string) (tasks []schemas.Task, dead []sche
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	ids := map[string]string{} // id → the line that has it
+	type seen struct {
+		ref, source string
+		task        int // index in tasks
+	}
+	ids := map[string]seen{}
 	for line := 1; sc.Scan(); line++ {
 		if strings.TrimSpace(sc.Text()) == "" {
 			continue
@@ -315,26 +319,48 @@ func jsonlTasks(path, root, imageRoot string) (tasks []schemas.Task, dead []sche
 			dead = append(dead, badRecord(ref, "bad_record", err.Error()))
 			continue
 		}
-		switch first, dup := ids[r.ID]; {
-		case r.ID == "":
+		if r.ID == "" {
 			dead = append(dead, badRecord(ref, "bad_record", "the record has no id"))
 			continue
-		case dup:
-			dead = append(dead, badRecord(ref, "duplicate_id", fmt.Sprintf("id %q is also the record at %s: ids must be unique (give both questions in one record)", r.ID, first)))
+		}
+		video := r.Video + r.URI + r.Path
+		source := video + "\x00" + strings.Join(r.Images, "\x00")
+		if first, dup := ids[r.ID]; dup { // another line of the same record: its questions join it
+			if first.source != source {
+				dead = append(dead, badRecord(ref, "conflicting_video", fmt.Sprintf("id %q names other frames at %s: one id, one video", r.ID, first.ref)))
+			} else if first.task >= 0 {
+				tasks[first.task].Questions = mergeQuestions(tasks[first.task].Questions, qs)
+			}
 			continue
 		}
-		ids[r.ID] = ref
-		t, d := task(r.ID, r.Video+r.URI+r.Path, r.Images, qs, root, imageRoot)
+		t, d := task(r.ID, video, r.Images, qs, root, imageRoot)
 		if d != nil {
+			ids[r.ID] = seen{ref, source, -1}
 			dead = append(dead, *d)
 			continue
 		}
+		ids[r.ID] = seen{ref, source, len(tasks)}
 		tasks = append(tasks, t)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, nil, fmt.Errorf("generate: %s: %w", path, err)
 	}
 	return tasks, dead, nil
+}
+
+// mergeQuestions adds to qs those of more it does not have (by id).
+func mergeQuestions(qs, more []schemas.Question) []schemas.Question {
+	have := map[string]bool{}
+	for _, q := range qs {
+		have[q.ID] = true
+	}
+	for _, q := range more {
+		if !have[q.ID] {
+			have[q.ID] = true
+			qs = append(qs, q)
+		}
+	}
+	return qs
 }
 
 // flatRow is one row of a CSV or Parquet manifest: (id, video, question_id, question) and where
@@ -373,7 +399,7 @@ func flatRows(rows []flatRow, root string) (tasks []schemas.Task, dead []schemas
 			byID[r.id], first[r.id] = t, r
 			order = append(order, r.id)
 		}
-		t.Questions = append(t.Questions, schemas.Question{ID: qid, Text: r.q})
+		t.Questions = mergeQuestions(t.Questions, []schemas.Question{{ID: qid, Text: r.q}})
 	}
 	for _, id := range order {
 		t, d := task(id, first[id].video, nil, byID[id].Questions, root, root)

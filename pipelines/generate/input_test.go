@@ -145,7 +145,8 @@ func TestCSVManifestBadRows(t *testing.T) {
 		"g1,good1.mp4,\n"+ // 4: no question
 		",good0.mp4,no id\n"+ // 5
 		"g2,good0.mp4,He said \"hi\n"+ // 6: bare quote
-		"g3,good1.mp4,Fine?\n") // 7
+		"g3,good1.mp4,Fine?\n"+ // 7
+		"g0,good0.mp4,What color is it?\n") // 8: asked already
 	tasks, dead, err := LoadTasks(context.Background(), Input{Spec: c})
 	if err != nil {
 		t.Fatal(err)
@@ -174,7 +175,8 @@ func TestCSVManifestBadRows(t *testing.T) {
 }
 
 // JSONL records that would give empty prompts or ambiguous ids are dead letters at their line;
-// a question listed twice in one record is asked once.
+// a question listed twice is asked once, and a second line of a record (same id, same video)
+// adds its questions.
 func TestJSONLManifestBadRecords(t *testing.T) {
 	dir := t.TempDir()
 	m := write(t, filepath.Join(dir, "m.jsonl"), `{"id":"a","video":"a.mp4","question":"Same?","questions":["Same?","Other?"]}
@@ -183,19 +185,21 @@ null
 {"id":"ws","video":"a.mp4","question":"   "}
 {"id":"e","video":"a.mp4","questions":[""]}
 {"id":"a","video":"c.mp4","question":"Again?"}
+{"id":"a","video":"a.mp4","questions":["Third?","Other?"]}
 `)
 	tasks, dead, err := LoadTasks(context.Background(), Input{Spec: m})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tasks) != 1 || len(tasks[0].Questions) != 2 || tasks[0].Questions[0].Text != "Same?" || tasks[0].Questions[1].Text != "Other?" {
-		t.Errorf("tasks %+v, want record a with its two distinct questions", tasks)
+	if len(tasks) != 1 || len(tasks[0].Questions) != 3 || tasks[0].Questions[0].Text != "Same?" || tasks[0].Questions[1].Text != "Other?" ||
+		tasks[0].Questions[2].Text != "Third?" {
+		t.Errorf("tasks %+v, want record a with its three distinct questions, from lines 1 and 7", tasks)
 	}
 	kinds := map[string]string{}
 	for _, d := range dead {
 		kinds[d.InputRef] = d.ErrorKind
 	}
-	want := map[string]string{"m.jsonl:2": "bad_record", "m.jsonl:3": "bad_record", "m.jsonl:4": "bad_record", "m.jsonl:5": "bad_record", "m.jsonl:6": "duplicate_id"}
+	want := map[string]string{"m.jsonl:2": "bad_record", "m.jsonl:3": "bad_record", "m.jsonl:4": "bad_record", "m.jsonl:5": "bad_record", "m.jsonl:6": "conflicting_video"}
 	if !maps.Equal(kinds, want) || len(dead) != len(want) {
 		t.Errorf("dead letters %v, want %v", kinds, want)
 	}
