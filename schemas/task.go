@@ -14,6 +14,9 @@ type Task struct {
 	Images    []string   `parquet:"images,list" beam:"images" json:"images"`     // resolved frame paths, in order
 	ImageRefs []string   `parquet:"image_refs,list" beam:"image_refs" json:"image_refs"`
 	Questions []Question `parquet:"questions,list" beam:"questions" json:"questions"`
+	// SharesClip: an earlier task names the same video (or frames), so its clip and narrative are
+	// that task's; this one adds its questions' answers only.
+	SharesClip bool `parquet:"shares_clip" beam:"shares_clip" json:"shares_clip,omitempty"`
 }
 
 // TaskClip is a task with its sampled frames: what the model stages consume.

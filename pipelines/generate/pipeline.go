@@ -5,6 +5,7 @@ package generate
 
 import (
 	"path/filepath"
+	"strings"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
@@ -40,8 +41,8 @@ const (
 )
 
 // sink writes rows of T under out/name, skipping ids already there (exactly-once re-runs); with
-// unique, rows that share an id are written once (input records of one video share its clip and
-// its narrative, and a question asked twice gets the same answers).
+// unique, rows that share an id are written once (two records naming the same question about
+// one video, or byte-identical videos under two paths), at the cost of a shuffle of the rows.
 func sink[T any](s beam.Scope, out, name string, rows beam.PCollection, groupRows int, unique bool) {
 	parquetio.Write[T](s.Scope("write."+name), filepath.Join(out, name), name, rows,
 		parquetio.WriteParams{IDField: "ID", SkipExisting: true, Unique: unique, RowGroupRows: groupRows})
@@ -59,12 +60,13 @@ func Pipeline(s beam.Scope, cfg Config, tasks []schemas.Task, deadIn []schemas.D
 	}
 	taskCol = beam.Reshuffle(s, taskCol) // spread the decoding over workers
 	taskClips, frameDead := frames.ExtractTasks(s, taskCol, cfg.Frames)
-	narratives, narrDead := narrative.Generate(s, taskClips, cfg.Narrative)
+	owned := beam.ParDo(s, ownsClip, taskClips) // one task per video writes its clip and narrative
+	narratives, narrDead := narrative.Generate(s, owned, cfg.Narrative)
 	responses, respDead := sample.Responses(s, taskClips, cfg.Sample)
-	clips := beam.ParDo(s, clipOf, taskClips)
+	clips := beam.ParDo(s, clipOf, owned)
 
 	dead := beam.Flatten(s, frameDead, narrDead, respDead, beam.CreateList(s, append([]schemas.DeadLetter{}, deadIn...)))
-	sink[schemas.Clip](s, cfg.Output, ClipsDir, clips, 16, true)
+	sink[schemas.Clip](s, cfg.Output, ClipsDir, clips, 16, false) // MarkSharedClips keeps these unique without a shuffle of the frames
 	sink[schemas.Narrative](s, cfg.Output, NarrativesDir, narratives, 0, true)
 	sink[schemas.Response](s, cfg.Output, ResponsesDir, responses, 0, true)
 	sink[schemas.DeadLetter](s, cfg.Output, DeadLetterDir, dead, 0, false)
@@ -72,4 +74,26 @@ func Pipeline(s beam.Scope, cfg Config, tasks []schemas.Task, deadIn []schemas.D
 
 func clipOf(tc schemas.TaskClip) schemas.Clip { return tc.Clip }
 
-func init() { register.Function1x1(clipOf) }
+func ownsClip(tc schemas.TaskClip, emit func(schemas.TaskClip)) {
+	if !tc.Task.SharesClip {
+		emit(tc)
+	}
+}
+
+// MarkSharedClips sets SharesClip on every task whose video (or frames) an earlier task names:
+// the seed's RL_data.json has one record per question, so many records share a video, and its
+// clip and narrative are then written once, by the first.
+func MarkSharedClips(tasks []schemas.Task) {
+	first := map[string]bool{}
+	for i := range tasks {
+		key := tasks[i].VideoURI + "\x00" + strings.Join(tasks[i].Images, "\x00")
+		tasks[i].SharesClip = first[key]
+		first[key] = true
+	}
+}
+
+func init() {
+	register.Function1x1(clipOf)
+	register.Function2x0(ownsClip)
+	register.Emitter1[schemas.TaskClip]()
+}

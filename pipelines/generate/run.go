@@ -30,6 +30,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (schemas.Summary, 
 	if err != nil {
 		return schemas.Summary{}, err
 	}
+	MarkSharedClips(tasks)
 	questions := 0
 	for _, t := range tasks {
 		questions += len(t.Questions)
