@@ -45,12 +45,8 @@ func demoJudgeFeedback(cmd *cobra.Command, out, name, template, ckpt string) (sc
 func demoEval(cmd *cobra.Command, dir, out, world, sft, policy, rm string, prefs map[string]string, maxTokens int) (eval.Result, error) {
 	cfg := eval.DefaultConfig()
 	cfg.World, cfg.Output, cfg.MaxTokens = world, dir, maxTokens
-	if policy != "" && rm != "" {
-		r, err := train.NewAnswerRewarder(rm)
-		if err != nil {
-			return eval.Result{}, err
-		}
-		cfg.Rewarder, cfg.RewardModel = r, rm
+	if policy != "" {
+		cfg.RewardModel = rm // runEval opens it
 	}
 	cache := filepath.Join(out, "cache")
 	cfg.Models = []eval.ModelSpec{{Name: "sft", Backend: backend.Config{Name: "builtin", Model: sft, CacheDir: cache}}}

@@ -91,13 +91,6 @@ judge's reason), OUTPUT/deadletter/, OUTPUT/summary.json. Answers go through the
 				}
 				cfg.Preferences = append(cfg.Preferences, eval.PreferenceSet{Name: name, Dir: dir})
 			}
-			if cfg.RewardModel != "" {
-				r, err := train.NewAnswerRewarder(cfg.RewardModel)
-				if err != nil {
-					return fail(cmd, "--reward-model: %v", err)
-				}
-				cfg.Rewarder = r
-			}
 			res, err := runEval(cmd, cfg)
 			if err != nil {
 				return err
@@ -203,6 +196,13 @@ func modelSpecs(models, adapters, remotes, remoteIDs []string, cacheDir string) 
 
 // runEval runs the evaluation with a progress line and writes summary.json.
 func runEval(cmd *cobra.Command, cfg eval.Config) (eval.Result, error) {
+	if cfg.RewardModel != "" {
+		r, err := train.NewAnswerRewarder(cfg.RewardModel)
+		if err != nil {
+			return eval.Result{}, fmt.Errorf("eval: --reward-model: %w", err)
+		}
+		cfg.Rewarder = r
+	}
 	var mu sync.Mutex
 	last := time.Now()
 	bar := newProgress("eval", 0)

@@ -69,17 +69,6 @@ func Fetch(ctx context.Context, uri string) (path string, cleanup func(), err er
 // manifest line or row that names no video (malformed, or without the field) is returned as a
 // dead letter naming its place (file:line), and the rest are listed.
 func ListInputs(ctx context.Context, spec string) ([]string, []schemas.DeadLetter, error) {
-	uris, bad, err := listInputs(ctx, spec)
-	var dead []schemas.DeadLetter
-	for _, b := range bad {
-		dead = append(dead, schemas.DeadLetter{ID: schemas.DeadLetterID(Stage, b[0]), Stage: Stage, InputRef: b[0], ErrorKind: "bad_record",
-			Message: b[1], CreatedMicros: time.Now().UnixMicro()})
-	}
-	return uris, dead, err
-}
-
-// listInputs is ListInputs with the bad manifest entries as (where, why).
-func listInputs(ctx context.Context, spec string) ([]string, [][2]string, error) {
 	if !isRemote(spec) {
 		p := localPath(spec)
 		if st, err := os.Stat(p); err == nil {
@@ -154,13 +143,19 @@ func resolve(base, p string) string {
 	return filepath.Join(filepath.Dir(base), p)
 }
 
-func readJSONLManifest(path string) ([]string, [][2]string, error) {
+// badEntry is the dead letter of a manifest line or row (ref: file:line) that names no video.
+func badEntry(ref, msg string) schemas.DeadLetter {
+	return schemas.DeadLetter{ID: schemas.DeadLetterID(Stage, ref), Stage: Stage, InputRef: ref, ErrorKind: "bad_record",
+		Message: msg, CreatedMicros: time.Now().UnixMicro()}
+}
+
+func readJSONLManifest(path string) ([]string, []schemas.DeadLetter, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("frames: %w", err)
 	}
 	var out []string
-	var bad [][2]string
+	var bad []schemas.DeadLetter
 	for i, line := range strings.Split(string(b), "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" {
@@ -169,7 +164,7 @@ func readJSONLManifest(path string) ([]string, [][2]string, error) {
 		ref := fmt.Sprintf("%s:%d", filepath.Base(path), i+1)
 		var m map[string]any
 		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			bad = append(bad, [2]string{ref, "malformed JSON: " + err.Error()})
+			bad = append(bad, badEntry(ref, "malformed JSON: "+err.Error()))
 			continue
 		}
 		uri := ""
@@ -180,7 +175,7 @@ func readJSONLManifest(path string) ([]string, [][2]string, error) {
 			}
 		}
 		if uri == "" {
-			bad = append(bad, [2]string{ref, fmt.Sprintf("the line has none of the fields %v", manifestKeys)})
+			bad = append(bad, badEntry(ref, fmt.Sprintf("the line has none of the fields %v", manifestKeys)))
 			continue
 		}
 		out = append(out, resolve(path, uri))
@@ -188,7 +183,7 @@ func readJSONLManifest(path string) ([]string, [][2]string, error) {
 	return out, bad, nil
 }
 
-func readCSVManifest(path string) ([]string, [][2]string, error) {
+func readCSVManifest(path string) ([]string, []schemas.DeadLetter, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("frames: %w", err)
@@ -201,7 +196,7 @@ func readCSVManifest(path string) ([]string, [][2]string, error) {
 		fields []string
 	}
 	var recs []rec
-	var bad [][2]string
+	var bad []schemas.DeadLetter
 	for {
 		fields, err := r.Read()
 		if errors.Is(err, io.EOF) {
@@ -209,7 +204,7 @@ func readCSVManifest(path string) ([]string, [][2]string, error) {
 		}
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			bad = append(bad, [2]string{fmt.Sprintf("%s:%d", filepath.Base(path), pe.StartLine), pe.Error()})
+			bad = append(bad, badEntry(fmt.Sprintf("%s:%d", filepath.Base(path), pe.StartLine), pe.Error()))
 			continue
 		}
 		if err != nil {
@@ -235,7 +230,7 @@ func readCSVManifest(path string) ([]string, [][2]string, error) {
 	var out []string
 	for _, r := range recs[start:] {
 		if col >= len(r.fields) || strings.TrimSpace(r.fields[col]) == "" {
-			bad = append(bad, [2]string{fmt.Sprintf("%s:%d", filepath.Base(path), r.line), "the row names no video"})
+			bad = append(bad, badEntry(fmt.Sprintf("%s:%d", filepath.Base(path), r.line), "the row names no video"))
 			continue
 		}
 		out = append(out, resolve(path, strings.TrimSpace(r.fields[col])))

@@ -51,7 +51,7 @@ func Run(ctx context.Context, inputs []string, outDir string, p Params, o RunOpt
 		o.ShardRows = 256
 	}
 	clipsDir, deadDir := filepath.Join(outDir, schemas.RowClip), filepath.Join(outDir, schemas.RowDeadLetter)
-	done, err := alreadyDone(clipsDir, deadDir, p.Spec(), o.RetryFailed)
+	done, failed, err := alreadyDone(clipsDir, deadDir, p.Spec(), o.RetryFailed)
 	if err != nil {
 		return st, err
 	}
@@ -64,7 +64,7 @@ func Run(ctx context.Context, inputs []string, outDir string, p Params, o RunOpt
 	if err != nil {
 		return st, err
 	}
-	if err := writeBadInputs(deadDir, dead, o.BadInputs, &st); err != nil {
+	if err := writeBadInputs(dead, o.BadInputs, failed, &st); err != nil {
 		dead.Abort()
 		clips.Abort()
 		return st, err
@@ -164,18 +164,12 @@ type deadRow struct {
 }
 
 // alreadyDone returns the inputs an earlier run finished with the same sampling settings.
-// writeBadInputs writes the input list's dead letters that deadDir does not hold yet, counting
-// each (one already written by an earlier run counts as skipped).
-func writeBadInputs(deadDir string, w *dataset.Writer[schemas.DeadLetter], bad []schemas.DeadLetter, st *RunStats) error {
-	if len(bad) == 0 {
-		return nil
-	}
-	have := map[string]bool{}
-	if err := dataset.Read(deadDir, func(r deadRow) error { have[r.InputRef] = r.Stage == Stage; return nil }); err != nil {
-		return fmt.Errorf("frames: reading earlier dead letters: %w", err)
-	}
+// writeBadInputs writes the input list's dead letters that an earlier run has not (failed holds
+// the refs of the dead letters already there), counting each (one written before counts as
+// skipped).
+func writeBadInputs(w *dataset.Writer[schemas.DeadLetter], bad []schemas.DeadLetter, failed map[string]bool, st *RunStats) error {
 	for _, d := range bad {
-		if have[d.InputRef] {
+		if failed[d.InputRef] {
 			st.Skipped++
 			continue
 		}
@@ -188,27 +182,28 @@ func writeBadInputs(deadDir string, w *dataset.Writer[schemas.DeadLetter], bad [
 	return nil
 }
 
-func alreadyDone(clipsDir, deadDir string, spec schemas.SamplingSpec, retryFailed bool) (map[string]bool, error) {
-	done := map[string]bool{}
-	err := dataset.Read(clipsDir, func(r doneRow) error {
+// alreadyDone reads the earlier output: the inputs to skip (those with a clip of these settings,
+// and unless retryFailed those with a dead letter) and the refs of this stage's dead letters.
+func alreadyDone(clipsDir, deadDir string, spec schemas.SamplingSpec, retryFailed bool) (done, failed map[string]bool, err error) {
+	done, failed = map[string]bool{}, map[string]bool{}
+	err = dataset.Read(clipsDir, func(r doneRow) error {
 		if r.Sampling == spec {
 			done[r.SourceURI] = true
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("frames: reading earlier output to resume: %w", err)
+		return nil, nil, fmt.Errorf("frames: reading earlier output to resume: %w", err)
 	}
-	if !retryFailed {
-		err = dataset.Read(deadDir, func(r deadRow) error {
-			if r.Stage == Stage {
-				done[r.InputRef] = true
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("frames: reading earlier dead letters: %w", err)
+	err = dataset.Read(deadDir, func(r deadRow) error {
+		if r.Stage == Stage {
+			failed[r.InputRef] = true
+			done[r.InputRef] = done[r.InputRef] || !retryFailed
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("frames: reading earlier dead letters: %w", err)
 	}
-	return done, nil
+	return done, failed, nil
 }
