@@ -51,6 +51,12 @@ func WithUserPassword(user, password string) ServerOption {
 	return func(c *serverConfig) { c.opts.Username, c.opts.Password = user, password }
 }
 
+// WithMaxStore caps the bytes JetStream may keep on disk. Without it the server takes 75 % of
+// the disk's free space when it starts.
+func WithMaxStore(n int64) ServerOption {
+	return func(c *serverConfig) { c.opts.JetStreamMaxStore = n }
+}
+
 // WithLogger sends the server's log to l (notices at Info, debug and trace at Debug). Without
 // it the server logs nothing.
 func WithLogger(l *slog.Logger) ServerOption {

@@ -25,7 +25,16 @@ const (
 	// 4 KiB rollouts). At the limit Publish waits (the stream discards new messages) instead of
 	// dropping work the learner has not seen.
 	DefaultRolloutsMaxBytes = 2 << 30
+	// MinRolloutsMaxBytes is the smallest rollout stream EnsureStreams falls back to when the
+	// server cannot reserve the default (see EnsureStreams): room for a few hundred rollouts,
+	// and at least eight messages of the largest size.
+	MinRolloutsMaxBytes = 16 << 20
 )
+
+// errCodeInsufficientStorage is JetStream's error code for "insufficient storage resources
+// available": a stream's MaxBytes is more than the server (or account) can still reserve. An
+// embedded or default nats-server reserves at most 75 % of the disk's free space at start.
+const errCodeInsufficientStorage = 10047
 
 var (
 	// ErrTooLarge is wrapped by errors about a message or object over its size limit.
@@ -57,6 +66,7 @@ type streamSettings struct {
 	maxMsgSize       int32
 	duplicates       time.Duration
 	rolloutsMaxBytes int64
+	explicitMaxBytes bool // WithRolloutsMaxBytes was given: no fallback to a smaller stream
 }
 
 // WithReplicas sets the number of replicas (1 for the embedded server, 3 on a cluster).
@@ -72,7 +82,7 @@ func WithDuplicateWindow(d time.Duration) StreamOption {
 
 // WithRolloutsMaxBytes sets the rollout stream's byte limit, after which publishes wait.
 func WithRolloutsMaxBytes(n int64) StreamOption {
-	return func(s *streamSettings) { s.rolloutsMaxBytes = n }
+	return func(s *streamSettings) { s.rolloutsMaxBytes, s.explicitMaxBytes = n, true }
 }
 
 // StreamConfigs returns the rollout and prompt stream configurations EnsureStreams applies.
@@ -112,17 +122,52 @@ func StreamConfigs(prefix string, opts ...StreamOption) (rollouts, prompts jetst
 
 // EnsureStreams creates the rollout and prompt streams for prefix, or updates them to these
 // settings if they exist. Calling it again with the same settings changes nothing.
+//
+// The rollout stream's byte limit is a reservation the server must be able to make. When it
+// cannot (a nearly full disk: the default 2 GiB needs about 2.7 GiB free), EnsureStreams halves
+// the limit, down to MinRolloutsMaxBytes, and logs a warning with the size it settled on: a
+// smaller stream only makes actors wait sooner (publishes wait while it is full), so the run
+// loses nothing. A limit set with WithRolloutsMaxBytes is not lowered; the error says why.
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, prefix string, opts ...StreamOption) error {
 	rollouts, prompts, err := StreamConfigs(prefix, opts...)
 	if err != nil {
 		return err
 	}
-	for _, cfg := range []jetstream.StreamConfig{rollouts, prompts} {
-		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
-			return fmt.Errorf("natsbus: stream %s: %w", cfg.Name, err)
+	s := streamSettings{}
+	for _, o := range opts {
+		o(&s)
+	}
+	asked := rollouts.MaxBytes
+	for {
+		_, err := js.CreateOrUpdateStream(ctx, rollouts)
+		if err == nil {
+			break
 		}
+		if !insufficientStorage(err) {
+			return fmt.Errorf("natsbus: stream %s: %w", rollouts.Name, err)
+		}
+		if s.explicitMaxBytes || rollouts.MaxBytes/2 < MinRolloutsMaxBytes {
+			return fmt.Errorf("natsbus: stream %s: the server cannot reserve %d MiB of storage for it (a nats-server "+
+				"reserves at most 75 %% of the disk's free space, measured when it starts): free some disk space under "+
+				"its store folder, or raise its max_file_store: %w", rollouts.Name, rollouts.MaxBytes>>20, err)
+		}
+		rollouts.MaxBytes /= 2
+	}
+	if rollouts.MaxBytes != asked {
+		slog.Warn("natsbus: the server has too little storage for the default rollout stream; using a smaller one "+
+			"(actors wait sooner while the learner catches up; free disk space for the default)",
+			"stream", rollouts.Name, "max_bytes_MiB", rollouts.MaxBytes>>20, "default_MiB", asked>>20)
+	}
+	if _, err := js.CreateOrUpdateStream(ctx, prompts); err != nil {
+		return fmt.Errorf("natsbus: stream %s: %w", prompts.Name, err)
 	}
 	return nil
+}
+
+// insufficientStorage reports whether err is JetStream's "insufficient storage resources".
+func insufficientStorage(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && apiErr.ErrorCode == errCodeInsufficientStorage
 }
 
 // Publish attempts.

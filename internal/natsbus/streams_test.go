@@ -194,3 +194,41 @@ func TestEnsureStreams(t *testing.T) {
 		}
 	}
 }
+
+// A server with less storage than the default rollout stream reserves (a nearly full disk) still
+// gets its streams: EnsureStreams halves the rollout stream's limit until the server accepts it.
+// An explicit limit is not lowered, and a server too small for the smallest stream is a clear error.
+func TestEnsureStreamsOnALowStorageServer(t *testing.T) {
+	s := startServer(t, WithMaxStore(100<<20))
+	_, js := connect(t, s.ClientURL())
+	ctx := t.Context()
+	if err := EnsureStreams(ctx, js, "test"); err != nil {
+		t.Fatalf("default streams on a 100 MiB server: %v", err)
+	}
+	r, err := js.Stream(ctx, "TEST_ROLLOUTS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 2 GiB halved until it fits in 100 MiB.
+	if got := r.CachedInfo().Config.MaxBytes; got != 64<<20 {
+		t.Errorf("rollouts MaxBytes %d MiB, want 64", got>>20)
+	}
+	if _, err := js.Stream(ctx, "TEST_PROMPTS"); err != nil {
+		t.Errorf("prompts stream: %v", err)
+	}
+	// Again: the same result, no error.
+	if err := EnsureStreams(ctx, js, "test"); err != nil {
+		t.Fatalf("second EnsureStreams: %v", err)
+	}
+	err = EnsureStreams(ctx, js, "other", WithRolloutsMaxBytes(1<<30))
+	if err == nil || !strings.Contains(err.Error(), "cannot reserve 1024 MiB") {
+		t.Fatalf("explicit 1 GiB on a 100 MiB server: %v, want a 'cannot reserve 1024 MiB' error", err)
+	}
+	tiny := startServer(t, WithMaxStore(8<<20))
+	_, js = connect(t, tiny.ClientURL())
+	err = EnsureStreams(ctx, js, "test")
+	if err == nil || !strings.Contains(err.Error(), "free some disk space") {
+		t.Fatalf("an 8 MiB server: %v, want an error saying to free disk space", err)
+	}
+	t.Log(err)
+}
