@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log"
@@ -30,9 +29,12 @@ func main() {
 	quietBeam()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := rootCmd().ExecuteContext(ctx)
+	interrupted := ctx.Err() != nil // a signal came; stop() below cancels ctx too
 	stop()
 	if err != nil {
-		if errors.Is(err, context.Canceled) {
+		// Only a signal is an interruption: a command that cancels its own work after a
+		// failure (train ppo when an actor fails) returns that failure, not "interrupted".
+		if interrupted {
 			log.Fatalf("vrlaif: interrupted: %v", err)
 		}
 		log.Fatalf("vrlaif: %v", err) // the only exit

@@ -171,16 +171,27 @@ func runPPO(cmd *cobra.Command, cfg train.PPOConfig, conn natsbus.ConnOptions, a
 	stopActors()
 	wg.Wait()
 	close(errs)
+	var failed []error
 	for e := range errs {
-		err = errors.Join(err, e)
+		failed = append(failed, e)
 	}
-	if err != nil {
-		return err
+	if runErr := ppoRunError(ctx, err, failed); runErr != nil {
+		return runErr
 	}
 	report("ppo: %d steps, %d rollouts applied, %d dropped as stale → %s", st.Step, len(st.Applied), len(st.Dropped), cfg.Output)
 	return writeSummary(cfg.Output, schemas.Summary{Command: "train ppo", WallSeconds: time.Since(start).Seconds(),
 		Stages:   map[string]schemas.StageCounts{"ppo": {In: len(st.Applied) + len(st.Dropped), Out: st.Step}},
 		Settings: map[string]any{"ppo": cfg, "actors": actors, "state": map[string]int{"step": st.Step, "version": st.Version, "applied": len(st.Applied), "dropped": len(st.Dropped)}}})
+}
+
+// ppoRunError is train ppo's error from the learner's and the actors' own failures. An actor's
+// failure stops the actors and the learner; the learner then returns only a cancel, which is
+// not reported (unless ctx, the user's, was cancelled too): the cause comes first, alone.
+func ppoRunError(ctx context.Context, learner error, actors []error) error {
+	if len(actors) > 0 && ctx.Err() == nil && errors.Is(learner, context.Canceled) {
+		learner = nil
+	}
+	return errors.Join(append(actors, learner)...)
 }
 
 func rolloutCmd() *cobra.Command {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -332,5 +333,32 @@ func TestTrainPPOChecksInputsFirst(t *testing.T) {
 		if _, err := os.Stat(out); err == nil {
 			t.Errorf("policy %s, rm %s: the output folder %s was created", c.policy, c.rm, out)
 		}
+	}
+}
+
+// When an actor fails, the learner stops with a cancel; the run's error is the actor's failure,
+// not "context canceled" (which main would also label "interrupted"). A user's own cancel, or a
+// learner failing for its own reason, is still reported.
+func TestPPORunErrorNamesTheFailingActor(t *testing.T) {
+	actorErr := fmt.Errorf("actor0: natsbus: stream VRLAIF_ROLLOUTS: insufficient storage")
+	learnerCancelled := fmt.Errorf("natsbus: connect: %w", context.Canceled)
+	live := t.Context()
+
+	err := ppoRunError(live, learnerCancelled, []error{actorErr})
+	if err == nil || err.Error() != actorErr.Error() || errors.Is(err, context.Canceled) {
+		t.Errorf("actor failed, learner cancelled: %v; want only %q", err, actorErr)
+	}
+	userCancelled, cancel := context.WithCancel(live)
+	cancel()
+	if err := ppoRunError(userCancelled, learnerCancelled, []error{actorErr}); !errors.Is(err, context.Canceled) ||
+		!strings.Contains(err.Error(), "actor0") {
+		t.Errorf("user's cancel: %v; want both the actor's error and the cancel", err)
+	}
+	learnerErr := errors.New("ppo: checkpoint: disk full")
+	if err := ppoRunError(live, learnerErr, []error{actorErr}); !errors.Is(err, learnerErr) || !strings.HasPrefix(err.Error(), "actor0") {
+		t.Errorf("both failed: %v; want the actor's error first, then the learner's", err)
+	}
+	if err := ppoRunError(live, nil, nil); err != nil {
+		t.Errorf("no failure: %v", err)
 	}
 }
