@@ -116,6 +116,9 @@ func Run(ctx context.Context, cfg Config, progress func(done, total int)) (Resul
 	if len(cfg.Models) == 0 {
 		return Result{}, errors.New("eval: no model to evaluate")
 	}
+	if err := cfg.Frames.Validate(); err != nil {
+		return Result{}, fmt.Errorf("eval: %w", err)
+	}
 	var truths []schemas.Truth
 	var dead []schemas.DeadLetter
 	switch {
@@ -140,6 +143,9 @@ func Run(ctx context.Context, cfg Config, progress func(done, total int)) (Resul
 		}
 	}
 	clips := loadClips(ctx, cfg, truths, &dead)
+	if err := checkClips(cfg, truths, clips, dead); err != nil {
+		return Result{}, err
+	}
 	judge, err := newJudge(ctx, cfg.Judge)
 	if err != nil {
 		return Result{}, err
@@ -213,6 +219,34 @@ func loadClips(ctx context.Context, cfg Config, truths []schemas.Truth, dead *[]
 		out = append(out, clipItems{truth: t, frames: clip.Frames})
 	}
 	return out
+}
+
+// checkClips refuses an evaluation of nothing, which would otherwise print a table of zeros and
+// succeed: a folder without ground truth, a split with no clips, or clips none of which decode.
+func checkClips(cfg Config, truths []schemas.Truth, clips []clipItems, dead []schemas.DeadLetter) error {
+	if len(clips) > 0 {
+		return nil
+	}
+	if len(truths) == 0 {
+		if cfg.World != "" {
+			return fmt.Errorf("eval: %s holds no ground truth (no rows under %s): give a 'vrlaif synth' world",
+				cfg.World, filepath.Join(cfg.World, "truth"))
+		}
+		return errors.New("eval: the benchmark's files name no videos")
+	}
+	splits := map[string]int{}
+	for _, t := range truths {
+		splits[t.Split]++
+	}
+	if cfg.Split != "all" && splits[cfg.Split] == 0 {
+		return fmt.Errorf("eval: no clips in split %q to evaluate (the world's clips by split: %v); choose another with --split",
+			cfg.Split, splits)
+	}
+	if len(dead) == 0 { // cannot happen: every clip in the split is a clip or a dead letter
+		return errors.New("eval: no clips to evaluate")
+	}
+	return fmt.Errorf("eval: none of the clips could be read (%d dead letters; the first, %s: %s)",
+		len(dead), dead[0].InputRef, dead[0].Message)
 }
 
 func deadLetter(ref, kind string, err error) schemas.DeadLetter {

@@ -26,6 +26,13 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (schemas.Summary, 
 	if cfg.Output == "" {
 		return schemas.Summary{}, fmt.Errorf("generate: no output folder")
 	}
+	// Settings first: a bad one would otherwise surface as a panic while the graph is built, or
+	// as a dead letter for every question after the frames and narratives were paid for.
+	for _, err := range []error{cfg.Frames.Validate(), cfg.Sample.Validate()} {
+		if err != nil {
+			return schemas.Summary{}, fmt.Errorf("generate: %w", err)
+		}
+	}
 	tasks, dead, err := LoadTasks(ctx, cfg.Input)
 	if err != nil {
 		return schemas.Summary{}, err

@@ -9,6 +9,8 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"math"
 	"time"
 
 	"github.com/vrlaif/vrlaif/backend"
@@ -48,6 +50,22 @@ func (p Params) WithDefaults() Params {
 		p.MaxTokens = 256
 	}
 	return p
+}
+
+// Validate reports the first setting no backend can sample with. Zero K and MaxTokens mean their
+// defaults; a zero temperature is greedy; a zero top-p keeps every token.
+func (p Params) Validate() error {
+	switch {
+	case p.K < 0:
+		return fmt.Errorf("sample: k (answers per question) must be ≥ 1, got %d", p.K)
+	case p.MaxTokens < 0:
+		return fmt.Errorf("sample: max tokens must be ≥ 1, got %d", p.MaxTokens)
+	case math.IsNaN(p.Temperature) || math.IsInf(p.Temperature, 0) || p.Temperature < 0:
+		return fmt.Errorf("sample: temperature must be a finite number ≥ 0, got %g", p.Temperature)
+	case math.IsNaN(p.TopP) || p.TopP < 0 || p.TopP > 1:
+		return fmt.Errorf("sample: top-p must be in 0..1 (0 or 1: no nucleus cut), got %g", p.TopP)
+	}
+	return nil
 }
 
 // QuestionSeed is the seed of one question's draws: a hash of the base seed, the clip and the
