@@ -63,6 +63,9 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (schemas.Summary, 
 	if cfg.Output == "" {
 		return schemas.Summary{}, fmt.Errorf("feedback: no output folder")
 	}
+	if samePath(cfg.Input, cfg.Output) {
+		return schemas.Summary{}, fmt.Errorf("feedback: --output %s is the input folder: its summary.json and dead letters would mix with generate's; give another folder", cfg.Output)
+	}
 	if _, err := os.Stat(filepath.Join(cfg.Input, schemas.RowResponse)); err != nil {
 		return schemas.Summary{}, fmt.Errorf("feedback: %s has no %s/ (give a 'vrlaif generate' output folder): %w", cfg.Input, schemas.RowResponse, err)
 	}
@@ -91,4 +94,17 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (schemas.Summary, 
 		Settings: map[string]any{"input": cfg.Input, "judge": cfg.Judge},
 		Outputs:  map[string]string{PreferencesDir: PreferencesDir, DeadLetterDir: DeadLetterDir},
 		Counters: c, Extra: map[string]any{"judge_stats": stats}}, nil
+}
+
+// samePath reports whether a and b name the same folder (after cleaning, or as the same file on
+// disk when both exist).
+func samePath(a, b string) bool {
+	aa, errA := filepath.Abs(a)
+	bb, errB := filepath.Abs(b)
+	if errA == nil && errB == nil && aa == bb {
+		return true
+	}
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(sa, sb)
 }
