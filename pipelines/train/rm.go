@@ -264,10 +264,35 @@ func splitPairs(pairs []RMPair, share float64, rng *rand.Rand) (heldout, train [
 	return pairs[:nh], pairs[nh:]
 }
 
+// Validate reports the first setting a reward model cannot train with.
+func (c RMConfig) Validate() error {
+	finite := func(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+	switch {
+	case c.Epochs < 1:
+		return fmt.Errorf("train: epochs must be ≥ 1, got %d", c.Epochs)
+	case c.BatchPairs < 1:
+		return fmt.Errorf("train: batch pairs must be ≥ 1, got %d", c.BatchPairs)
+	case !finite(c.Heldout) || c.Heldout < 0 || c.Heldout >= 1:
+		return fmt.Errorf("train: the held-out share must be in [0, 1), got %g", c.Heldout)
+	case c.Rank < 1:
+		return fmt.Errorf("train: the LoRA rank must be ≥ 1, got %d", c.Rank)
+	case !finite(float64(c.LR)) || c.LR <= 0:
+		return fmt.Errorf("train: the learning rate must be > 0, got %g", c.LR)
+	case !finite(c.WarmupRatio) || c.WarmupRatio < 0 || c.WarmupRatio > 1:
+		return fmt.Errorf("train: the warm-up ratio must be in [0, 1], got %g", c.WarmupRatio)
+	case !finite(float64(c.MaxGradNorm)) || c.MaxGradNorm < 0:
+		return fmt.Errorf("train: max grad norm must be ≥ 0 (0: no clipping), got %g", c.MaxGradNorm)
+	}
+	return nil
+}
+
 // RunRM trains a reward model: LoRA on the SFT checkpoint plus a reward head, Bradley–Terry loss
 // with the centring term, the seed's metrics on a held-out split, and writes the checkpoint.
 func RunRM(ctx context.Context, cfg RMConfig, report func(RMStep)) (RMResult, error) {
 	start := time.Now()
+	if err := cfg.Validate(); err != nil {
+		return RMResult{}, err
+	}
 	lora := model.LoRAConfig{PeftType: "LORA", Rank: cfg.Rank, Alpha: cfg.Alpha,
 		TargetModules: []string{"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}, BaseModel: cfg.Base}
 	rm, err := NewRewardModel(cfg.Base, lora, cfg.Seed)
@@ -283,6 +308,9 @@ func RunRM(ctx context.Context, cfg RMConfig, report func(RMStep)) (RMResult, er
 	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 1))
 	heldout, trainSet := splitPairs(pairs, cfg.Heldout, rng)
+	if len(trainSet) == 0 {
+		return RMResult{}, fmt.Errorf("train: all %d preference pairs are held out (--heldout %g); none are left to train on", len(pairs), cfg.Heldout)
+	}
 	steps := cfg.Epochs * ((len(trainSet) + cfg.BatchPairs - 1) / cfg.BatchPairs)
 	sched := model.ConstantWithWarmup(cfg.LR, int(math.Ceil(cfg.WarmupRatio*float64(steps))))
 	optLoRA := model.NewAdamWFor(rm.M.LoRA.Params, len(rm.M.LoRA.W), 0)
