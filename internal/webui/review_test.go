@@ -3,6 +3,7 @@ package webui
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -280,5 +281,28 @@ func TestToken(t *testing.T) {
 	}
 	if r := get("/api/datasets", map[string]string{"Cookie": CookieName + "=nope"}); r.StatusCode != 401 {
 		t.Errorf("with a wrong cookie: %d", r.StatusCode)
+	}
+}
+
+// A page number so large that page*size overflows gets an empty page past the end, not a panic
+// (the handler used to slice rows[-500:]).
+func TestPagingHugePage(t *testing.T) {
+	f := newFixture(t)
+	_, srv := newServer(t, Options{DataDir: f.root})
+	for _, path := range []string{"/api/pairs", "/api/deadletters"} {
+		for _, q := range []string{"page=9223372036854775807&size=500", "page=9223372036854775807", "page=4611686018427387904&size=2", "page=3&size=500"} {
+			code, b := call(t, "GET", srv.URL+path+"?ds=run/fb&"+q, nil, nil, nil)
+			if code != 200 || !strings.Contains(string(b), `"rows":[]`) {
+				t.Errorf("%s?%s: %d %s, want 200 and no rows", path, q, code, b)
+			}
+		}
+	}
+	for _, c := range []struct{ page, size, n, lo, hi int }{
+		{0, 3, 7, 0, 3}, {2, 3, 7, 6, 7}, {3, 3, 7, 7, 7}, {2, 3, 6, 6, 6}, {0, 25, 0, 0, 0},
+		{math.MaxInt, 500, 7, 7, 7}, {math.MaxInt / 2, 3, 7, 7, 7},
+	} {
+		if lo, hi := window(c.page, c.size, c.n); lo != c.lo || hi != c.hi {
+			t.Errorf("window(%d, %d, %d) = [%d, %d), want [%d, %d)", c.page, c.size, c.n, lo, hi, c.lo, c.hi)
+		}
 	}
 }
