@@ -121,3 +121,48 @@ func TestServerQueueLimit(t *testing.T) {
 		}
 	}
 }
+
+// A temperature so small that logits/T overflows float32 (1e-39) answers like greedy decoding,
+// with a valid JSON body and finite log-probabilities; it used to be HTTP 200 with an empty body
+// (the encoder failed on a NaN log-probability).
+func TestServerTinyTemperature(t *testing.T) {
+	b, err := builtin.Load(backendtest.Checkpoint(t), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(openai.Handler(b, openai.ServerOptions{}))
+	defer srv.Close()
+	type reply struct {
+		Choices []struct {
+			Message  struct{ Content string }
+			LogProbs struct {
+				Content []struct {
+					Token   string
+					LogProb float64
+				}
+			}
+		}
+	}
+	ask := func(temp string) reply {
+		t.Helper()
+		status, body, _ := post(t, srv.URL, "", `{"messages":[{"role":"user","content":"hi"}],"temperature":`+temp+`,"max_tokens":3,"logprobs":true}`)
+		var r reply
+		if err := json.Unmarshal([]byte(body), &r); status != 200 || err != nil || len(r.Choices) != 1 || len(r.Choices[0].LogProbs.Content) == 0 {
+			t.Fatalf("temperature %s: %d %q (%v)", temp, status, body, err)
+		}
+		return r
+	}
+	tiny, greedy := ask("1e-39"), ask("0")
+	if got, want := tiny.Choices[0].Message.Content, greedy.Choices[0].Message.Content; got != want {
+		t.Errorf("temperature 1e-39 said %q, greedy %q", got, want)
+	}
+	for _, c := range tiny.Choices[0].LogProbs.Content {
+		if c.LogProb > 0 || c.LogProb < -1e-6 { // the argmax's probability rounds to 1 in float32
+			t.Errorf("token %q: logprob %v, want 0 within 1e-6", c.Token, c.LogProb)
+		}
+	}
+	// JSON cannot carry NaN or Inf; a number beyond float64's range is malformed.
+	if status, body, _ := post(t, srv.URL, "", `{"messages":[{"role":"user","content":"hi"}],"temperature":1e999}`); status != 400 {
+		t.Errorf("temperature 1e999: %d %s, want 400", status, body)
+	}
+}
