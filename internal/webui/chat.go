@@ -311,9 +311,9 @@ func (u *UI) chatRequest(req *chatRequest, up *upload) (*backend.ChatRequest, st
 		return nil, "the conversation must end with the user's question"
 	case len(req.Messages) > 64:
 		return nil, "at most 64 turns in one conversation"
-	case req.Temperature < 0 || req.Temperature > 5:
+	case !(req.Temperature >= 0 && req.Temperature <= 5): // so written, a NaN fails too
 		return nil, "temperature must be in 0..5"
-	case req.TopP < 0 || req.TopP > 1:
+	case !(req.TopP >= 0 && req.TopP <= 1):
 		return nil, "top_p must be in 0..1"
 	case req.TopK < 0 || req.MaxTokens < 0 || req.Seed < 0:
 		return nil, "top_k, max_tokens and seed must not be negative"
