@@ -306,3 +306,45 @@ func TestPagingHugePage(t *testing.T) {
 		}
 	}
 }
+
+// Without a token only requests addressed to a loopback name are answered: a page on
+// attacker.example rebound to 127.0.0.1 sends Host: attacker.example (and a matching Origin, so the
+// same-origin check alone let it save marks). With a token the Host is not checked.
+func TestNoTokenAnswersOnlyLoopbackHosts(t *testing.T) {
+	f := newFixture(t)
+	_, srv := newServer(t, Options{DataDir: f.root})
+	port := srv.URL[strings.LastIndex(srv.URL, ":"):]
+	mark := func(host string) (int, string) {
+		body, hdr := jsonBody(markRequest{Dataset: "run/fb", ID: "p1", Mark: "wrong"})
+		hdr["Host"], hdr["Origin"] = host, "http://"+host
+		code, b := call(t, "PUT", srv.URL+"/api/marks", body, hdr, nil)
+		return code, string(b)
+	}
+	evil := "attacker.example" + port
+	if code, b := mark(evil); code != 403 || !strings.Contains(b, "localhost") {
+		t.Errorf("mark from %s: %d %s, want 403", evil, code, b)
+	}
+	for _, path := range []string{"/api/datasets", "/", "/api/pairs?ds=run/fb"} {
+		if code, b := call(t, "GET", srv.URL+path, nil, map[string]string{"Host": evil}, nil); code != 403 {
+			t.Errorf("GET %s from %s: %d %s, want 403", path, evil, code, b)
+		}
+	}
+	var marks struct{ Marked int }
+	call(t, "GET", srv.URL+"/api/pairs?ds=run/fb", nil, nil, &marks)
+	if marks.Marked != 0 {
+		t.Fatalf("a refused request saved a mark")
+	}
+	for _, host := range []string{"localhost" + port, "127.0.0.1" + port} {
+		if code, b := mark(host); code != 200 {
+			t.Errorf("mark from %s: %d %s", host, code, b)
+		}
+		if code, b := call(t, "GET", srv.URL+"/api/datasets", nil, map[string]string{"Host": host}, nil); code != 200 {
+			t.Errorf("datasets from %s: %d %s", host, code, b)
+		}
+	}
+
+	_, keyed := newServer(t, Options{DataDir: f.root, Token: "s3cret"})
+	if code, b := call(t, "GET", keyed.URL+"/api/datasets", nil, map[string]string{"Host": "vrlaif.example.org", "Authorization": "Bearer s3cret"}, nil); code != 200 {
+		t.Errorf("with a token, another host name: %d %s", code, b)
+	}
+}
