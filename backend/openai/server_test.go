@@ -1,10 +1,13 @@
 package openai_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -164,5 +167,25 @@ func TestServerTinyTemperature(t *testing.T) {
 	// JSON cannot carry NaN or Inf; a number beyond float64's range is malformed.
 	if status, body, _ := post(t, srv.URL, "", `{"messages":[{"role":"user","content":"hi"}],"temperature":1e999}`); status != 400 {
 		t.Errorf("temperature 1e999: %d %s, want 400", status, body)
+	}
+}
+
+// An image above model.MaxFramePixels (a one-colour PNG: a few KB on the wire) is a 400 that
+// names the limit, refused from its header instead of decoded (8000×8000 took 5.8 s and 500 MB).
+func TestServerRefusesHugeImage(t *testing.T) {
+	b, err := builtin.Load(backendtest.Checkpoint(t), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(openai.Handler(b, openai.ServerOptions{}))
+	defer srv.Close()
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, image.NewGray(image.Rect(0, 0, 3841, 2160))); err != nil {
+		t.Fatal(err)
+	}
+	url := "data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes())
+	body := `{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"` + url + `"}},{"type":"text","text":"?"}]}],"max_tokens":2}`
+	if status, out, _ := post(t, srv.URL, "", body); status != 400 || !strings.Contains(out, "3841x2160") || !strings.Contains(out, "8294400") {
+		t.Errorf("a 3841x2160 image: %d %s, want 400 naming its size and the limit", status, out)
 	}
 }

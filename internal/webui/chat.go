@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vrlaif/vrlaif/backend"
+	"github.com/vrlaif/vrlaif/model"
 	"github.com/vrlaif/vrlaif/transforms/frames"
 )
 
@@ -162,7 +163,7 @@ func (u *UI) upload(w http.ResponseWriter, r *http.Request) {
 	p := frames.DefaultParams()
 	p.Frames, p.Size = us.o.UploadFrames, us.o.UploadSize
 	p.Limits.MaxDuration, p.Limits.MaxDecodeTime = us.o.UploadMaxDuration, us.o.UploadMaxDecode
-	p.Limits.MaxPixels = 3840 * 2160
+	p.Limits.MaxPixels = model.MaxFramePixels // the limit the model's own frame decoding has
 	clip, err := frames.ExtractFile(r.Context(), path, p)
 	if err != nil {
 		u.o.Logger.Info("upload refused", "name", name, "kind", frames.Kind(err), "err", err)
