@@ -71,6 +71,8 @@ func (r *ChatRequest) Validate() error {
 		return BadRequest("no messages")
 	case r.N < 0 || r.MaxTokens < 0 || r.TopK < 0 || r.TopLogProbs < 0:
 		return BadRequest("n, max_tokens, top_k and top_logprobs must not be negative")
+	case !finite(r.Temperature) || !finite(r.TopP):
+		return BadRequest(fmt.Sprintf("temperature %v and top_p %v must be finite numbers", r.Temperature, r.TopP))
 	case r.Temperature < 0 || r.TopP < 0 || r.TopP > 1:
 		return BadRequest(fmt.Sprintf("temperature %v or top_p %v out of range", r.Temperature, r.TopP))
 	case r.Seed < 0:
@@ -83,6 +85,8 @@ func (r *ChatRequest) Validate() error {
 	}
 	return nil
 }
+
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 
 // TokenLogProb is one token's text and log-probability.
 type TokenLogProb struct {

@@ -24,6 +24,27 @@ func TestLogAddExp(t *testing.T) {
 	}
 }
 
+// Validate refuses a NaN or infinite temperature or top_p as a bad request naming them (a NaN
+// passed every range comparison and reached the sampler), and accepts the ordinary values.
+func TestValidateRejectsNonFinite(t *testing.T) {
+	msgs := []Message{TextMessage(RoleUser, "hi")}
+	nan, inf := math.NaN(), math.Inf(1)
+	for _, r := range []ChatRequest{
+		{Messages: msgs, Temperature: nan}, {Messages: msgs, Temperature: inf}, {Messages: msgs, Temperature: -inf},
+		{Messages: msgs, TopP: nan}, {Messages: msgs, TopP: inf}, {Messages: msgs, Temperature: 1, TopP: -inf},
+	} {
+		err := r.Validate()
+		if !errors.Is(err, ErrBadRequest) || !strings.Contains(err.Error(), "finite") {
+			t.Errorf("Validate(temperature %v, top_p %v) = %v, want a bad request about finite numbers", r.Temperature, r.TopP, err)
+		}
+	}
+	for _, r := range []ChatRequest{{Messages: msgs}, {Messages: msgs, Temperature: 1e-39, TopP: 1}, {Messages: msgs, Temperature: 2, TopP: 0.9}} {
+		if err := r.Validate(); err != nil {
+			t.Errorf("Validate(temperature %v, top_p %v) = %v", r.Temperature, r.TopP, err)
+		}
+	}
+}
+
 func TestRetryableClassification(t *testing.T) {
 	for _, c := range []struct {
 		err  error

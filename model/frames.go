@@ -2,6 +2,7 @@ package model
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -36,9 +37,9 @@ func FrameIndices(n, k int) []int {
 	return out
 }
 
-// VideoPatches turns encoded frames (JPEG or PNG, any size) into one video's patches: NumFrames of
-// them chosen with FrameIndices, each padded to a square with PadColor, resized to ImageSize² and
-// cut by PatchifyImage. Result: [NumFrames·Patches·PatchDim].
+// VideoPatches turns encoded frames (JPEG or PNG of at most MaxFramePixels) into one video's
+// patches: NumFrames of them chosen with FrameIndices, each padded to a square with PadColor,
+// resized to ImageSize² and cut by PatchifyImage. Result: [NumFrames·Patches·PatchDim].
 func VideoPatches(encoded [][]byte, vc VisionConfig) ([]float32, error) {
 	if len(encoded) == 0 {
 		return nil, fmt.Errorf("model: a video needs at least one frame")
@@ -48,7 +49,7 @@ func VideoPatches(encoded [][]byte, vc VisionConfig) ([]float32, error) {
 	for _, i := range FrameIndices(len(encoded), vc.NumFrames) {
 		p, ok := decoded[i]
 		if !ok {
-			img, _, err := image.Decode(bytes.NewReader(encoded[i]))
+			img, err := decodeFrame(encoded[i])
 			if err != nil {
 				return nil, fmt.Errorf("model: frame %d: %w", i, err)
 			}
@@ -64,11 +65,33 @@ func VideoPatches(encoded [][]byte, vc VisionConfig) ([]float32, error) {
 
 // Patchify decodes a JPEG or PNG of ImageSize² and cuts it into patches (see PatchifyImage).
 func Patchify(encoded []byte, vc VisionConfig) ([]float32, error) {
-	img, _, err := image.Decode(bytes.NewReader(encoded))
+	img, err := decodeFrame(encoded)
 	if err != nil {
 		return nil, err
 	}
 	return PatchifyImage(img, vc)
+}
+
+// MaxFramePixels is the largest frame, width × height, that VideoPatches and Patchify decode
+// (3840×2160, 4K UHD; the web page's video uploads take the same limit). An image's size is
+// read from its header before any pixel is: a PNG of one colour packs 8000×8000 pixels into
+// 187 KB and took 5.8 s and 500 MB to decode.
+const MaxFramePixels = 3840 * 2160
+
+// ErrFrameTooLarge is a frame of more than MaxFramePixels pixels.
+var ErrFrameTooLarge = errors.New("frame too large")
+
+// decodeFrame decodes a JPEG or PNG of at most MaxFramePixels pixels.
+func decodeFrame(encoded []byte) (image.Image, error) {
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(encoded))
+	if err != nil {
+		return nil, err
+	}
+	if px := int64(cfg.Width) * int64(cfg.Height); px > MaxFramePixels {
+		return nil, fmt.Errorf("%w: %dx%d is %d pixels, more than the %d (3840x2160) allowed", ErrFrameTooLarge, cfg.Width, cfg.Height, px, MaxFramePixels)
+	}
+	img, _, err := image.Decode(bytes.NewReader(encoded))
+	return img, err
 }
 
 // PatchifyImage cuts an ImageSize² image into patches in row-major patch order, each patch's

@@ -50,7 +50,8 @@ type Prompt struct {
 // cache, then each decoding step runs all unfinished sequences together.
 func (m *Model) Generate(prompts []Prompt, p SampleParams) ([]Sample, error) {
 	c := m.Config
-	if p.MaxNew < 0 || p.Temperature < 0 || p.TopK < 0 || p.TopP < 0 || p.TopP > 1 || p.TopLogProbs < 0 {
+	if p.MaxNew < 0 || !(p.Temperature >= 0) || math.IsInf(float64(p.Temperature), 0) || p.TopK < 0 ||
+		!(p.TopP >= 0 && p.TopP <= 1) || p.TopLogProbs < 0 { // !(x >= 0) is also true for NaN
 		return nil, fmt.Errorf("model: bad sampling parameters %+v", p)
 	}
 	kv := newKVCache(c, len(prompts))
@@ -112,16 +113,25 @@ func (m *Model) Generate(prompts []Prompt, p SampleParams) ([]Sample, error) {
 	return out, nil
 }
 
+// minScaled bounds how far below the largest a tempered logit goes: e^−1e4 is 0 in float32 (and
+// float64), so clamping changes no probability but keeps the softmax's input finite.
+const minScaled = 1e4
+
 // pick draws the next token from logits and returns it with its log-probability and the
 // distribution's entropy (both at the sampling temperature, before truncation).
 func pick(logits, probs []float32, p SampleParams, rng *rand.Rand) (int32, float32, float32) {
-	t := p.Temperature
+	t := float64(p.Temperature)
 	if t == 0 {
 		t = 1 // greedy: report log-probabilities of the untempered distribution
 	}
+	// (v − max)/t, in float64 and clamped, rather than v/t in float32: for a tiny t (1e-39) v/t
+	// overflowed to ±Inf and the softmax gave NaN. This way the largest logit scales to 0 and the
+	// others to at most −minScaled, where e^x is 0 in float32, so the distribution tends to the
+	// argmax (greedy) as t → 0 and every log-probability stays finite.
+	mx := float64(slices.Max(logits))
 	scaled := make([]float32, len(logits))
 	for i, v := range logits {
-		scaled[i] = v / t
+		scaled[i] = float32(max((float64(v)-mx)/t, -minScaled))
 	}
 	softmax(probs, scaled)
 	var ent float64

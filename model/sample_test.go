@@ -170,3 +170,57 @@ func TestNextLogProbsMatchesScore(t *testing.T) {
 		t.Errorf("probabilities sum to %v", mass)
 	}
 }
+
+// A temperature so small that logits/T overflows float32 (1e-39, a denormal) samples the argmax,
+// as greedy decoding does, with finite log-probabilities: the chosen token's is 0 (its probability
+// rounds to 1; within 1e-6) and the entropy 0. v/T in float32 used to give ±Inf and a NaN softmax.
+func TestTinyTemperatureIsGreedy(t *testing.T) {
+	logits := []float32{1, 3.5, 3.25, -2, 0}
+	probs := make([]float32, len(logits))
+	for _, temp := range []float32{1e-39, 1e-30, 1e-10} {
+		rng := rand.New(rand.NewPCG(1, 1))
+		for range 10 {
+			tok, lp, ent := pick(logits, probs, SampleParams{Temperature: temp, TopP: 1}, rng)
+			if tok != 1 || math.Abs(float64(lp)) > 1e-6 || math.Abs(float64(ent)) > 1e-6 {
+				t.Fatalf("T=%g: token %d logprob %v entropy %v, want the argmax 1 with 0 and 0", temp, tok, lp, ent)
+			}
+			for _, e := range topLogProbs(probs, len(probs)) {
+				if math.IsNaN(float64(e.LogProb)) || math.IsInf(float64(e.LogProb), 0) {
+					t.Fatalf("T=%g: top log-probability %+v not finite", temp, e)
+				}
+			}
+		}
+	}
+
+	c := Tiny(24)
+	m, _ := New(c, 4)
+	rng := rand.New(rand.NewPCG(1, 9))
+	for i := range m.W {
+		m.W[i] *= 20
+	}
+	pr := promptFor(c, rng, 3)
+	greedy, err := m.Generate([]Prompt{pr}, SampleParams{MaxNew: 5, EOS: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tiny, err := m.Generate([]Prompt{pr}, SampleParams{MaxNew: 5, EOS: -1, Temperature: 1e-39, TopLogProbs: 3, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(tiny[0].Tokens, greedy[0].Tokens) {
+		t.Errorf("T=1e-39 generated %v, greedy %v", tiny[0].Tokens, greedy[0].Tokens)
+	}
+	for i, lp := range tiny[0].LogProbs {
+		if math.IsNaN(float64(lp)) || math.IsInf(float64(lp), 0) || math.IsNaN(float64(tiny[0].Entropies[i])) {
+			t.Errorf("step %d: logprob %v entropy %v", i, lp, tiny[0].Entropies[i])
+		}
+	}
+	for _, bad := range []SampleParams{
+		{MaxNew: 1, Temperature: float32(math.NaN())}, {MaxNew: 1, Temperature: float32(math.Inf(1))},
+		{MaxNew: 1, TopP: float32(math.NaN())},
+	} {
+		if _, err := m.Generate([]Prompt{pr}, bad); err == nil {
+			t.Errorf("Generate accepted %+v", bad)
+		}
+	}
+}

@@ -215,10 +215,19 @@ func (s *server) acquire(w http.ResponseWriter, ctx context.Context) bool {
 	}
 }
 
+// writeJSON encodes v before writing the status, so that a value JSON cannot carry (a NaN) is a
+// 500 with an error body rather than a 200 with an empty one.
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		var e errorBody
+		e.Error.Message, e.Error.Type = "encoding the reply: "+err.Error(), "server_error"
+		status = http.StatusInternalServerError
+		b, _ = json.Marshal(e) // strings only: cannot fail
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	w.Write(append(b, '\n'))
 }
 
 func writeError(w http.ResponseWriter, status int, typ, msg string) {

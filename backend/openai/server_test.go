@@ -1,10 +1,13 @@
 package openai_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -119,5 +122,70 @@ func TestServerQueueLimit(t *testing.T) {
 		if c != 200 {
 			t.Errorf("queued request ended %d", c)
 		}
+	}
+}
+
+// A temperature so small that logits/T overflows float32 (1e-39) answers like greedy decoding,
+// with a valid JSON body and finite log-probabilities; it used to be HTTP 200 with an empty body
+// (the encoder failed on a NaN log-probability).
+func TestServerTinyTemperature(t *testing.T) {
+	b, err := builtin.Load(backendtest.Checkpoint(t), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(openai.Handler(b, openai.ServerOptions{}))
+	defer srv.Close()
+	type reply struct {
+		Choices []struct {
+			Message  struct{ Content string }
+			LogProbs struct {
+				Content []struct {
+					Token   string
+					LogProb float64
+				}
+			}
+		}
+	}
+	ask := func(temp string) reply {
+		t.Helper()
+		status, body, _ := post(t, srv.URL, "", `{"messages":[{"role":"user","content":"hi"}],"temperature":`+temp+`,"max_tokens":3,"logprobs":true}`)
+		var r reply
+		if err := json.Unmarshal([]byte(body), &r); status != 200 || err != nil || len(r.Choices) != 1 || len(r.Choices[0].LogProbs.Content) == 0 {
+			t.Fatalf("temperature %s: %d %q (%v)", temp, status, body, err)
+		}
+		return r
+	}
+	tiny, greedy := ask("1e-39"), ask("0")
+	if got, want := tiny.Choices[0].Message.Content, greedy.Choices[0].Message.Content; got != want {
+		t.Errorf("temperature 1e-39 said %q, greedy %q", got, want)
+	}
+	for _, c := range tiny.Choices[0].LogProbs.Content {
+		if c.LogProb > 0 || c.LogProb < -1e-6 { // the argmax's probability rounds to 1 in float32
+			t.Errorf("token %q: logprob %v, want 0 within 1e-6", c.Token, c.LogProb)
+		}
+	}
+	// JSON cannot carry NaN or Inf; a number beyond float64's range is malformed.
+	if status, body, _ := post(t, srv.URL, "", `{"messages":[{"role":"user","content":"hi"}],"temperature":1e999}`); status != 400 {
+		t.Errorf("temperature 1e999: %d %s, want 400", status, body)
+	}
+}
+
+// An image above model.MaxFramePixels (a one-colour PNG: a few KB on the wire) is a 400 that
+// names the limit, refused from its header instead of decoded (8000×8000 took 5.8 s and 500 MB).
+func TestServerRefusesHugeImage(t *testing.T) {
+	b, err := builtin.Load(backendtest.Checkpoint(t), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(openai.Handler(b, openai.ServerOptions{}))
+	defer srv.Close()
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, image.NewGray(image.Rect(0, 0, 3841, 2160))); err != nil {
+		t.Fatal(err)
+	}
+	url := "data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes())
+	body := `{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"` + url + `"}},{"type":"text","text":"?"}]}],"max_tokens":2}`
+	if status, out, _ := post(t, srv.URL, "", body); status != 400 || !strings.Contains(out, "3841x2160") || !strings.Contains(out, "8294400") {
+		t.Errorf("a 3841x2160 image: %d %s, want 400 naming its size and the limit", status, out)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/vrlaif/vrlaif/backend"
 	"github.com/vrlaif/vrlaif/backend/builtin"
 	"github.com/vrlaif/vrlaif/backend/openai"
+	"github.com/vrlaif/vrlaif/internal/loopback"
 	"github.com/vrlaif/vrlaif/internal/webui"
 )
 
@@ -62,7 +63,8 @@ The model samples one request at a time (each request is batched over its n samp
 beyond --max-in-flight wait, and beyond --max-queue waiting ones get 429 with Retry-After.
 It listens on loopback by default; set --api-key-env to require a bearer key (the page takes it once
 as http://ADDR/?token=KEY and keeps it in a cookie). The page refuses to listen beyond loopback
-without one. Ctrl-C (or SIGTERM) stops accepting connections and lets running requests finish.`,
+without one, and without one the server answers only requests addressed to localhost, 127.0.0.1
+or [::1] (a page elsewhere cannot reach it by re-pointing its own name: DNS rebinding). Ctrl-C (or SIGTERM) stops accepting connections and lets running requests finish.`,
 		Example: "  vrlaif serve --model out/demo/sft --data out/demo --addr 127.0.0.1:8000   # then open http://127.0.0.1:8000/\n" +
 			"  vrlaif serve --data out/demo/feedback                                    # review only, no model\n" +
 			"  curl -s localhost:8000/v1/chat/completions -d '{\"messages\":[{\"role\":\"user\",\"content\":\"Hello\"}],\"max_tokens\":16}'",
@@ -168,7 +170,11 @@ func serve(ctx context.Context, c serveConfig) error {
 		defer ui.Close()
 		mux.Handle("/", ui)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	var handler http.Handler = mux
+	if !beyondLoopback && c.api.APIKey == "" {
+		handler = loopback.Only(mux) // against DNS rebinding: see package loopback
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	if served != nil {
 		info := served.Info()
 		fmt.Fprintf(os.Stderr, "serving %s (revision %s) on http://%s/v1\n", info.Model, info.Revision, ln.Addr())

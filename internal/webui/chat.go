@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/vrlaif/vrlaif/backend"
+	"github.com/vrlaif/vrlaif/model"
 	"github.com/vrlaif/vrlaif/transforms/frames"
 )
 
@@ -162,7 +163,7 @@ func (u *UI) upload(w http.ResponseWriter, r *http.Request) {
 	p := frames.DefaultParams()
 	p.Frames, p.Size = us.o.UploadFrames, us.o.UploadSize
 	p.Limits.MaxDuration, p.Limits.MaxDecodeTime = us.o.UploadMaxDuration, us.o.UploadMaxDecode
-	p.Limits.MaxPixels = 3840 * 2160
+	p.Limits.MaxPixels = model.MaxFramePixels // the limit the model's own frame decoding has
 	clip, err := frames.ExtractFile(r.Context(), path, p)
 	if err != nil {
 		u.o.Logger.Info("upload refused", "name", name, "kind", frames.Kind(err), "err", err)
@@ -311,9 +312,9 @@ func (u *UI) chatRequest(req *chatRequest, up *upload) (*backend.ChatRequest, st
 		return nil, "the conversation must end with the user's question"
 	case len(req.Messages) > 64:
 		return nil, "at most 64 turns in one conversation"
-	case req.Temperature < 0 || req.Temperature > 5:
+	case !(req.Temperature >= 0 && req.Temperature <= 5): // so written, a NaN fails too
 		return nil, "temperature must be in 0..5"
-	case req.TopP < 0 || req.TopP > 1:
+	case !(req.TopP >= 0 && req.TopP <= 1):
 		return nil, "top_p must be in 0..1"
 	case req.TopK < 0 || req.MaxTokens < 0 || req.Seed < 0:
 		return nil, "top_k, max_tokens and seed must not be negative"

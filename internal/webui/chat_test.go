@@ -3,6 +3,7 @@ package webui
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -80,6 +81,16 @@ func TestUploadAndChat(t *testing.T) {
 		backend.TextMessage("assistant", r1.Text), backend.TextMessage("user", turns[2].Content)}, MaxTokens: 10, Temperature: 0.8, Seed: 5})
 	if code, r2, out := ask(chatRequest{Upload: up.ID, Messages: turns, MaxTokens: 10, Temperature: 0.8, Seed: 5}); code != 200 || r2.Text != want2.Choices[0].Text {
 		t.Errorf("second turn: %d %q, want %q (%s)", code, r2.Text, want2.Choices[0].Text, out)
+	}
+	// a temperature so small that logits/T overflows float32 answers as greedy decoding does
+	if code, r3, out := ask(chatRequest{Upload: up.ID, Messages: turns[:1], MaxTokens: 10, Temperature: 1e-39}); code != 200 || r3.Text != r1.Text {
+		t.Errorf("temperature 1e-39: %d %q, greedy %q (%s)", code, r3.Text, r1.Text, out)
+	}
+	// JSON carries no NaN, but the checks must not let one through either
+	for _, bad := range []chatRequest{{Messages: turns[:1], Temperature: math.NaN()}, {Messages: turns[:1], TopP: math.NaN()}} {
+		if _, msg := u.chatRequest(&bad, &up); msg == "" {
+			t.Errorf("chatRequest accepted temperature %v top_p %v", bad.Temperature, bad.TopP)
+		}
 	}
 	for _, c := range []struct {
 		name string

@@ -87,7 +87,7 @@ func newServer(t *testing.T, o Options) (*UI, *httptest.Server) {
 	return u, srv
 }
 
-// call makes a request and decodes a JSON answer into out (when out is not nil).
+// call makes a request (hdr may name its Host) and decodes a JSON answer into out (when out is not nil).
 func call(t *testing.T, method, url string, body io.Reader, hdr map[string]string, out any) (int, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, body)
@@ -96,6 +96,9 @@ func call(t *testing.T, method, url string, body io.Reader, hdr map[string]strin
 	}
 	for k, v := range hdr {
 		req.Header.Set(k, v)
+	}
+	if h := hdr["Host"]; h != "" { // the client sends req.Host, not a Host header
+		req.Host = h
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

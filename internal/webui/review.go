@@ -152,7 +152,8 @@ func (u *UI) pairs(w http.ResponseWriter, r *http.Request) {
 		hits = append(hits, i)
 	}
 	rows := []pairRow{}
-	for _, i := range hits[min(page*size, len(hits)):min((page+1)*size, len(hits))] {
+	lo, hi := window(page, size, len(hits))
+	for _, i := range hits[lo:hi] {
 		p := s.prefs[i]
 		_, marked := marks[p.ID]
 		rows = append(rows, pairRow{ID: p.ID, ClipID: p.ClipID, Question: p.Question, Labeled: p.Labeled, Chosen: p.Chosen,
@@ -179,6 +180,17 @@ func paging(w http.ResponseWriter, pageS, sizeS string) (page, size int, ok bool
 		}
 	}
 	return page, size, true
+}
+
+// window is the half-open range [lo, hi) of n rows that page shows at size rows a page; a page past
+// the end is empty (lo == hi == n). It never multiplies a page beyond the end, so a huge page
+// number cannot overflow into a negative index.
+func window(page, size, n int) (lo, hi int) {
+	if page > n/size {
+		return n, n
+	}
+	lo = page * size // ≤ n, since page ≤ n/size
+	return lo, lo + min(size, n-lo)
 }
 
 func words(s string) int { return len(strings.Fields(s)) }
@@ -259,7 +271,8 @@ func (u *UI) deadLetters(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	rows := append([]schemas.DeadLetter{}, s.dead[min(page*size, len(s.dead)):min((page+1)*size, len(s.dead))]...) // [] rather than null when none
+	lo, hi := window(page, size, len(s.dead))
+	rows := append([]schemas.DeadLetter{}, s.dead[lo:hi]...) // [] rather than null when none
 	writeJSON(w, http.StatusOK, map[string]any{"total": len(s.dead), "page": page, "size": size,
 		"pages": (len(s.dead) + size - 1) / size, "rows": rows})
 }

@@ -3,6 +3,7 @@ package webui
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"os"
@@ -280,5 +281,70 @@ func TestToken(t *testing.T) {
 	}
 	if r := get("/api/datasets", map[string]string{"Cookie": CookieName + "=nope"}); r.StatusCode != 401 {
 		t.Errorf("with a wrong cookie: %d", r.StatusCode)
+	}
+}
+
+// A page number so large that page*size overflows gets an empty page past the end, not a panic
+// (the handler used to slice rows[-500:]).
+func TestPagingHugePage(t *testing.T) {
+	f := newFixture(t)
+	_, srv := newServer(t, Options{DataDir: f.root})
+	for _, path := range []string{"/api/pairs", "/api/deadletters"} {
+		for _, q := range []string{"page=9223372036854775807&size=500", "page=9223372036854775807", "page=4611686018427387904&size=2", "page=3&size=500"} {
+			code, b := call(t, "GET", srv.URL+path+"?ds=run/fb&"+q, nil, nil, nil)
+			if code != 200 || !strings.Contains(string(b), `"rows":[]`) {
+				t.Errorf("%s?%s: %d %s, want 200 and no rows", path, q, code, b)
+			}
+		}
+	}
+	for _, c := range []struct{ page, size, n, lo, hi int }{
+		{0, 3, 7, 0, 3}, {2, 3, 7, 6, 7}, {3, 3, 7, 7, 7}, {2, 3, 6, 6, 6}, {0, 25, 0, 0, 0},
+		{math.MaxInt, 500, 7, 7, 7}, {math.MaxInt / 2, 3, 7, 7, 7},
+	} {
+		if lo, hi := window(c.page, c.size, c.n); lo != c.lo || hi != c.hi {
+			t.Errorf("window(%d, %d, %d) = [%d, %d), want [%d, %d)", c.page, c.size, c.n, lo, hi, c.lo, c.hi)
+		}
+	}
+}
+
+// Without a token only requests addressed to a loopback name are answered: a page on
+// attacker.example rebound to 127.0.0.1 sends Host: attacker.example (and a matching Origin, so the
+// same-origin check alone let it save marks). With a token the Host is not checked.
+func TestNoTokenAnswersOnlyLoopbackHosts(t *testing.T) {
+	f := newFixture(t)
+	_, srv := newServer(t, Options{DataDir: f.root})
+	port := srv.URL[strings.LastIndex(srv.URL, ":"):]
+	mark := func(host string) (int, string) {
+		body, hdr := jsonBody(markRequest{Dataset: "run/fb", ID: "p1", Mark: "wrong"})
+		hdr["Host"], hdr["Origin"] = host, "http://"+host
+		code, b := call(t, "PUT", srv.URL+"/api/marks", body, hdr, nil)
+		return code, string(b)
+	}
+	evil := "attacker.example" + port
+	if code, b := mark(evil); code != 403 || !strings.Contains(b, "localhost") {
+		t.Errorf("mark from %s: %d %s, want 403", evil, code, b)
+	}
+	for _, path := range []string{"/api/datasets", "/", "/api/pairs?ds=run/fb"} {
+		if code, b := call(t, "GET", srv.URL+path, nil, map[string]string{"Host": evil}, nil); code != 403 {
+			t.Errorf("GET %s from %s: %d %s, want 403", path, evil, code, b)
+		}
+	}
+	var marks struct{ Marked int }
+	call(t, "GET", srv.URL+"/api/pairs?ds=run/fb", nil, nil, &marks)
+	if marks.Marked != 0 {
+		t.Fatalf("a refused request saved a mark")
+	}
+	for _, host := range []string{"localhost" + port, "127.0.0.1" + port} {
+		if code, b := mark(host); code != 200 {
+			t.Errorf("mark from %s: %d %s", host, code, b)
+		}
+		if code, b := call(t, "GET", srv.URL+"/api/datasets", nil, map[string]string{"Host": host}, nil); code != 200 {
+			t.Errorf("datasets from %s: %d %s", host, code, b)
+		}
+	}
+
+	_, keyed := newServer(t, Options{DataDir: f.root, Token: "s3cret"})
+	if code, b := call(t, "GET", keyed.URL+"/api/datasets", nil, map[string]string{"Host": "vrlaif.example.org", "Authorization": "Bearer s3cret"}, nil); code != 200 {
+		t.Errorf("with a token, another host name: %d %s", code, b)
 	}
 }

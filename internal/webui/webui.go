@@ -7,8 +7,10 @@
 // Safety: the browser names datasets, pairs and clips by the names this server gave it, never by
 // path, so nothing it sends reaches a file outside the data folder; uploads go to a temporary folder
 // with size and duration limits and are deleted once their frames are read; with a token set, every
-// request needs it (a bearer header, or the cookie that /?token=… sets); state-changing requests
-// from another origin are refused.
+// request needs it (a bearer header, or the cookie that /?token=… sets); without one (a server on
+// loopback: serve refuses to listen beyond it without a key) only requests addressed to localhost,
+// 127.0.0.1 or [::1] are answered, against DNS rebinding; state-changing requests from another
+// origin are refused.
 package webui
 
 import (
@@ -26,6 +28,7 @@ import (
 	"time"
 
 	"github.com/vrlaif/vrlaif/backend"
+	"github.com/vrlaif/vrlaif/internal/loopback"
 )
 
 //go:embed static
@@ -41,7 +44,8 @@ type Options struct {
 	DataDir string
 	// Chat answers questions about uploaded videos; nil turns the chat page off.
 	Chat backend.Backend
-	// Token, when set, is required on every request.
+	// Token, when set, is required on every request; without it the page answers only requests
+	// addressed to a loopback name (localhost, 127.0.0.1, [::1]).
 	Token string
 	// Upload limits.
 	UploadMaxBytes    int64         // default 200 MiB
@@ -131,8 +135,12 @@ func (u *UI) Close() error {
 	return nil
 }
 
-// ServeHTTP checks the token and the origin, then serves the page or its API.
+// ServeHTTP checks the Host (without a token, only loopback names), the token and the origin, then serves the page or its API.
 func (u *UI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if u.o.Token == "" && !loopback.Host(r.Host) {
+		loopback.Refuse(w, r) // DNS rebinding: see package loopback
+		return
+	}
 	if u.o.Token != "" && r.Method == http.MethodGet && r.URL.Path == "/" && r.URL.Query().Has("token") {
 		u.login(w, r)
 		return
