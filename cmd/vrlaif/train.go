@@ -104,7 +104,9 @@ The loss is taken on answer tokens only (the seed's masking). A byte-level BPE t
 trained on the world's text first. Writes CKPT/model.safetensors (Hugging Face tensor names),
 config.json, tokenizer.json, optimizer.safetensors, trainer_state.json, metrics.jsonl and
 summary.json with held-out accuracies. Re-running with the same --output resumes from the last
-checkpoint.`,
+checkpoint (a larger --steps goes on training); other settings (size, data, learning rate, …)
+are refused, naming what differs. A checkpoint is saved as one unit: a run killed while saving
+resumes from that save or the one before, never from a mix of both.`,
 		Example: "  vrlaif synth --n 200 --output out/world && vrlaif train sft --data out/world --output out/sft",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

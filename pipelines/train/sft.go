@@ -103,10 +103,20 @@ func RunSFT(ctx context.Context, cfg SFTConfig, report func(StepInfo)) (SFTResul
 	}
 	examples := src.examples
 	res.World = src.world
+	if err := finishSave(cfg.Output); err != nil { // a save a killed run had decided on
+		return res, err
+	}
 	resume := fileExists(filepath.Join(cfg.Output, model.WeightsFile))
 	var tok *tokenizer.Tokenizer
 	var m *model.Model
+	state := trainerState{}
 	if resume {
+		if state, err = loadState(cfg.Output); err != nil {
+			return res, err
+		}
+		if err := checkResume(cfg.Output, state, cfg); err != nil {
+			return res, err
+		}
 		if tok, err = tokenizer.Load(filepath.Join(cfg.Output, "tokenizer.json")); err != nil {
 			return res, err
 		}
@@ -162,12 +172,8 @@ func RunSFT(ctx context.Context, cfg SFTConfig, report func(StepInfo)) (SFTResul
 		return res, errors.New("train: no training examples")
 	}
 	opt := model.NewAdamW(m, cfg.WeightDecay)
-	state := trainerState{}
 	if resume {
 		if err := model.LoadOptimizer(cfg.Output, opt); err != nil {
-			return res, err
-		}
-		if state, err = loadState(cfg.Output); err != nil {
 			return res, err
 		}
 		// Steps logged after the last checkpoint are redone: drop their lines.
@@ -182,7 +188,7 @@ func RunSFT(ctx context.Context, cfg SFTConfig, report func(StepInfo)) (SFTResul
 	start := time.Now()
 	for step := state.Step; step < cfg.Steps; step++ {
 		if err := ctx.Err(); err != nil {
-			return res, errors.Join(err, saveAll(cfg.Output, m, tok, opt, trainerState{Step: step}))
+			return res, errors.Join(err, saveAll(cfg.Output, m, tok, opt, trainerState{Step: step, Config: &cfg}))
 		}
 		pool, phase := train, "all"
 		if float64(step) < cfg.ShortPhase*float64(cfg.Steps) && len(short) > 0 {
@@ -226,7 +232,7 @@ func RunSFT(ctx context.Context, cfg SFTConfig, report func(StepInfo)) (SFTResul
 			report(info)
 		}
 		if (cfg.SaveEvery > 0 && (step+1)%cfg.SaveEvery == 0) || last {
-			if err := saveAll(cfg.Output, m, tok, opt, trainerState{Step: step + 1}); err != nil {
+			if err := saveAll(cfg.Output, m, tok, opt, trainerState{Step: step + 1, Config: &cfg}); err != nil {
 				return res, err
 			}
 		}
@@ -260,33 +266,6 @@ func meanLoss(m *model.Model, es []*Encoded, pad int, videoOf func(*Example) []f
 		return 0, nil
 	}
 	return float32(sum / float64(n)), nil
-}
-
-type trainerState struct {
-	Step int `json:"step"`
-}
-
-func saveAll(dir string, m *model.Model, tok *tokenizer.Tokenizer, opt *model.AdamW, st trainerState) error {
-	if err := model.Save(dir, m); err != nil {
-		return err
-	}
-	if err := tok.Save(filepath.Join(dir, "tokenizer.json")); err != nil {
-		return err
-	}
-	if err := model.SaveOptimizer(dir, opt); err != nil {
-		return err
-	}
-	b, _ := json.Marshal(st)
-	return os.WriteFile(filepath.Join(dir, "trainer_state.json"), b, 0o644)
-}
-
-func loadState(dir string) (trainerState, error) {
-	var st trainerState
-	b, err := os.ReadFile(filepath.Join(dir, "trainer_state.json"))
-	if err != nil {
-		return st, fmt.Errorf("train: resuming: %w", err)
-	}
-	return st, json.Unmarshal(b, &st)
 }
 
 func appendMetrics(dir string, info StepInfo) error {

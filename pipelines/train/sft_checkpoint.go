@@ -1,0 +1,125 @@
+package train
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+
+	"github.com/vrlaif/vrlaif/model"
+	"github.com/vrlaif/vrlaif/model/tokenizer"
+)
+
+// An SFT checkpoint is four files (weights and config, tokenizer, optimizer, trainer state) that
+// must come from the same step. Each is written atomically, but a process killed between two of
+// them left weights one step ahead of the optimizer and step count, which a resume then mixed
+// silently (or, in the first save, weights without a tokenizer, which no resume could open).
+// So a save is a small journal: every file goes into stagingDir; the folder is renamed to readyDir
+// (atomic: the save is now decided); the files are moved into place; readyDir is removed. A run
+// that starts and finds readyDir finishes those moves; a leftover stagingDir is an abandoned save.
+const (
+	stagingDir = ".checkpoint-staging"
+	readyDir   = ".checkpoint-ready"
+)
+
+type trainerState struct {
+	Step int `json:"step"`
+	// Config is the run's settings, so that a resume with other settings is refused. Nil in
+	// checkpoints from before it was recorded.
+	Config *SFTConfig `json:"config,omitempty"`
+}
+
+func saveAll(dir string, m *model.Model, tok *tokenizer.Tokenizer, opt *model.AdamW, st trainerState) error {
+	staging, ready := filepath.Join(dir, stagingDir), filepath.Join(dir, readyDir)
+	if err := os.RemoveAll(staging); err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	if err := model.Save(staging, m); err != nil {
+		return err
+	}
+	if err := tok.Save(filepath.Join(staging, "tokenizer.json")); err != nil {
+		return err
+	}
+	if err := model.SaveOptimizer(staging, opt); err != nil {
+		return err
+	}
+	b, _ := json.Marshal(st)
+	if err := os.WriteFile(filepath.Join(staging, "trainer_state.json"), b, 0o644); err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	if err := os.Rename(staging, ready); err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	return finishSave(dir)
+}
+
+// finishSave moves a decided save's files into dir and removes the journal folders. It does
+// nothing when no save was decided, so it is what a run calls first.
+func finishSave(dir string) error {
+	ready := filepath.Join(dir, readyDir)
+	entries, err := os.ReadDir(ready)
+	if errors.Is(err, os.ErrNotExist) {
+		return os.RemoveAll(filepath.Join(dir, stagingDir))
+	}
+	if err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	for _, e := range entries {
+		if e.Type().IsRegular() && !strings.HasPrefix(e.Name(), ".") { // not a writer's temporary file
+			if err := os.Rename(filepath.Join(ready, e.Name()), filepath.Join(dir, e.Name())); err != nil {
+				return fmt.Errorf("train: checkpoint: %w", err)
+			}
+		}
+	}
+	if err := os.RemoveAll(ready); err != nil {
+		return fmt.Errorf("train: checkpoint: %w", err)
+	}
+	return os.RemoveAll(filepath.Join(dir, stagingDir))
+}
+
+func loadState(dir string) (trainerState, error) {
+	var st trainerState
+	b, err := os.ReadFile(filepath.Join(dir, "trainer_state.json"))
+	if err != nil {
+		return st, fmt.Errorf("train: resuming: %w", err)
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return st, fmt.Errorf("train: resuming: %s: %w", filepath.Join(dir, "trainer_state.json"), err)
+	}
+	return st, nil
+}
+
+// checkResume refuses to resume a checkpoint written with other settings: it would go on
+// training another model, or on other data, under this run's name. The folder to write to and how
+// often to evaluate and save may change, and --steps may grow (training goes on from the
+// checkpoint; the learning-rate schedule then spans the new length).
+func checkResume(dir string, st trainerState, cfg SFTConfig) error {
+	if st.Step > cfg.Steps {
+		return fmt.Errorf("train: %s is a checkpoint at step %d, past --steps %d: give a new --output, or --steps ≥ %d to go on",
+			dir, st.Step, cfg.Steps, st.Step)
+	}
+	if st.Config == nil { // a checkpoint from before settings were recorded: the step is all there is
+		return nil
+	}
+	was, now := *st.Config, cfg
+	for _, c := range []*SFTConfig{&was, &now} {
+		c.Output, c.EvalEvery, c.SaveEvery, c.Steps = "", 0, 0, 0
+	}
+	if reflect.DeepEqual(was, now) {
+		return nil
+	}
+	var diffs []string
+	wv, nv := reflect.ValueOf(was), reflect.ValueOf(now)
+	for i := range wv.NumField() {
+		if !reflect.DeepEqual(wv.Field(i).Interface(), nv.Field(i).Interface()) {
+			name := wv.Type().Field(i).Tag.Get("json")
+			name, _, _ = strings.Cut(name, ",")
+			diffs = append(diffs, fmt.Sprintf("%s %v (now %v)", name, wv.Field(i).Interface(), nv.Field(i).Interface()))
+		}
+	}
+	return fmt.Errorf("train: %s holds a checkpoint (step %d) trained with other settings: %s; give a new --output, or the same settings to resume",
+		dir, st.Step, strings.Join(diffs, ", "))
+}
