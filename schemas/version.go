@@ -19,3 +19,33 @@ const (
 	RowRM         = "rm"
 	RowRL         = "rl"
 )
+
+// RowTypeOf is the row type whose files hold rows of v's type ("clips" for a Clip), or "" for
+// a type that is no dataset's row (a projection, say).
+func RowTypeOf(v any) string {
+	switch v.(type) {
+	case Clip, *Clip:
+		return RowClip
+	case DeadLetter, *DeadLetter:
+		return RowDeadLetter
+	case Truth, *Truth:
+		return RowTruth
+	case SFTRow, *SFTRow:
+		return RowSFT
+	case RMRow, *RMRow:
+		return RowRM
+	case RLRow, *RLRow:
+		return RowRL
+	case Narrative, *Narrative:
+		return RowNarrative
+	case Response, *Response:
+		return RowResponse
+	case Preference, *Preference:
+		return RowPreference
+	case EvalScore, *EvalScore:
+		return RowScore
+	case ReviewMark, *ReviewMark:
+		return RowReviewMark
+	}
+	return ""
+}

@@ -21,6 +21,10 @@ import (
 // ErrNewerSchema is returned when a file was written by a newer schema version.
 var ErrNewerSchema = errors.New("dataset: file written by a newer vrlaif schema version")
 
+// ErrWrongRowType is returned when a file's recorded row type is not the one asked for: a
+// clips/ folder given where preferences are read, say.
+var ErrWrongRowType = errors.New("dataset: wrong dataset")
+
 // Writer appends rows of T to a dataset folder, starting a new shard every ShardRows rows.
 // Shards of earlier runs are kept: a new Writer numbers its shards after the highest existing one.
 type Writer[T any] struct {
@@ -213,6 +217,13 @@ func readShard[T any](path string, fn func(T) error) error {
 	if v, ok := pf.Lookup(schemas.MetaVersion); ok {
 		if n, err := strconv.Atoi(v); err != nil || n > schemas.Version {
 			return fmt.Errorf("%w: %s has version %q, this build reads %d", ErrNewerSchema, path, v, schemas.Version)
+		}
+	}
+	// Rows of another type would read as zero values where their columns differ: refuse them.
+	if want := schemas.RowTypeOf(*new(T)); want != "" {
+		if got, ok := pf.Lookup(schemas.MetaRowType); ok && got != want {
+			return fmt.Errorf("%w: %s holds %s rows, not %s: give a folder of %s (a %s/ folder)",
+				ErrWrongRowType, path, got, want, want, want)
 		}
 	}
 	r := parquet.NewGenericReader[T](pf)

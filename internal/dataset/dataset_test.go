@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
@@ -124,5 +125,40 @@ func TestMissingDirIsEmpty(t *testing.T) {
 	rows, err := ReadAll[schemas.Clip](filepath.Join(t.TempDir(), "none"))
 	if err != nil || len(rows) != 0 {
 		t.Errorf("%v, %v", rows, err)
+	}
+}
+
+// Rows of another dataset are refused by their recorded row type (clips read as preferences came
+// back as zero-valued preferences); a file with no recorded type (written by another tool), or a
+// projection type that is no dataset's row, reads as before.
+func TestWrongRowTypeIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	w, err := NewWriter[schemas.Clip](dir, schemas.RowClip, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(clip(1), clip(2))
+	w.Close()
+	_, err = ReadAll[schemas.Preference](dir)
+	if !errors.Is(err, ErrWrongRowType) || !strings.Contains(err.Error(), "holds clips rows, not preferences") {
+		t.Errorf("clips read as preferences: %v, want ErrWrongRowType naming both", err)
+	}
+	if rows, err := ReadAll[schemas.Clip](dir); err != nil || len(rows) != 2 {
+		t.Errorf("clips read as clips: %d rows, %v", len(rows), err)
+	}
+	type idOnly struct {
+		ID string `parquet:"id"`
+	}
+	if rows, err := ReadAll[idOnly](dir); err != nil || len(rows) != 2 || rows[1].ID != "c2" {
+		t.Errorf("a projection: %+v, %v", rows, err)
+	}
+	untyped := t.TempDir()
+	f, _ := os.Create(filepath.Join(untyped, "part-00000.parquet"))
+	pw := parquet.NewGenericWriter[schemas.Preference](f)
+	pw.Write([]schemas.Preference{{ID: "p1"}})
+	pw.Close()
+	f.Close()
+	if rows, err := ReadAll[schemas.Preference](untyped); err != nil || len(rows) != 1 {
+		t.Errorf("a file with no row type: %d rows, %v", len(rows), err)
 	}
 }
