@@ -301,3 +301,32 @@ func TestUsageErrors(t *testing.T) {
 		t.Errorf("bad quality: %q", msg)
 	}
 }
+
+// An import stopped by a syntax error late in the file writes nothing (it left every shard
+// finished before the error, which the re-run then refused as "already holds a dataset"); the
+// fixed file then imports into the same folder.
+func TestImportStoppedWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("[")
+	for i := range 2500 { // past two 1000-row shards
+		fmt.Fprintf(&b, `{"id": "r%d", "image": "v/image_01.jpg", "conversations": [{"from": "human", "value": "<image>\nWhat moves?"}, {"from": "gpt", "value": "A circle."}]},`, i)
+	}
+	in := filepath.Join(dir, "sft.json")
+	os.WriteFile(in, []byte(b.String()+`{"id": oops}]`), 0o644)
+	out := filepath.Join(dir, "out")
+	if msg := vrlaif(t, false, "import", "--format", "sft", "--input", in, "--output", out); !strings.Contains(msg, "nothing was written") {
+		t.Errorf("message %q, want it to say nothing was written", msg)
+	}
+	entries, _ := os.ReadDir(out)
+	for _, e := range entries {
+		if shards, _ := os.ReadDir(filepath.Join(out, e.Name())); e.IsDir() && len(shards) > 0 || !e.IsDir() {
+			t.Errorf("the failed import left %s (%d entries)", e.Name(), len(shards))
+		}
+	}
+	os.WriteFile(in, []byte(strings.TrimSuffix(b.String(), ",")+"]"), 0o644)
+	vrlaif(t, true, "import", "--format", "sft", "--input", in, "--output", out)
+	if rows := readShards[schemas.SFTRow](t, filepath.Join(out, "sft")); len(rows) != 2500 {
+		t.Errorf("%d rows after the fixed import, want 2500", len(rows))
+	}
+}

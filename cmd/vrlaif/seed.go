@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -16,7 +17,7 @@ import (
 // seedFormat is one seed JSON layout: its dataset folder name and its import and export.
 type seedFormat struct {
 	rowDir     string
-	importJSON func(format, rowDir, in, out string) error
+	importJSON func(ctx context.Context, format, rowDir, in, out string) error
 	exportJSON func(format, rowDir, in, out string) error
 }
 
@@ -38,7 +39,8 @@ func importCmd() *cobra.Command {
   rl   RL_data.json: uid, conversations, images (caption_type, length_bonus kept)
 
 Writes DIR/<format>/part-*.parquet, DIR/deadletter/ (one row per malformed record, with its
-index and reason) and DIR/summary.json. A syntax error in the JSON array itself stops the import.`,
+index and reason) and DIR/summary.json. A syntax error in the JSON array itself stops the import,
+as does Ctrl-C; either way nothing is written (rows are staged and moved into place at the end).`,
 		Example: "  vrlaif import --format rm --input RM_13b_v1_dataset_39k.json --output out/seed",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -46,7 +48,7 @@ index and reason) and DIR/summary.json. A syntax error in the JSON array itself 
 				return fail(cmd, "--input and --output are required")
 			}
 			if f, ok := seedFormats[format]; ok {
-				return f.importJSON(format, f.rowDir, in, out)
+				return f.importJSON(cmd.Context(), format, f.rowDir, in, out)
 			}
 			return fail(cmd, "--format must be sft, rm or rl, got %q", format)
 		},
@@ -57,7 +59,7 @@ index and reason) and DIR/summary.json. A syntax error in the JSON array itself 
 	return cmd
 }
 
-func importSeed[T schemas.SeedRecord](format, rowName, in, out string) error {
+func importSeed[T schemas.SeedRecord](ctx context.Context, format, rowName, in, out string) error {
 	start := time.Now()
 	f, err := os.Open(in)
 	if err != nil {
@@ -68,16 +70,30 @@ func importSeed[T schemas.SeedRecord](format, rowName, in, out string) error {
 	if shards, _ := dataset.Shards(rowDir); len(shards) > 0 {
 		return fmt.Errorf("import: %s already holds a dataset; choose another --output", rowDir)
 	}
-	rows, err := dataset.NewWriter[T](rowDir, rowName, 0)
+	// Rows and dead letters are staged and moved into place only when the whole file was read: a
+	// syntax error at record 300 000 (or Ctrl-C) used to leave 300 000 rows behind, which the
+	// re-run then refused as "already holds a dataset".
+	stagedRows, stagedDead := filepath.Join(out, "."+rowName+".importing"), filepath.Join(out, ".deadletter.importing")
+	for _, d := range []string{stagedRows, stagedDead} {
+		if err := os.RemoveAll(d); err != nil { // a killed import's
+			return fmt.Errorf("import: %w", err)
+		}
+	}
+	defer os.RemoveAll(stagedRows)
+	defer os.RemoveAll(stagedDead)
+	rows, err := dataset.NewWriter[T](stagedRows, rowName, 0)
 	if err != nil {
 		return err
 	}
-	dead, err := dataset.NewWriter[schemas.DeadLetter](filepath.Join(out, schemas.RowDeadLetter), schemas.RowDeadLetter, 0)
+	dead, err := dataset.NewWriter[schemas.DeadLetter](stagedDead, schemas.RowDeadLetter, 0)
 	if err != nil {
 		return err
 	}
 	var counts schemas.StageCounts
 	err = schemas.DecodeSeed(f, func(i int, r T, rerr error) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		counts.In++
 		if rerr != nil {
 			counts.DeadLetter++
@@ -90,9 +106,27 @@ func importSeed[T schemas.SeedRecord](format, rowName, in, out string) error {
 	if err != nil {
 		rows.Abort()
 		dead.Abort()
-		return err
+		return fmt.Errorf("import: %s: %w (nothing was written)", in, err)
 	}
 	if err := errors.Join(rows.Close(), dead.Close()); err != nil {
+		return err
+	}
+	if err := os.Remove(rowDir); err != nil && !errors.Is(err, os.ErrNotExist) { // an empty one may be there
+		return fmt.Errorf("import: %w", err)
+	}
+	if err := os.Rename(stagedRows, rowDir); err != nil {
+		return fmt.Errorf("import: %w", err)
+	}
+	// Dead letters join any earlier import's in DIR/deadletter/ (a small copy).
+	staged, err := dataset.ReadAll[schemas.DeadLetter](stagedDead)
+	if err != nil {
+		return err
+	}
+	w, err := dataset.NewWriter[schemas.DeadLetter](filepath.Join(out, schemas.RowDeadLetter), schemas.RowDeadLetter, 0)
+	if err != nil {
+		return err
+	}
+	if err := errors.Join(w.Write(staged...), w.Close()); err != nil {
 		return err
 	}
 	report("import: %d records, %d rows, %d dead letters → %s", counts.In, counts.Out, counts.DeadLetter, rowDir)
