@@ -40,6 +40,12 @@ func ExtractImages(ctx context.Context, paths []string, p Params) (schemas.Clip,
 			return schemas.Clip{}, &Error{Err: failf(ErrUnreadable, "frame %d: %v", i, err)}
 		}
 		h.Write(raw)
+		// The size from the header first: a small file can claim a huge image, and decoding it
+		// would allocate all of it before the limit below could refuse it.
+		if cfg, _, err := image.DecodeConfig(bytes.NewReader(raw)); err == nil &&
+			int64(cfg.Width)*int64(cfg.Height) > p.Limits.MaxPixels {
+			return schemas.Clip{}, &Error{Err: failf(ErrOverLimit, "frame %d (%s) is %dx%d", i, paths[i], cfg.Width, cfg.Height)}
+		}
 		img, _, err := image.Decode(bytes.NewReader(raw))
 		if err != nil {
 			return schemas.Clip{}, &Error{Err: failf(ErrNotVideo, "frame %d (%s): %v", i, paths[i], err)}

@@ -3,14 +3,17 @@ package frames
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/jpeg"
 	"image/png"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/vrlaif/vrlaif/schemas"
@@ -69,5 +72,25 @@ func TestExtractImages(t *testing.T) {
 	}
 	if _, err := ExtractTask(context.Background(), schemas.Task{ID: "x"}, p); !errors.Is(err, ErrUnreadable) {
 		t.Errorf("a task with nothing to read: %v", err)
+	}
+}
+
+// A frame whose header claims more pixels than the limit is refused from the header, before it is
+// decoded: here a 100 000 × 100 000 PNG of 33 bytes (its header alone), which decoding would
+// report as a truncated file (not_a_video) after trying to read the image.
+func TestExtractImagesRefusesHugeFrameFromItsHeader(t *testing.T) {
+	var buf bytes.Buffer
+	png.Encode(&buf, image.NewGray(image.Rect(0, 0, 2, 2)))
+	b := buf.Bytes()[:33] // signature (8) + IHDR chunk (4 length, 4 type, 13 data, 4 CRC)
+	binary.BigEndian.PutUint32(b[16:], 100000)
+	binary.BigEndian.PutUint32(b[20:], 100000)
+	binary.BigEndian.PutUint32(b[29:], crc32.ChecksumIEEE(b[12:29]))
+	path := filepath.Join(t.TempDir(), "image_01.png")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ExtractImages(context.Background(), []string{path}, DefaultParams())
+	if !errors.Is(err, ErrOverLimit) || !strings.Contains(err.Error(), "100000x100000") {
+		t.Fatalf("error %v, want ErrOverLimit naming 100000x100000", err)
 	}
 }
