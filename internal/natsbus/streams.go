@@ -87,10 +87,16 @@ func WithRolloutsMaxBytes(n int64) StreamOption {
 
 // StreamConfigs returns the rollout and prompt stream configurations EnsureStreams applies.
 func StreamConfigs(prefix string, opts ...StreamOption) (rollouts, prompts jetstream.StreamConfig, err error) {
+	rollouts, prompts, _, err = streamConfigs(prefix, opts)
+	return rollouts, prompts, err
+}
+
+// streamConfigs is StreamConfigs with the settings the options gave.
+func streamConfigs(prefix string, opts []StreamOption) (rollouts, prompts jetstream.StreamConfig, s streamSettings, err error) {
 	if !prefixRE.MatchString(prefix) {
-		return rollouts, prompts, fmt.Errorf("natsbus: prefix %q: want lower-case letters, digits, '-' and '_'", prefix)
+		return rollouts, prompts, s, fmt.Errorf("natsbus: prefix %q: want lower-case letters, digits, '-' and '_'", prefix)
 	}
-	s := streamSettings{replicas: 1, maxMsgSize: DefaultMaxMsgSize, duplicates: DefaultDuplicateWindow,
+	s = streamSettings{replicas: 1, maxMsgSize: DefaultMaxMsgSize, duplicates: DefaultDuplicateWindow,
 		rolloutsMaxBytes: DefaultRolloutsMaxBytes}
 	for _, o := range opts {
 		o(&s)
@@ -117,7 +123,7 @@ func StreamConfigs(prefix string, opts ...StreamOption) (rollouts, prompts jetst
 		Replicas:    s.replicas,
 		Duplicates:  s.duplicates,
 	}
-	return rollouts, prompts, nil
+	return rollouts, prompts, s, nil
 }
 
 // EnsureStreams creates the rollout and prompt streams for prefix, or updates them to these
@@ -129,13 +135,9 @@ func StreamConfigs(prefix string, opts ...StreamOption) (rollouts, prompts jetst
 // smaller stream only makes actors wait sooner (publishes wait while it is full), so the run
 // loses nothing. A limit set with WithRolloutsMaxBytes is not lowered; the error says why.
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, prefix string, opts ...StreamOption) error {
-	rollouts, prompts, err := StreamConfigs(prefix, opts...)
+	rollouts, prompts, s, err := streamConfigs(prefix, opts)
 	if err != nil {
 		return err
-	}
-	s := streamSettings{}
-	for _, o := range opts {
-		o(&s)
 	}
 	asked := rollouts.MaxBytes
 	for {
