@@ -131,7 +131,10 @@ default; --runner=universal --endpoint=HOST:PORT for a portable job server):
 
 Writes DIR/clips/, DIR/narratives/, DIR/responses/, DIR/deadletter/ (Parquet) and DIR/summary.json.
 Rows have deterministic ids and model calls go through a cache (DIR/cache): re-running into the same
-DIR after an interruption writes only the rows that are missing, and pays for no call twice.`,
+DIR after an interruption writes only the rows that are missing, and pays for no call twice. The
+settings that decide the rows (frames, prompts, sampling, each model's weights hash or id) are
+recorded in DIR/settings.json; a re-run with other settings is refused (a larger --k, or more
+input, goes on).`,
 		Example: "  vrlaif generate --input out/world --model out/sft --output out/gen\n" +
 			"  vrlaif generate --input 'videos/*.mp4' --questions q.txt --backend openai --url http://localhost:8000/v1 --output out/gen",
 		Args: cobra.NoArgs,
@@ -199,7 +202,8 @@ caption by the same share, at a word) until it fits; the row's context_dropped s
 Writes DIR/preferences/ (both verdicts and probabilities, the context used, the judge model and
 template), DIR/deadletter/ and DIR/summary.json with the judge's statistics (flip rate,
 agreement, label balance). 'vrlaif export --format rm --input DIR' writes the labeled pairs in the
-seed's RM JSON layout. Re-running into DIR writes only what is missing.`,
+seed's RM JSON layout. Re-running into DIR writes only what is missing; the judge's settings and
+model (weights hash or id) are recorded in DIR/settings.json, and a re-run with others is refused.`,
 		Example: "  vrlaif feedback --input out/gen --model out/sft --output out/feedback",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
@@ -19,6 +20,7 @@ import (
 	"github.com/vrlaif/vrlaif/internal/duckdb"
 	"github.com/vrlaif/vrlaif/pipelines/feedback"
 	"github.com/vrlaif/vrlaif/pipelines/generate"
+	"github.com/vrlaif/vrlaif/prompts"
 	"github.com/vrlaif/vrlaif/schemas"
 	"github.com/vrlaif/vrlaif/synth"
 	"github.com/vrlaif/vrlaif/transforms/frames"
@@ -211,6 +213,38 @@ func TestGenerateAndFeedback(t *testing.T) {
 		}
 	})
 
+	t.Run("RerunWithOtherSettingsIsRefused", func(t *testing.T) {
+		// A re-run with another temperature, or a retrained model under the same path (here: its
+		// revision), would add rows of a second kind beside the first's; it is refused before
+		// anything is written, and a larger --k (more answers to the same questions) goes on.
+		before, _ := filepath.Glob(filepath.Join(out, "*", "*.parquet"))
+		hotter := f.generateConfig(out)
+		hotter.Sample.Temperature = 1.1
+		retrained := f.generateConfig(out)
+		retrained.Sample.Backend.Revision = "retrained"
+		for name, c := range map[string]generate.Config{"temperature": hotter, "revision": retrained} {
+			_, err := generate.Run(ctx, c, nil)
+			if err == nil {
+				t.Errorf("%s: a re-run with other settings was accepted", name)
+				continue
+			}
+			for _, want := range []string{"holds rows made with other settings", name, "give another output folder"} {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("%s: error %q does not say %q", name, err, want)
+				}
+			}
+		}
+		after, _ := filepath.Glob(filepath.Join(out, "*", "*.parquet"))
+		if !reflect.DeepEqual(before, after) || !reflect.DeepEqual(generated(t, out), got) {
+			t.Errorf("a refused re-run changed the output: %d → %d shards", len(before), len(after))
+		}
+		fewer := f.generateConfig(out)
+		fewer.Sample.K = 1
+		if _, err := generate.Run(ctx, fewer, nil); err == nil || !strings.Contains(err.Error(), "sample.k 2 (now 1; it may only grow)") {
+			t.Errorf("a smaller k: %v", err)
+		}
+	})
+
 	t.Run("InterruptedRunCompletes", func(t *testing.T) {
 		// A run that stopped after part of the work (here: it had only the first video), then
 		// the whole run into the same folder, must give exactly the rows of one whole run.
@@ -274,6 +308,11 @@ func TestGenerateAndFeedback(t *testing.T) {
 				p.Labeled != (p.Reason == "") || (p.Labeled && p.Chosen != 1 && p.Chosen != 2) {
 				t.Errorf("preference %+v", p)
 			}
+		}
+		// The ablation's judge template into the same folder would mix two judges' labels.
+		noContext := feedback.Config{Input: out, Output: fb, Judge: judge.Params{Backend: b, Template: prompts.JudgeNoContext}}
+		if _, err := feedback.Run(ctx, noContext, nil); err == nil || !strings.Contains(err.Error(), "judge.template") {
+			t.Errorf("feedback re-run with another template: %v", err)
 		}
 		duckdb.Need(t)
 		res, err := duckdb.Query(ctx, fmt.Sprintf(`SELECT count(*) AS n, count(*) FILTER (WHERE labeled) AS l FROM read_parquet(%s)`,

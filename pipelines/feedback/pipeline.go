@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/vrlaif/vrlaif/backend"
 	"github.com/vrlaif/vrlaif/internal/dataset"
+	"github.com/vrlaif/vrlaif/internal/runsettings"
 	"github.com/vrlaif/vrlaif/pipelines/beamrun"
 	"github.com/vrlaif/vrlaif/schemas"
 	"github.com/vrlaif/vrlaif/transforms/judge"
@@ -69,6 +71,16 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (schemas.Summary, 
 	if _, err := os.Stat(filepath.Join(cfg.Input, schemas.RowResponse)); err != nil {
 		return schemas.Summary{}, fmt.Errorf("feedback: %s has no %s/ (give a 'vrlaif generate' output folder): %w", cfg.Input, schemas.RowResponse, err)
 	}
+	// The judge first: a wrong checkpoint or a server that is down is one clear error here; its
+	// identity goes into the settings record, and the open handle is shared by in-process workers.
+	b, err := backend.Open(ctx, cfg.Judge.Backend)
+	if err != nil {
+		return schemas.Summary{}, fmt.Errorf("feedback: opening the judge: %w", err)
+	}
+	defer b.Close()
+	if err := runsettings.Check(cfg.Output, "feedback", rowSettings(cfg, b.Info())); err != nil {
+		return schemas.Summary{}, fmt.Errorf("feedback: %w", err)
+	}
 	for _, d := range []string{PreferencesDir, DeadLetterDir} {
 		if err := os.MkdirAll(filepath.Join(cfg.Output, d), 0o755); err != nil {
 			return schemas.Summary{}, fmt.Errorf("feedback: %w", err)
@@ -94,6 +106,13 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (schemas.Summary, 
 		Settings: map[string]any{"input": cfg.Input, "judge": cfg.Judge},
 		Outputs:  map[string]string{PreferencesDir: PreferencesDir, DeadLetterDir: DeadLetterDir},
 		Counters: c, Extra: map[string]any{"judge_stats": stats}}, nil
+}
+
+// rowSettings are the settings that decide feedback's rows, as recorded in the output folder: the
+// judge's parameters and model identity (backend, model id, revision), without its connection
+// settings. The input is not among them: a re-run may add another generate folder's pairs.
+func rowSettings(cfg Config, judgeModel backend.Info) map[string]any {
+	return map[string]any{"judge": runsettings.Omit(cfg.Judge.WithDefaults(), "backend"), "judge_model": judgeModel}
 }
 
 // samePath reports whether a and b name the same folder (after cleaning, or as the same file on

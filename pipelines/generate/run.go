@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/vrlaif/vrlaif/backend"
+	"github.com/vrlaif/vrlaif/internal/runsettings"
 	"github.com/vrlaif/vrlaif/pipelines/beamrun"
 	"github.com/vrlaif/vrlaif/schemas"
 	"github.com/vrlaif/vrlaif/transforms/frames"
@@ -33,9 +35,24 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (schemas.Summary, 
 			return schemas.Summary{}, fmt.Errorf("generate: %w", err)
 		}
 	}
+	// The models first: a wrong checkpoint or a server that is down is one clear error here, not a
+	// dead letter per clip; their identities (weights hash, model id) go into the settings record.
+	// The handles stay open for the run, so in-process workers share the loaded models.
+	var models [2]backend.Info
+	for i, c := range []backend.Config{cfg.Narrative.Backend, cfg.Sample.Backend} {
+		b, err := backend.Open(ctx, c)
+		if err != nil {
+			return schemas.Summary{}, fmt.Errorf("generate: opening the %s model: %w", []string{"captioning", "policy"}[i], err)
+		}
+		defer b.Close()
+		models[i] = b.Info()
+	}
 	tasks, dead, err := LoadTasks(ctx, cfg.Input)
 	if err != nil {
 		return schemas.Summary{}, err
+	}
+	if err := runsettings.Check(cfg.Output, "generate", rowSettings(cfg, models[0], models[1]), "sample.k"); err != nil {
+		return schemas.Summary{}, fmt.Errorf("generate: %w", err)
 	}
 	MarkSharedClips(tasks)
 	questions := 0
@@ -68,4 +85,19 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (schemas.Summary, 
 			DeadLetterDir: DeadLetterDir},
 		Counters: c}
 	return sum, nil
+}
+
+// rowSettings are the settings that decide generate's rows, as recorded in the output folder: the
+// frame sampling, each stage's parameters and its model's identity (what the call cache keys on:
+// backend, model id, revision), without connection settings, the decoder's thread count or the
+// input limits (which decide only which videos are refused). The input is not among them: a
+// re-run may add videos.
+func rowSettings(cfg Config, captioner, policy backend.Info) map[string]any {
+	return map[string]any{
+		"frames":          runsettings.Omit(cfg.Frames, "decode_threads", "limits"),
+		"narrative":       runsettings.Omit(cfg.Narrative.WithDefaults(), "backend"),
+		"narrative_model": captioner,
+		"sample":          runsettings.Omit(cfg.Sample.WithDefaults(), "backend"),
+		"policy":          policy,
+	}
 }
