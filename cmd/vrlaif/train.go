@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -42,8 +43,11 @@ PPO scores with exactly the same text.
 wrong on the web page unless --include-marked; frames from the generate folder it read, or
 --clips) or the seed's RM JSON (frames under --image-folder). A share of the pairs is held out;
 the seed's metrics (accuracy, label-positive rate, average score) are reported on it.
+Pairs from seed records that do not decode or whose frames cannot be read, and pairs longer than
+the model's context, are left out, counted and listed in RM_CKPT/dropped.jsonl.
 Writes RM_CKPT/adapter_model.safetensors + adapter_config.json (PEFT), reward_head.safetensors,
-rm_config.json and rm_result.json.`,
+rm_config.json and rm_result.json. Training is not resumable: an interrupted run starts over
+(on the demo's data it takes a few minutes).`,
 		Example: "  vrlaif train rm --data out/fb --base out/sft --output out/rm",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -62,8 +66,11 @@ rm_config.json and rm_result.json.`,
 			report("rm: %d steps in %.0fs; held-out accuracy %.3f on %d pairs (label-positive rate %.2f, average score %.3f); train accuracy %.3f → %s",
 				res.Steps, res.Seconds, res.Heldout.Accuracy, res.Heldout.Pairs, res.Heldout.LabelPositiveRate, res.Heldout.AverageScore,
 				res.Train.Accuracy, cfg.Output)
+			if len(res.Drops) > 0 {
+				report("rm: %s; all in %s", train.DropLine(res.Drops), filepath.Join(cfg.Output, train.DroppedFile))
+			}
 			return writeSummary(cfg.Output, schemas.Summary{Command: "train rm", WallSeconds: res.Seconds,
-				Stages:   map[string]schemas.StageCounts{"rm": {In: res.Train.Pairs + res.Heldout.Pairs, Out: 1}},
+				Stages:   map[string]schemas.StageCounts{"rm": {In: res.Train.Pairs + res.Heldout.Pairs, Out: 1, DeadLetter: len(res.Drops)}},
 				Settings: map[string]any{"rm": cfg, "result": res}})
 		},
 	}
@@ -99,6 +106,8 @@ ground truth → the letter of the better one), so that one model captions, answ
 --data may instead be seed SFT data (SFT_short.json, SFT_long.json, PPO_init.json, or the
 Parquet from 'vrlaif import --format sft') with its frames under --image-folder; then one record
 in ten is held out for the held-out loss and no accuracies are computed (there is no ground truth).
+A record that does not decode, or whose frame is missing or unreadable, and an example longer than
+the model's context are left out, counted in the summary and listed in CKPT/dropped.jsonl.
 
 The loss is taken on answer tokens only (the seed's masking). A byte-level BPE tokenizer is
 trained on the world's text first. Writes CKPT/model.safetensors (Hugging Face tensor names),
@@ -180,6 +189,9 @@ func trainAndEvaluate(cmd *cobra.Command, cfg train.SFTConfig, evalLimit int) (t
 	}
 	report("sft: %d steps in %.0f s (%d params, %d examples); loss %.3f → %.3f, held-out %.3f",
 		res.Steps, res.Seconds, res.Params, res.Examples, res.FirstLoss, res.FinalLoss, res.HeldoutLoss)
+	if len(res.Drops) > 0 {
+		report("sft: %s; all in %s", train.DropLine(res.Drops), filepath.Join(cfg.Output, train.DroppedFile))
+	}
 	var ev train.SFTEval
 	if res.World { // ground truth exists: measure what the model learnt
 		if ev, err = train.EvaluateSFT(cmd.Context(), cfg.World, cfg.Output, evalLimit, cfg.Seed); err != nil {
@@ -190,7 +202,7 @@ func trainAndEvaluate(cmd *cobra.Command, cfg train.SFTConfig, evalLimit int) (t
 	}
 	return res, ev, writeSummary(cfg.Output, schemas.Summary{
 		Command:     "train sft",
-		Stages:      map[string]schemas.StageCounts{"sft": {In: res.Examples, Out: 1}},
+		Stages:      map[string]schemas.StageCounts{"sft": {In: res.Examples, Out: 1, DeadLetter: len(res.Drops)}},
 		WallSeconds: time.Since(start).Seconds(),
 		Settings:    map[string]any{"sft": cfg, "result": res, "eval": ev},
 	})

@@ -70,6 +70,9 @@ type RMResult struct {
 	Train   RMMetrics `json:"train"`
 	Heldout RMMetrics `json:"heldout"`
 	Seconds float64   `json:"seconds"`
+	// Dropped counts the pairs left out, by kind; Drops lists them (also in DroppedFile).
+	Dropped map[string]int `json:"dropped,omitempty"`
+	Drops   []Dropped      `json:"-"`
 }
 
 // RMStep is one step's report.
@@ -81,18 +84,19 @@ type RMStep struct {
 	Heldout     *RMMetrics
 }
 
-// LoadRMPairs reads labeled preferences with their videos' patches.
-func LoadRMPairs(cfg RMConfig, vc model.VisionConfig) ([]RMPair, error) {
+// LoadRMPairs reads labeled preferences with their videos' patches. Seed records that do not
+// decode, or whose frames cannot be read, are left out and returned as dropped.
+func LoadRMPairs(cfg RMConfig, vc model.VisionConfig) ([]RMPair, []Dropped, error) {
 	if strings.HasSuffix(strings.ToLower(cfg.Data), ".json") {
 		return seedRMPairs(cfg, vc)
 	}
 	prefs, err := dataset.ReadAll[schemas.Preference](dataset.Folder(cfg.Data, schemas.RowPreference))
 	if err != nil {
-		return nil, fmt.Errorf("train: preferences: %w", err)
+		return nil, nil, fmt.Errorf("train: preferences: %w", err)
 	}
 	marks, err := reviewmarks.Load(filepath.Dir(dataset.Folder(cfg.Data, schemas.RowPreference)))
 	if err != nil {
-		return nil, fmt.Errorf("train: %w", err)
+		return nil, nil, fmt.Errorf("train: %w", err)
 	}
 	clipsDir := cfg.Clips
 	if clipsDir == "" {
@@ -104,7 +108,7 @@ func LoadRMPairs(cfg RMConfig, vc model.VisionConfig) ([]RMPair, error) {
 			}
 		}
 		if clipsDir == "" {
-			return nil, fmt.Errorf("train: cannot tell where %s's clips are; give --clips", cfg.Data)
+			return nil, nil, fmt.Errorf("train: cannot tell where %s's clips are; give --clips", cfg.Data)
 		}
 	}
 	clips := map[string][]float32{}
@@ -117,7 +121,7 @@ func LoadRMPairs(cfg RMConfig, vc model.VisionConfig) ([]RMPair, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("train: clips: %w", err)
+		return nil, nil, fmt.Errorf("train: clips: %w", err)
 	}
 	var out []RMPair
 	for _, p := range prefs {
@@ -126,17 +130,17 @@ func LoadRMPairs(cfg RMConfig, vc model.VisionConfig) ([]RMPair, error) {
 		}
 		patches, ok := clips[p.ClipID]
 		if !ok {
-			return nil, fmt.Errorf("train: preference %s: clip %s not in %s", p.ID, p.ClipID, clipsDir)
+			return nil, nil, fmt.Errorf("train: preference %s: clip %s not in %s", p.ID, p.ClipID, clipsDir)
 		}
 		out = append(out, RMPair{ID: p.ID, Question: p.Question, Out: [2]string{p.Output1, p.Output2}, Chosen: p.Chosen, Patches: patches})
 	}
-	return out, nil
+	return out, nil, nil
 }
 
-func seedRMPairs(cfg RMConfig, vc model.VisionConfig) ([]RMPair, error) {
+func seedRMPairs(cfg RMConfig, vc model.VisionConfig) ([]RMPair, []Dropped, error) {
 	f, err := os.Open(cfg.Data)
 	if err != nil {
-		return nil, fmt.Errorf("train: %w", err)
+		return nil, nil, fmt.Errorf("train: %w", err)
 	}
 	defer f.Close()
 	root := cfg.ImageFolder
@@ -144,19 +148,41 @@ func seedRMPairs(cfg RMConfig, vc model.VisionConfig) ([]RMPair, error) {
 		root = filepath.Dir(cfg.Data)
 	}
 	var out []RMPair
+	var dropped []Dropped
 	err = schemas.DecodeSeed(f, func(i int, r schemas.RMRow, rerr error) error {
 		if rerr != nil {
-			return nil // counted by 'vrlaif import'; training skips malformed records
+			dropped = append(dropped, malformed(i, rerr))
+			return nil
 		}
-		cv, err := LoadSeedVideos([]schemas.SFTRow{{ID: r.ID, Images: r.Images}}, root, vc)
-		if err != nil {
-			return err
+		cv, d := LoadSeedVideos([]schemas.SFTRow{{ID: r.ID, Images: r.Images}}, root, vc)
+		if len(d) > 0 {
+			dropped = append(dropped, d...)
+			return nil
 		}
 		q := strings.TrimSpace(strings.NewReplacer("<image>", "", "<video>", "").Replace(r.Conversations[0].Value))
 		out = append(out, RMPair{ID: r.ID, Question: q, Out: [2]string{r.Output1, r.Output2}, Chosen: r.Preference, Patches: cv[r.ID].Full})
 		return nil
 	})
-	return out, err
+	return out, dropped, err
+}
+
+// dropTooLong leaves out the pairs whose either input is longer than the model's context (it
+// would stop training at its batch, after the steps before it were paid for).
+func (r *RewardModel) dropTooLong(pairs []RMPair) (kept []RMPair, dropped []Dropped) {
+	limit := r.M.Config.MaxPositionEmbeddings
+	for _, p := range pairs {
+		n := 0
+		for _, o := range p.Out {
+			t, _ := r.Encode(p.Question, o)
+			n = max(n, len(t))
+		}
+		if n > limit {
+			dropped = append(dropped, Dropped{ID: p.ID, Kind: DropTooLong, Reason: fmt.Sprintf("%d tokens, the model's context is %d", n, limit)})
+			continue
+		}
+		kept = append(kept, p)
+	}
+	return kept, dropped
 }
 
 // pairLoss computes the seed's loss over pairs from their rewards r[2i], r[2i+1] (output_1,
@@ -299,12 +325,17 @@ func RunRM(ctx context.Context, cfg RMConfig, report func(RMStep)) (RMResult, er
 	if err != nil {
 		return RMResult{}, err
 	}
-	pairs, err := LoadRMPairs(cfg, rm.M.Config.Vision)
+	pairs, dropped, err := LoadRMPairs(cfg, rm.M.Config.Vision)
 	if err != nil {
 		return RMResult{}, err
 	}
+	pairs, long := rm.dropTooLong(pairs)
+	dropped = append(dropped, long...)
 	if len(pairs) < 2 {
-		return RMResult{}, fmt.Errorf("train: %d labeled preference pairs in %s; a reward model needs more", len(pairs), cfg.Data)
+		return RMResult{}, fmt.Errorf("train: %d labeled preference pairs in %s (%s); a reward model needs more", len(pairs), cfg.Data, DropLine(dropped))
+	}
+	if err := writeDropped(cfg.Output, dropped); err != nil {
+		return RMResult{}, err
 	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 1))
 	heldout, trainSet := splitPairs(pairs, cfg.Heldout, rng)
@@ -320,7 +351,7 @@ func RunRM(ctx context.Context, cfg RMConfig, report func(RMStep)) (RMResult, er
 		head = append(head, p)
 	}
 	optHead := model.NewAdamWFor(head, len(rm.M.W), 0)
-	res := RMResult{Steps: steps}
+	res := RMResult{Steps: steps, Dropped: DropCounts(dropped), Drops: dropped}
 	step := 0
 	for epoch := 0; epoch < cfg.Epochs; epoch++ {
 		rng.Shuffle(len(trainSet), func(i, j int) { trainSet[i], trainSet[j] = trainSet[j], trainSet[i] })

@@ -18,11 +18,11 @@ import (
 
 // ReadSFTRows reads SFT records from a seed JSON file (SFT_short.json, PPO_init.json, …) or from
 // a Parquet dataset made by `vrlaif import --format sft` (the folder or its parent). Malformed JSON
-// records are skipped and counted.
-func ReadSFTRows(path string) (rows []schemas.SFTRow, skipped int, err error) {
+// records are left out and returned as dropped.
+func ReadSFTRows(path string) (rows []schemas.SFTRow, dropped []Dropped, err error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, 0, fmt.Errorf("train: %w", err)
+		return nil, nil, fmt.Errorf("train: %w", err)
 	}
 	if st.IsDir() {
 		dir := path
@@ -30,22 +30,27 @@ func ReadSFTRows(path string) (rows []schemas.SFTRow, skipped int, err error) {
 			dir = sub
 		}
 		rows, err = dataset.ReadAll[schemas.SFTRow](dir)
-		return rows, 0, err
+		return rows, nil, err
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, 0, fmt.Errorf("train: %w", err)
+		return nil, nil, fmt.Errorf("train: %w", err)
 	}
 	defer f.Close()
-	err = schemas.DecodeSeed(f, func(_ int, r schemas.SFTRow, rerr error) error {
+	err = schemas.DecodeSeed(f, func(i int, r schemas.SFTRow, rerr error) error {
 		if rerr != nil {
-			skipped++
+			dropped = append(dropped, malformed(i, rerr))
 			return nil
 		}
 		rows = append(rows, r)
 		return nil
 	})
-	return rows, skipped, err
+	return rows, dropped, err
+}
+
+// malformed is the drop of seed record i (its index in the JSON array: it has no usable id).
+func malformed(i int, err error) Dropped {
+	return Dropped{ID: fmt.Sprintf("record %d", i), Kind: DropMalformed, Reason: err.Error()}
 }
 
 // SeedExamples turns SFT rows into examples; one row in ten (by a hash of its id) is held out.
@@ -65,30 +70,41 @@ func SeedExamples(rows []schemas.SFTRow) []Example {
 
 // LoadSeedVideos reads each row's frames (paths relative to imageFolder), takes NumFrames of them
 // with the seed's uniform rule, pads each to a square with the seed's fill, resizes it to
-// ImageSize² and cuts it into patches. A row with one `image` repeats it in every frame.
-func LoadSeedVideos(rows []schemas.SFTRow, imageFolder string, vc model.VisionConfig) (map[string]*ClipVideo, error) {
+// ImageSize² and cuts it into patches. A row with one `image` repeats it in every frame. A row
+// whose frame is missing or does not decode is left out and returned as dropped.
+func LoadSeedVideos(rows []schemas.SFTRow, imageFolder string, vc model.VisionConfig) (map[string]*ClipVideo, []Dropped) {
 	out := make(map[string]*ClipVideo, len(rows))
+	var dropped []Dropped
 	for _, r := range rows {
-		paths := r.Images
-		if len(paths) == 0 {
-			paths = []string{r.Image}
-		}
-		cv := &ClipVideo{}
-		for _, i := range frames.UniformIndices(int64(len(paths)), vc.NumFrames) {
-			p := filepath.Join(imageFolder, filepath.FromSlash(strings.TrimPrefix(paths[i], "/")))
-			img, err := readImage(p)
-			if err != nil {
-				return nil, fmt.Errorf("train: record %s: %w", r.ID, err)
-			}
-			patches, err := model.PatchifyImage(model.PadResize(img, vc.ImageSize), vc)
-			if err != nil {
-				return nil, fmt.Errorf("train: record %s: %w", r.ID, err)
-			}
-			cv.Full = append(cv.Full, patches...)
+		cv, err := loadSeedVideo(r, imageFolder, vc)
+		if err != nil {
+			dropped = append(dropped, Dropped{ID: r.ID, Kind: DropFrames, Reason: err.Error()})
+			continue
 		}
 		out[r.ID] = cv
 	}
-	return out, nil
+	return out, dropped
+}
+
+func loadSeedVideo(r schemas.SFTRow, imageFolder string, vc model.VisionConfig) (*ClipVideo, error) {
+	paths := r.Images
+	if len(paths) == 0 {
+		paths = []string{r.Image}
+	}
+	cv := &ClipVideo{}
+	for _, i := range frames.UniformIndices(int64(len(paths)), vc.NumFrames) {
+		p := filepath.Join(imageFolder, filepath.FromSlash(strings.TrimPrefix(paths[i], "/")))
+		img, err := readImage(p)
+		if err != nil {
+			return nil, err
+		}
+		patches, err := model.PatchifyImage(model.PadResize(img, vc.ImageSize), vc)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		cv.Full = append(cv.Full, patches...)
+	}
+	return cv, nil
 }
 
 func readImage(path string) (image.Image, error) {

@@ -87,6 +87,10 @@ type SFTResult struct {
 	Tokens         int64   `json:"tokens"`
 	FLOPs          float64 `json:"flops"` // matrix-product FLOPs of the training steps (6·params·tokens estimate)
 	World          bool    `json:"world"` // trained on a synthetic world (accuracies can be measured)
+	// Dropped counts the records and examples left out, by kind; Drops lists them (also in the
+	// output folder's DroppedFile).
+	Dropped map[string]int `json:"dropped,omitempty"`
+	Drops   []Dropped      `json:"-"`
 }
 
 // RunSFT trains (or resumes training of) the built-in model on cfg.World. report is called after
@@ -145,17 +149,23 @@ func RunSFT(ctx context.Context, cfg SFTConfig, report func(StepInfo)) (SFTResul
 		}
 	}
 	res.Params = m.NumParams()
-	videos, err := src.videos(m.Config.Vision)
+	videos, noVideo, err := src.videos(m.Config.Vision)
 	if err != nil {
 		return res, err
 	}
+	dropped := append(src.dropped, noVideo...)
 	var train, held, short []*Encoded
 	for i := range examples {
+		if videos[examples[i].ClipID] == nil { // its record's frames were dropped
+			continue
+		}
 		e, err := Encode(tok, &examples[i], m.Config.VideoTokens())
 		if err != nil {
 			return res, err
 		}
 		if len(e.Tokens) > m.Config.MaxPositionEmbeddings {
+			dropped = append(dropped, Dropped{ID: examples[i].ClipID + "/" + examples[i].Kind, Kind: DropTooLong,
+				Reason: fmt.Sprintf("%d tokens, the model's context is %d", len(e.Tokens), m.Config.MaxPositionEmbeddings)})
 			continue
 		}
 		if examples[i].Split == "train" {
@@ -168,8 +178,12 @@ func RunSFT(ctx context.Context, cfg SFTConfig, report func(StepInfo)) (SFTResul
 		}
 	}
 	res.Examples, res.HeldoutExample = len(train), len(held)
+	res.Dropped, res.Drops = DropCounts(dropped), dropped
 	if len(train) == 0 {
-		return res, errors.New("train: no training examples")
+		return res, fmt.Errorf("train: no training examples (%s)", DropLine(dropped))
+	}
+	if err := writeDropped(cfg.Output, dropped); err != nil {
+		return res, err
 	}
 	opt := model.NewAdamW(m, cfg.WeightDecay)
 	if resume {
@@ -313,8 +327,10 @@ func fileExists(p string) bool {
 // sftSource is where SFT examples and their videos come from.
 type sftSource struct {
 	examples []Example
-	videos   func(model.VisionConfig) (map[string]*ClipVideo, error)
-	world    bool // a synthetic world (has ground truth for accuracies)
+	dropped  []Dropped // records left out while reading
+	// videos loads the examples' videos; records whose frames cannot be read are dropped.
+	videos func(model.VisionConfig) (map[string]*ClipVideo, []Dropped, error)
+	world  bool // a synthetic world (has ground truth for accuracies)
 }
 
 // loadSource reads cfg.World: a synthetic world folder (it has truth/), or seed SFT data — a seed
@@ -329,22 +345,25 @@ func loadSource(ctx context.Context, cfg SFTConfig, rng *rand.Rand) (sftSource, 
 			return sftSource{}, fmt.Errorf("train: %s has no ground truth (run vrlaif synth first)", cfg.World)
 		}
 		return sftSource{examples: WorldExamples(truths, rng), world: true,
-			videos: func(vc model.VisionConfig) (map[string]*ClipVideo, error) {
-				return LoadWorldVideos(ctx, cfg.World, truths, vc)
+			videos: func(vc model.VisionConfig) (map[string]*ClipVideo, []Dropped, error) {
+				v, err := LoadWorldVideos(ctx, cfg.World, truths, vc) // our own renders: a bad one is an error
+				return v, nil, err
 			}}, nil
 	}
-	rows, skipped, err := ReadSFTRows(cfg.World)
+	rows, dropped, err := ReadSFTRows(cfg.World)
 	if err != nil {
 		return sftSource{}, err
 	}
 	if len(rows) == 0 {
-		return sftSource{}, fmt.Errorf("train: %s holds no usable SFT records (%d malformed)", cfg.World, skipped)
+		return sftSource{}, fmt.Errorf("train: %s holds no usable SFT records (%s)", cfg.World, DropLine(dropped))
 	}
 	folder := cfg.ImageFolder
 	if folder == "" {
 		folder = filepath.Dir(cfg.World)
 	}
-	return sftSource{examples: SeedExamples(rows), videos: func(vc model.VisionConfig) (map[string]*ClipVideo, error) {
-		return LoadSeedVideos(rows, folder, vc)
-	}}, nil
+	return sftSource{examples: SeedExamples(rows), dropped: dropped,
+		videos: func(vc model.VisionConfig) (map[string]*ClipVideo, []Dropped, error) {
+			v, d := LoadSeedVideos(rows, folder, vc)
+			return v, d, nil
+		}}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -204,7 +205,20 @@ func TestSFTOnSeedJSON(t *testing.T) {
 				"images":        images})
 		}
 	}
-	b, _ := json.Marshal(recs)
+	// Three bad records: one that does not decode, one whose frame is missing, one longer than
+	// the tiny model's 512 positions. Each is left out and listed; the 24 good ones train.
+	good := recs[0]
+	missing := map[string]any{"id": "v_missing_frame", "conversations": good["conversations"],
+		"images": []string{"frames/nowhere/image_01.jpg"}}
+	long := map[string]any{"id": "v_long", "images": good["images"], "conversations": []map[string]string{
+		{"from": "human", "value": "<image>\nDescribe the video."}, {"from": "gpt", "value": strings.Repeat("a red square turns ", 400)}}}
+	var raw []json.RawMessage
+	for _, r := range append(recs, missing, long) {
+		b, _ := json.Marshal(r)
+		raw = append(raw, b)
+	}
+	raw = append(raw, json.RawMessage(`{"id": "v_broken", "conversations": "not a list"}`))
+	b, _ := json.Marshal(raw)
 	seed := filepath.Join(dir, "SFT_short.json")
 	os.WriteFile(seed, b, 0o644)
 	cfg := DefaultSFTConfig()
@@ -215,5 +229,18 @@ func TestSFTOnSeedJSON(t *testing.T) {
 	}
 	if res.World || res.Examples+res.HeldoutExample != 24 || !(res.FinalLoss < res.FirstLoss/2) {
 		t.Errorf("seed SFT: %+v", res)
+	}
+	want := map[string]int{DropMalformed: 1, DropFrames: 1, DropTooLong: 1}
+	if !reflect.DeepEqual(res.Dropped, want) {
+		t.Errorf("dropped %v, want %v", res.Dropped, want)
+	}
+	listed, err := os.ReadFile(filepath.Join(cfg.Output, DroppedFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{`"id":"record 26"`, `"id":"v_missing_frame","kind":"unreadable_frames"`, "nowhere/image_01.jpg", `"id":"v_long/seed","kind":"too_long"`} {
+		if !strings.Contains(string(listed), w) {
+			t.Errorf("%s does not hold %s:\n%s", DroppedFile, w, listed)
+		}
 	}
 }
