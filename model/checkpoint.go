@@ -1,7 +1,10 @@
 package model
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -81,7 +84,25 @@ func load(dir string, value, reward bool, seed uint64) (*Model, error) {
 		}
 		copy(m.W[p.Offset:p.Offset+p.Size], v)
 	}
+	if m.Revision, err = WeightsHash(dir); err != nil {
+		return nil, err
+	}
 	return m, nil
+}
+
+// WeightsHash identifies the weights of the checkpoint in dir: the first 16 hex digits of the
+// SHA-256 of its weights file. It is a model's Revision, and what an adapter records its base by.
+func WeightsHash(dir string) (string, error) {
+	f, err := os.Open(filepath.Join(dir, WeightsFile))
+	if err != nil {
+		return "", fmt.Errorf("model: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("model: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
 
 // Param returns the layout entry of a named tensor.

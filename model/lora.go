@@ -20,6 +20,10 @@ type LoRAConfig struct {
 	Alpha         float32  `json:"lora_alpha"`
 	TargetModules []string `json:"target_modules"` // of q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj
 	BaseModel     string   `json:"base_model_name_or_path"`
+	// BaseRevision is the WeightsHash of the base the adapter was trained on (PEFT's "revision":
+	// the base model's version). AttachLoRA fills it from a loaded base; LoadLoRA refuses a base
+	// with other weights, which would take the adapter silently (same shapes, wrong model).
+	BaseRevision string `json:"revision,omitempty"`
 }
 
 // LoRA holds low-rank adapters: for a target Linear W [out,in], W' = W + (alpha/r)·B·A with
@@ -44,6 +48,9 @@ func (m *Model) AttachLoRA(cfg LoRAConfig, seed uint64) error {
 		return fmt.Errorf("model: bad LoRA config %+v", cfg)
 	}
 	cfg.PeftType = "LORA"
+	if cfg.BaseRevision == "" {
+		cfg.BaseRevision = m.Revision
+	}
 	l := &LoRA{Config: cfg, byName: map[string]Param{}, tmp: map[string][]float32{}}
 	off := 0
 	for i := 0; i < m.Config.NumHiddenLayers; i++ {
@@ -207,6 +214,10 @@ func LoadLoRA(dir string, m *Model) error {
 	var cfg LoRAConfig
 	if err := json.Unmarshal(b, &cfg); err != nil {
 		return fmt.Errorf("model: %s: %w", AdapterConfigFile, err)
+	}
+	if cfg.BaseRevision != "" && m.Revision != "" && cfg.BaseRevision != m.Revision {
+		return fmt.Errorf("model: the adapter in %s was trained on a base whose weights hash is %s (%s), but this base's is %s: give the checkpoint it was trained on",
+			dir, cfg.BaseRevision, cfg.BaseModel, m.Revision)
 	}
 	if err := m.AttachLoRA(cfg, 0); err != nil {
 		return err

@@ -3,6 +3,7 @@ package model
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -111,4 +112,56 @@ func TestHeadsGrad(t *testing.T) {
 		p := m.byName[name]
 		checkGrad(t, name, m.W[p.Offset:p.Offset+p.Size], ana[p.Offset:p.Offset+p.Size], loss)
 	}
+}
+
+// An adapter records the weights hash of the base it was trained on and is refused by a base
+// with other weights (same shapes: it would otherwise merge silently into the wrong model).
+func TestAdapterRefusesAnotherBase(t *testing.T) {
+	c := Tiny(24)
+	checkpoint := func(seed uint64) string {
+		m, _ := New(c, seed)
+		dir := t.TempDir()
+		if err := Save(dir, m); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	baseDir, otherDir := checkpoint(2), checkpoint(3)
+	base, err := Load(baseDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := WeightsHash(baseDir)
+	if base.Revision != want || len(want) != 16 {
+		t.Fatalf("loaded revision %q, weights hash %q", base.Revision, want)
+	}
+	if err := base.AttachLoRA(LoRAConfig{Rank: 2, Alpha: 4, TargetModules: []string{"q_proj"}, BaseModel: baseDir}, 1); err != nil {
+		t.Fatal(err)
+	}
+	adapter := t.TempDir()
+	if err := SaveLoRA(adapter, base); err != nil {
+		t.Fatal(err)
+	}
+	same, _ := Load(baseDir)
+	if err := LoadLoRA(adapter, same); err != nil {
+		t.Errorf("the adapter's own base: %v", err)
+	}
+	other, _ := Load(otherDir)
+	err = LoadLoRA(adapter, other)
+	if err == nil || !strings.Contains(err.Error(), "trained on a base whose weights hash is "+want) {
+		t.Errorf("another base: %v", err)
+	}
+	// A model built in memory has no revision to compare (tests, a base being trained).
+	if err := LoadLoRA(adapter, mustNew(t, c)); err != nil {
+		t.Errorf("in-memory base: %v", err)
+	}
+}
+
+func mustNew(t *testing.T, c Config) *Model {
+	t.Helper()
+	m, err := New(c, 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

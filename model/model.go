@@ -18,6 +18,9 @@ type Model struct {
 	acts   *acts
 	// LoRA, when attached, adds trainable adapters to the decoder's linear layers.
 	LoRA *LoRA
+	// Revision is the WeightsHash of the checkpoint the model was loaded from; empty for a model
+	// built in memory. Merging an adapter does not change it.
+	Revision string
 	// actsByShape caches activation buffers by batch shape.
 	actsByShape map[[2]int]*acts
 }

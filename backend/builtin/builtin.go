@@ -62,9 +62,7 @@ func Load(dir, revision string) (*Builtin, error) {
 		return nil, fmt.Errorf("builtin: %w", err)
 	}
 	if revision == "" {
-		if revision, err = fileHash(filepath.Join(dir, model.WeightsFile)); err != nil {
-			return nil, fmt.Errorf("builtin: %w", err)
-		}
+		revision = m.Revision
 	}
 	return New(m, tok, backend.Info{Backend: Name, Model: filepath.Base(filepath.Clean(dir)), Revision: revision})
 }

@@ -46,7 +46,8 @@ files (generic_qa.json, temporal_qa.json, consistency_qa.json) and --qa (or --qa
 missing videos become dead letters.
 
 Models: --model NAME=CKPT loads a built-in checkpoint; --adapter NAME=DIR merges a LoRA adapter
-into it (the PPO policy: PPO_DIR/checkpoint/policy); --openai NAME=URL evaluates any
+into it (the PPO policy: PPO_DIR/checkpoint/policy; an adapter trained on another base, by its
+recorded weights hash, is refused); --openai NAME=URL evaluates any
 OpenAI-compatible server (--openai-model NAME=ID picks its model). --preferences NAME=FEEDBACK_DIR
 also checks a feedback run's labels against the ground truth (repeatable: with and without context).
 --reward-model DIR scores every answer with that reward model too (as PPO's actors score their
