@@ -156,6 +156,44 @@ func TestImportExportSeedJSON(t *testing.T) {
 	vrlaif(t, false, "import", "--format", "rm", "--input", in, "--output", out)
 }
 
+// import leaves out a record that repeats an earlier one exactly and one whose id an earlier record
+// gave to other frames, each as a dead letter of its own kind; records sharing an id and frames
+// (two conversations about one video) are kept.
+func TestImportLeavesOutDuplicates(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "sft.json")
+	rec := func(id, frame, q string) string {
+		return fmt.Sprintf(`{"id": %q, "conversations": [{"from": "human", "value": "<image>\n%s"}, {"from": "gpt", "value": "red"}], "images": [%q]}`, id, q, frame)
+	}
+	os.WriteFile(in, []byte("["+strings.Join([]string{
+		rec("v1", "v1/image_01.jpg", "What colour?"),
+		rec("v1", "v1/image_01.jpg", "What shape?"),  // same video, another question: kept
+		rec("v1", "v1/image_01.jpg", "What colour?"), // the first again: duplicate_record
+		rec("v1", "v9/image_01.jpg", "What colour?"), // v1 on other frames: id_conflict
+		rec("v2", "v2/image_01.jpg", "What colour?"),
+	}, ",")+"]"), 0o644)
+	out := filepath.Join(dir, "out")
+	vrlaif(t, true, "import", "--format", "sft", "--input", in, "--output", out)
+	sum := readSummary(t, out)
+	if s := sum.Stages["import"]; s.In != 5 || s.Out != 3 || s.DeadLetter != 2 {
+		t.Errorf("import counts %+v", s)
+	}
+	if k := sum.ErrorKinds["import"]; k["duplicate_record"] != 1 || k["id_conflict"] != 1 {
+		t.Errorf("dead letters by kind %v", k)
+	}
+	dead := readShards[schemas.DeadLetter](t, filepath.Join(out, "deadletter"))
+	msgs := map[string]string{}
+	for _, d := range dead {
+		msgs[d.ErrorKind] = d.Message
+	}
+	if msgs["duplicate_record"] != "record 2 repeats record 0 exactly" || msgs["id_conflict"] != "id v1 was given to record 0 with other frames" {
+		t.Errorf("dead letters %v", msgs)
+	}
+	if rows := readShards[schemas.SFTRow](t, filepath.Join(out, "sft")); len(rows) != 3 {
+		t.Errorf("%d rows, want 3", len(rows))
+	}
+}
+
 func TestDemoQuick(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "demo")
 	log := vrlaif(t, true, "demo", "--quick", "--output", out)

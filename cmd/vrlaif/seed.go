@@ -38,8 +38,12 @@ func importCmd() *cobra.Command {
   rm   RM_*.json: conversations ([[...]] accepted), output_1, output_2, preference 1|2, images
   rl   RL_data.json: uid, conversations, images (caption_type, length_bonus kept)
 
-Writes DIR/<format>/part-*.parquet, DIR/deadletter/ (one row per malformed record, with its
-index and reason) and DIR/summary.json. A syntax error in the JSON array itself stops the import,
+Writes DIR/<format>/part-*.parquet, DIR/deadletter/ (one row per record left out, with its index
+and reason) and DIR/summary.json. Left out are malformed records (bad_record), a record that
+repeats an earlier one exactly (duplicate_record: a reward pair twice could fall on both sides of
+the held-out split), and a record whose id an earlier one gave to other frames (id_conflict:
+training finds frames by id). Records sharing an id and frames (several conversations about one
+video) are kept. A syntax error in the JSON array itself stops the import,
 as does Ctrl-C; either way nothing is written (rows are staged and moved into place at the end).`,
 		Example: "  vrlaif import --format rm --input RM_13b_v1_dataset_39k.json --output out/seed",
 		Args:    cobra.NoArgs,
@@ -90,15 +94,24 @@ func importSeed[T schemas.SeedRecord](ctx context.Context, format, rowName, in, 
 		return err
 	}
 	var counts schemas.StageCounts
+	kinds := map[string]int{}
+	dups := newSeedDuplicates()
 	err = schemas.DecodeSeed(f, func(i int, r T, rerr error) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		counts.In++
+		var kind, msg string
 		if rerr != nil {
+			kind, msg = "bad_record", rerr.Error()
+		} else {
+			kind, msg = dups.check(i, r)
+		}
+		if kind != "" {
 			counts.DeadLetter++
+			kinds[kind]++
 			return dead.Write(schemas.DeadLetter{ID: schemas.DeadLetterID("import", fmt.Sprintf("%s#%d", in, i)), Stage: "import", InputRef: fmt.Sprintf("%s#%d", in, i),
-				ErrorKind: "bad_record", Message: rerr.Error(), CreatedMicros: time.Now().UnixMicro()})
+				ErrorKind: kind, Message: msg, CreatedMicros: time.Now().UnixMicro()})
 		}
 		counts.Out++
 		return rows.Write(r)
@@ -129,9 +142,10 @@ func importSeed[T schemas.SeedRecord](ctx context.Context, format, rowName, in, 
 	if err := errors.Join(w.Write(staged...), w.Close()); err != nil {
 		return err
 	}
-	report("import: %d records, %d rows, %d dead letters → %s", counts.In, counts.Out, counts.DeadLetter, rowDir)
+	report("import: %d records, %d rows, %d dead letters%s → %s", counts.In, counts.Out, counts.DeadLetter, kindsText(kinds), rowDir)
 	return writeSummary(out, schemas.Summary{
 		Command: "import", Stages: map[string]schemas.StageCounts{"import": counts},
+		ErrorKinds:  map[string]map[string]int{"import": kinds},
 		WallSeconds: time.Since(start).Seconds(), Settings: map[string]any{"format": format, "input": in},
 		Outputs: map[string]string{format: rowDir},
 	})

@@ -30,6 +30,10 @@ func ReadSFTRows(path string) (rows []schemas.SFTRow, dropped []Dropped, err err
 			dir = sub
 		}
 		rows, err = dataset.ReadAll[schemas.SFTRow](dir)
+		ids := frameIDs{}
+		for i := range rows {
+			ids.fix(i, &rows[i])
+		}
 		return rows, nil, err
 	}
 	f, err := os.Open(path)
@@ -37,15 +41,35 @@ func ReadSFTRows(path string) (rows []schemas.SFTRow, dropped []Dropped, err err
 		return nil, nil, fmt.Errorf("train: %w", err)
 	}
 	defer f.Close()
+	ids := frameIDs{}
 	err = schemas.DecodeSeed(f, func(i int, r schemas.SFTRow, rerr error) error {
 		if rerr != nil {
 			dropped = append(dropped, malformed(i, rerr))
 			return nil
 		}
+		ids.fix(i, &r)
 		rows = append(rows, r)
 		return nil
 	})
 	return rows, dropped, err
+}
+
+// frameIDs gives every row an id that names its frames alone, since training finds a row's frames
+// by its id: a row without one becomes "record N" and a row whose id an earlier row gave to
+// other frames becomes "ID#N" (N: its index in the file). Rows that share an id and frames
+// (several conversations about one video) keep it.
+type frameIDs map[string]string // id → its frames
+
+func (f frameIDs) fix(i int, r *schemas.SFTRow) {
+	frames := r.Image + "\x00" + strings.Join(r.Images, "\x00")
+	switch prev, ok := f[r.ID]; {
+	case r.ID == "":
+		r.ID = fmt.Sprintf("record %d", i)
+	case ok && prev != frames:
+		r.ID = fmt.Sprintf("%s#%d", r.ID, i)
+	case !ok:
+		f[r.ID] = frames
+	}
 }
 
 // malformed is the drop of seed record i (its index in the JSON array: it has no usable id).

@@ -244,3 +244,24 @@ func TestSFTOnSeedJSON(t *testing.T) {
 		}
 	}
 }
+
+// Training finds a seed row's frames by its id, so ReadSFTRows makes ids name one set of frames:
+// an id an earlier row gave to other frames gets the row's index, a missing id becomes one.
+func TestReadSFTRowsGivesEachVideoItsOwnID(t *testing.T) {
+	rec := func(id, frame string) string {
+		return fmt.Sprintf(`{"id": %q, "conversations": [{"from": "human", "value": "<image>\nQ"}, {"from": "gpt", "value": "A"}], "images": [%q]}`, id, frame)
+	}
+	path := filepath.Join(t.TempDir(), "sft.json")
+	os.WriteFile(path, []byte("["+strings.Join([]string{rec("v1", "a.jpg"), `{"broken": true}`, rec("v1", "b.jpg"), rec("", "c.jpg"), rec("v1", "a.jpg")}, ",")+"]"), 0o644)
+	rows, dropped, err := ReadSFTRows(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, r := range rows {
+		ids = append(ids, r.ID)
+	}
+	if want := []string{"v1", "v1#2", "record 3", "v1"}; !reflect.DeepEqual(ids, want) || len(dropped) != 1 || dropped[0].ID != "record 1" {
+		t.Errorf("ids %q (want %q), dropped %+v", ids, want, dropped)
+	}
+}
