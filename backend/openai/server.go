@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -70,7 +69,21 @@ func Handler(b backend.Backend, o ServerOptions) http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /v1/models", s.auth(s.models))
 	mux.HandleFunc("POST /v1/chat/completions", s.auth(s.chat))
+	mux.HandleFunc("/v1/", unknownEndpoint) // JSON errors for clients, not the mux's plain text
 	return s.logged(mux)
+}
+
+// unknownEndpoint answers every other /v1/ request: 405 with Allow for a known path asked with
+// another method, 404 naming what is served otherwise.
+func unknownEndpoint(w http.ResponseWriter, r *http.Request) {
+	allow := map[string]string{"/v1/models": http.MethodGet, "/v1/chat/completions": http.MethodPost}[r.URL.Path]
+	if allow != "" {
+		w.Header().Set("Allow", allow)
+		writeError(w, http.StatusMethodNotAllowed, "invalid_request_error", fmt.Sprintf("%s %s: this endpoint takes %s", r.Method, r.URL.Path, allow))
+		return
+	}
+	writeError(w, http.StatusNotFound, "invalid_request_error",
+		fmt.Sprintf("%s %s: no such endpoint; this server has GET /v1/models and POST /v1/chat/completions", r.Method, r.URL.Path))
 }
 
 func (s *server) logged(h http.Handler) http.Handler {
@@ -124,12 +137,12 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_request_error", "malformed JSON: "+err.Error())
 		return
 	}
-	if msg := s.check(&req); msg != "" {
+	if msg, param := s.check(&req); msg != "" {
 		code := http.StatusBadRequest
-		if strings.HasPrefix(msg, "model ") {
+		if param == "model" {
 			code = http.StatusNotFound
 		}
-		writeError(w, code, "invalid_request_error", msg)
+		writeParamError(w, code, "invalid_request_error", msg, param)
 		return
 	}
 	br, err := fromWire(&req, s.o.MaxImages)
@@ -171,26 +184,26 @@ func (s *server) chat(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// check applies the limits; it returns what is wrong, or "".
-func (s *server) check(r *chatRequest) string {
+// check applies the limits; it returns what is wrong and the parameter at fault, or "".
+func (s *server) check(r *chatRequest) (msg, param string) {
 	switch {
 	case r.Model != "" && r.Model != s.o.ModelName:
-		return fmt.Sprintf("model %q is not served here (this server serves %q)", r.Model, s.o.ModelName)
+		return fmt.Sprintf("model %q is not served here (this server serves %q)", r.Model, s.o.ModelName), "model"
 	case r.Stream:
-		return "streaming is not supported; send \"stream\": false"
+		return "streaming is not supported; send \"stream\": false", "stream"
 	case r.N > s.o.MaxN:
-		return fmt.Sprintf("n is %d; this server allows at most %d", r.N, s.o.MaxN)
+		return fmt.Sprintf("n is %d; this server allows at most %d", r.N, s.o.MaxN), "n"
 	case r.MaxTokens > s.o.MaxNewTokens:
-		return fmt.Sprintf("max_tokens is %d; this server allows at most %d", r.MaxTokens, s.o.MaxNewTokens)
+		return fmt.Sprintf("max_tokens is %d; this server allows at most %d", r.MaxTokens, s.o.MaxNewTokens), "max_tokens"
 	case r.TopLogProbs > s.o.MaxTopLogProbs:
-		return fmt.Sprintf("top_logprobs is %d; this server allows at most %d", r.TopLogProbs, s.o.MaxTopLogProbs)
+		return fmt.Sprintf("top_logprobs is %d; this server allows at most %d", r.TopLogProbs, s.o.MaxTopLogProbs), "top_logprobs"
 	case r.TopLogProbs > 0 && !r.LogProbs:
-		return "top_logprobs needs logprobs: true"
+		return "top_logprobs needs logprobs: true", "logprobs"
 	}
 	if r.MaxTokens == 0 {
 		r.MaxTokens = s.o.MaxNewTokens
 	}
-	return ""
+	return "", ""
 }
 
 // acquire waits for a slot; when too many requests already wait it answers 429 with Retry-After.
@@ -231,7 +244,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeError(w http.ResponseWriter, status int, typ, msg string) {
+	writeParamError(w, status, typ, msg, "")
+}
+
+// writeParamError writes an error naming the request parameter at fault (param null when none).
+func writeParamError(w http.ResponseWriter, status int, typ, msg, param string) {
 	var e errorBody
 	e.Error.Message, e.Error.Type = msg, typ
+	if param != "" {
+		e.Error.Param = param
+	}
 	writeJSON(w, status, e)
 }

@@ -76,11 +76,53 @@ func TestServerLimits(t *testing.T) {
 		}
 		if status != 200 {
 			var e struct {
-				Error struct{ Message, Type string }
+				Error map[string]any
 			}
-			if json.Unmarshal([]byte(body), &e) != nil || e.Error.Message == "" {
+			if json.Unmarshal([]byte(body), &e) != nil || e.Error["message"] == "" {
 				t.Errorf("%s: error body is not OpenAI-shaped: %s", c.name, body)
 			}
+			for _, k := range []string{"type", "param", "code"} { // present, null where nothing applies
+				if _, ok := e.Error[k]; !ok {
+					t.Errorf("%s: error object has no %q: %s", c.name, k, body)
+				}
+			}
+			if want := map[string]string{"n": "n", "max_tokens": "max_tokens", "stream": "stream", "model": "model"}[c.name]; want != "" && e.Error["param"] != want {
+				t.Errorf("%s: param %v, want %q", c.name, e.Error["param"], want)
+			}
+		}
+	}
+}
+
+// Requests for other endpoints, or known ones with another method, get OpenAI-shaped JSON
+// errors (404, 405 with Allow), not the router's plain text.
+func TestServerUnknownEndpoints(t *testing.T) {
+	b, err := builtin.Load(backendtest.Checkpoint(t), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(openai.Handler(b, openai.ServerOptions{}))
+	defer srv.Close()
+	for _, c := range []struct {
+		method, path string
+		status       int
+		allow, says  string
+	}{
+		{"POST", "/v1/completions", 404, "", "no such endpoint"},
+		{"GET", "/v1/embeddings", 404, "", "POST /v1/chat/completions"},
+		{"GET", "/v1/chat/completions", 405, "POST", "takes POST"},
+		{"DELETE", "/v1/models", 405, "GET", "takes GET"},
+	} {
+		req, _ := http.NewRequest(c.method, srv.URL+c.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var e struct{ Error struct{ Message, Type string } }
+		if resp.StatusCode != c.status || resp.Header.Get("Allow") != c.allow || json.Unmarshal(body, &e) != nil ||
+			!strings.Contains(e.Error.Message, c.says) || resp.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("%s %s: %d Allow=%q %s", c.method, c.path, resp.StatusCode, resp.Header.Get("Allow"), body)
 		}
 	}
 }

@@ -124,7 +124,8 @@ type errorBody struct {
 	Error struct {
 		Message string `json:"message"`
 		Type    string `json:"type"`
-		Code    any    `json:"code,omitempty"`
+		Param   any    `json:"param"` // null unless one parameter is at fault, as OpenAI writes it
+		Code    any    `json:"code"`
 	} `json:"error"`
 }
 
