@@ -134,7 +134,7 @@ Rows have deterministic ids and model calls go through a cache (DIR/cache): re-r
 DIR after an interruption writes only the rows that are missing, and pays for no call twice. The
 settings that decide the rows (frames, prompts, sampling, each model's weights hash or id) are
 recorded in DIR/settings.json; a re-run with other settings is refused (a larger --k, or more
-input, goes on).`,
+input, goes on). After a re-run, dead letters of items that now have their rows are removed.`,
 		Example: "  vrlaif generate --input out/world --model out/sft --output out/gen\n" +
 			"  vrlaif generate --input 'videos/*.mp4' --questions q.txt --backend openai --url http://localhost:8000/v1 --output out/gen",
 		Args: cobra.NoArgs,

@@ -3,8 +3,10 @@ package feedback_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -245,6 +247,44 @@ func TestGenerateAndFeedback(t *testing.T) {
 		}
 	})
 
+	t.Run("RerunRemovesResolvedDeadLetters", func(t *testing.T) {
+		// Dead letters an earlier run left for items that now have their rows (a video whose
+		// frames failed, a narrative, a question's answers) go after a re-run; one for an item
+		// still missing stays.
+		dir := filepath.Join(t.TempDir(), "gen")
+		if err := os.CopyFS(dir, os.DirFS(out)); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := dataset.ReadAll[schemas.Response](filepath.Join(dir, "responses"))
+		if err != nil || len(resp) == 0 {
+			t.Fatal(resp, err)
+		}
+		r := resp[0]
+		stale := []schemas.DeadLetter{
+			frames.DeadLetter(r.VideoID, errors.New("decoder crashed")),
+			narrative.DeadLetter(narrative.Stage, r.ClipID, errors.New("timeout")),
+			narrative.DeadLetter(sample.Stage, r.ClipID+"/"+r.QuestionID, errors.New("timeout")),
+		}
+		missing := narrative.DeadLetter(sample.Stage, r.ClipID+"/no-such-question", errors.New("timeout"))
+		w, _ := dataset.NewWriter[schemas.DeadLetter](filepath.Join(dir, "deadletter"), schemas.RowDeadLetter, 0)
+		w.Write(append(stale, missing)...)
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		sum, err := generate.Run(ctx, f.generateConfig(dir), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := maps.Clone(got["deadletter"])
+		m := missing
+		m.CreatedMicros = 0
+		b, _ := json.Marshal(m)
+		want[missing.ID] = string(b)
+		if left := rows[schemas.DeadLetter](t, filepath.Join(dir, "deadletter")); !reflect.DeepEqual(left, want) || sum.Counters["deadletter.resolved"] != 3 {
+			t.Errorf("dead letters after the re-run: %d (want %d), %d resolved (want 3)", len(left), len(want), sum.Counters["deadletter.resolved"])
+		}
+	})
+
 	t.Run("InterruptedRunCompletes", func(t *testing.T) {
 		// A run that stopped after part of the work (here: it had only the first video), then
 		// the whole run into the same folder, must give exactly the rows of one whole run.
@@ -308,6 +348,22 @@ func TestGenerateAndFeedback(t *testing.T) {
 				p.Labeled != (p.Reason == "") || (p.Labeled && p.Chosen != 1 && p.Chosen != 2) {
 				t.Errorf("preference %+v", p)
 			}
+		}
+		// A judge call that failed in an earlier run for a pair judged now is resolved by a re-run.
+		p0 := prefs[0]
+		w, _ := dataset.NewWriter[schemas.DeadLetter](filepath.Join(fb, "deadletter"), schemas.RowDeadLetter, 0)
+		w.Write(narrative.DeadLetter(judge.Stage, p0.Response1+"|"+p0.Response2, errors.New("timeout")),
+			narrative.DeadLetter(judge.Stage, "r-unknown|r-other", errors.New("timeout")))
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		again, err := feedback.Run(ctx, feedback.Config{Input: out, Output: fb, Judge: judge.Params{Backend: b}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		left := rows[schemas.DeadLetter](t, filepath.Join(fb, "deadletter"))
+		if _, kept := left[schemas.DeadLetterID(judge.Stage, "r-unknown|r-other")]; !kept || again.Counters["deadletter.resolved"] != 1 {
+			t.Errorf("feedback re-run: %d resolved (want 1), unresolved one kept: %v", again.Counters["deadletter.resolved"], kept)
 		}
 		// The ablation's judge template into the same folder would mix two judges' labels.
 		noContext := feedback.Config{Input: out, Output: fb, Judge: judge.Params{Backend: b, Template: prompts.JudgeNoContext}}

@@ -15,6 +15,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/vrlaif/vrlaif/backend"
 	"github.com/vrlaif/vrlaif/internal/dataset"
+	"github.com/vrlaif/vrlaif/internal/deadletters"
 	"github.com/vrlaif/vrlaif/internal/runsettings"
 	"github.com/vrlaif/vrlaif/pipelines/beamrun"
 	"github.com/vrlaif/vrlaif/schemas"
@@ -96,6 +97,14 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (schemas.Summary, 
 	if err != nil {
 		return schemas.Summary{}, fmt.Errorf("feedback: reading back preferences: %w", err)
 	}
+	resolved, err := pruneDeadLetters(cfg.Output, prefs)
+	if err != nil {
+		return schemas.Summary{}, fmt.Errorf("feedback: %w", err)
+	}
+	c["deadletter.resolved"] = int64(resolved)
+	if progress != nil && resolved > 0 {
+		fmt.Fprintf(progress, "feedback: %d dead letters of earlier runs resolved (their pairs are now judged) and removed\n", resolved)
+	}
 	stats := judge.Summarize(prefs, int(c[judge.PairsStage+".identical"]))
 	pairs := c.Stage(judge.PairsStage, "")
 	return schemas.Summary{Command: "feedback", WallSeconds: time.Since(start).Seconds(),
@@ -106,6 +115,21 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (schemas.Summary, 
 		Settings: map[string]any{"input": cfg.Input, "judge": cfg.Judge},
 		Outputs:  map[string]string{PreferencesDir: PreferencesDir, DeadLetterDir: DeadLetterDir},
 		Counters: c, Extra: map[string]any{"judge_stats": stats}}, nil
+}
+
+// pruneDeadLetters removes the dead letters of earlier runs whose pair is now judged: a judge
+// call that failed for a pair now in preferences/, and a response that could not be paired (no
+// clip or narrative then) that is now in a judged pair.
+func pruneDeadLetters(out string, prefs []schemas.Preference) (int, error) {
+	judged := map[string]bool{}
+	for _, p := range prefs {
+		for _, k := range []string{p.Response1 + "|" + p.Response2, p.Response2 + "|" + p.Response1, p.Response1, p.Response2} {
+			judged[k] = true
+		}
+	}
+	return deadletters.Prune(filepath.Join(out, DeadLetterDir), func(d schemas.DeadLetter) bool {
+		return (d.Stage == judge.Stage || d.Stage == judge.PairsStage) && judged[d.InputRef]
+	})
 }
 
 // rowSettings are the settings that decide feedback's rows, as recorded in the output folder: the

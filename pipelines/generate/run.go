@@ -10,6 +10,7 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/vrlaif/vrlaif/backend"
+	"github.com/vrlaif/vrlaif/internal/deadletters"
 	"github.com/vrlaif/vrlaif/internal/runsettings"
 	"github.com/vrlaif/vrlaif/pipelines/beamrun"
 	"github.com/vrlaif/vrlaif/schemas"
@@ -73,6 +74,14 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (schemas.Summary, 
 	if err != nil {
 		return schemas.Summary{}, fmt.Errorf("generate: %w", err)
 	}
+	resolved, err := pruneDeadLetters(cfg.Output)
+	if err != nil {
+		return schemas.Summary{}, fmt.Errorf("generate: %w", err)
+	}
+	c["deadletter.resolved"] = int64(resolved)
+	if progress != nil && resolved > 0 {
+		fmt.Fprintf(progress, "generate: %d dead letters of earlier runs resolved (their rows are now written) and removed\n", resolved)
+	}
 	sum := schemas.Summary{Command: "generate", WallSeconds: time.Since(start).Seconds(),
 		Stages: map[string]schemas.StageCounts{
 			InputStage:      {In: len(tasks) + len(dead), Out: len(tasks), DeadLetter: len(dead)},
@@ -100,4 +109,40 @@ func rowSettings(cfg Config, captioner, policy backend.Info) map[string]any {
 		"sample":          runsettings.Omit(cfg.Sample.WithDefaults(), "backend"),
 		"policy":          policy,
 	}
+}
+
+// pruneDeadLetters removes the dead letters of earlier runs whose item now has its row: a video
+// whose frames failed and now has narratives or answers, a clip that now has its narrative, a
+// question that now has its answers. Input refusals stay (the input decides them).
+func pruneDeadLetters(out string) (int, error) {
+	type videoRef struct {
+		VideoID string `parquet:"video_id"`
+		ClipID  string `parquet:"clip_id"`
+	}
+	type answerRef struct {
+		VideoID    string `parquet:"video_id"`
+		ClipID     string `parquet:"clip_id"`
+		QuestionID string `parquet:"question_id"`
+	}
+	narrated, err := deadletters.IDs(filepath.Join(out, NarrativesDir), func(r videoRef) []string { return []string{r.ClipID, "video " + r.VideoID} })
+	if err != nil {
+		return 0, err
+	}
+	answered, err := deadletters.IDs(filepath.Join(out, ResponsesDir), func(r answerRef) []string {
+		return []string{r.ClipID + "/" + r.QuestionID, "video " + r.VideoID}
+	})
+	if err != nil {
+		return 0, err
+	}
+	return deadletters.Prune(filepath.Join(out, DeadLetterDir), func(d schemas.DeadLetter) bool {
+		switch d.Stage {
+		case frames.Stage:
+			return narrated["video "+d.InputRef] || answered["video "+d.InputRef]
+		case narrative.Stage:
+			return narrated[d.InputRef]
+		case sample.Stage:
+			return answered[d.InputRef]
+		}
+		return false
+	})
 }
