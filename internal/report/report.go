@@ -11,6 +11,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/vrlaif/vrlaif/internal/atomicfile"
 )
 
 // PPOStep is one PPO step's metrics.
@@ -134,33 +136,10 @@ func Write(dir string, d Data) (Files, error) {
 	return files, nil
 }
 
-// writeAtomic writes b to dir/name through a temp file in dir that it
-// syncs and renames over the target.
-func writeAtomic(dir, name string, b []byte) (err error) {
-	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("report: write %s: %w", name, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(b); err != nil {
-		return fmt.Errorf("report: write %s: %w", name, err)
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return fmt.Errorf("report: write %s: %w", name, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("report: write %s: %w", name, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("report: write %s: %w", name, err)
-	}
-	if err = os.Rename(f.Name(), filepath.Join(dir, name)); err != nil {
-		return fmt.Errorf("report: write %s: %w", name, err)
+// writeAtomic writes b to dir/name atomically.
+func writeAtomic(dir, name string, b []byte) error {
+	if err := atomicfile.Write(dir, name, b); err != nil {
+		return fmt.Errorf("report: %w", err)
 	}
 	return nil
 }

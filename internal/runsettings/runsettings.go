@@ -15,6 +15,8 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+
+	"github.com/vrlaif/vrlaif/internal/atomicfile"
 )
 
 // File is the record's name in the output folder.
@@ -109,20 +111,13 @@ func flatten(v any) (map[string]any, error) {
 	return out, nil
 }
 
-// write saves rec as dir/File (to a temporary name, then renamed).
+// write saves rec as dir/File, atomically.
 func write(dir string, rec Record) error {
 	b, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
 		return fmt.Errorf("runsettings: %w", err)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("runsettings: %w", err)
-	}
-	tmp := filepath.Join(dir, "."+File+".tmp")
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return fmt.Errorf("runsettings: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, File)); err != nil {
+	if err := atomicfile.Write(dir, File, append(b, '\n')); err != nil {
 		return fmt.Errorf("runsettings: %w", err)
 	}
 	return nil

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/vrlaif/vrlaif/internal/atomicfile"
 )
 
 // Dropped is an input record or example that training left out, and why. Training goes on
@@ -67,9 +69,6 @@ func writeDropped(dir string, d []Dropped) error {
 		}
 		return nil
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("train: %w", err)
-	}
 	var b []byte
 	for _, x := range d {
 		line, err := json.Marshal(x)
@@ -78,11 +77,7 @@ func writeDropped(dir string, d []Dropped) error {
 		}
 		b = append(append(b, line...), '\n')
 	}
-	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return fmt.Errorf("train: %w", err)
-	}
-	if err := os.Rename(tmp, p); err != nil {
+	if err := atomicfile.Write(dir, DroppedFile, b); err != nil {
 		return fmt.Errorf("train: %w", err)
 	}
 	return nil
