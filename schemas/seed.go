@@ -62,6 +62,14 @@ func (r *SFTRow) UnmarshalJSON(b []byte) error {
 // MarshalJSON writes the seed layout.
 func (r SFTRow) MarshalJSON() ([]byte, error) { return json.Marshal(sftJSON(r)) }
 
+// FramePaths are the record's frames: Images, or its one Image.
+func (r SFTRow) FramePaths() []string {
+	if len(r.Images) == 0 {
+		return []string{r.Image}
+	}
+	return r.Images
+}
+
 // RMRow is one preference pair (RM_*.json): Preference 1 means Output1 is better, 2 means Output2.
 type RMRow struct {
 	ID            string   `parquet:"id" beam:"id"` // hash of the record's content (the seed has no id)

@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"path/filepath"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -106,14 +104,7 @@ func stageCounts(st frames.RunStats) schemas.StageCounts {
 
 func describeStats(st frames.RunStats) string {
 	s := fmt.Sprintf("%d videos in, %d clips out, %d dead letters", st.In, st.Out, st.DeadLetter)
-	if len(st.ErrorKinds) > 0 {
-		var kinds []string
-		for k, n := range st.ErrorKinds {
-			kinds = append(kinds, fmt.Sprintf("%s: %d", k, n))
-		}
-		sort.Strings(kinds)
-		s += " (" + strings.Join(kinds, ", ") + ")"
-	}
+	s += kindsText(st.ErrorKinds)
 	if st.Skipped > 0 {
 		s += fmt.Sprintf(", %d already done", st.Skipped)
 	}

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -56,28 +55,11 @@ func (d *seedDuplicates) check(i int, r any) (kind, msg string) {
 func seedIdentity(r any) (id, frames string) {
 	switch r := r.(type) {
 	case schemas.SFTRow:
-		return r.ID, r.Image + "\x00" + strings.Join(r.Images, "\x00")
+		return r.ID, strings.Join(r.FramePaths(), "\x00")
 	case schemas.RMRow:
 		return r.ID, strings.Join(r.Images, "\x00")
 	case schemas.RLRow:
 		return strconv.FormatInt(r.UID, 10), strings.Join(r.Images, "\x00")
 	}
 	panic(fmt.Sprintf("seedIdentity: %T is not a seed row", r))
-}
-
-// kindsText is " (2 bad_record, 1 id_conflict)" for dead-letter counts by kind, "" for none.
-func kindsText(kinds map[string]int) string {
-	if len(kinds) == 0 {
-		return ""
-	}
-	names := make([]string, 0, len(kinds))
-	for k := range kinds {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	parts := make([]string, len(names))
-	for i, k := range names {
-		parts[i] = fmt.Sprintf("%d %s", kinds[k], k)
-	}
-	return " (" + strings.Join(parts, ", ") + ")"
 }

@@ -61,7 +61,7 @@ func ReadSFTRows(path string) (rows []schemas.SFTRow, dropped []Dropped, err err
 type frameIDs map[string]string // id → its frames
 
 func (f frameIDs) fix(i int, r *schemas.SFTRow) {
-	frames := r.Image + "\x00" + strings.Join(r.Images, "\x00")
+	frames := strings.Join(r.FramePaths(), "\x00")
 	switch prev, ok := f[r.ID]; {
 	case r.ID == "":
 		r.ID = fmt.Sprintf("record %d", i)
@@ -111,10 +111,7 @@ func LoadSeedVideos(rows []schemas.SFTRow, imageFolder string, vc model.VisionCo
 }
 
 func loadSeedVideo(r schemas.SFTRow, imageFolder string, vc model.VisionConfig) (*ClipVideo, error) {
-	paths := r.Images
-	if len(paths) == 0 {
-		paths = []string{r.Image}
-	}
+	paths := r.FramePaths()
 	cv := &ClipVideo{}
 	for _, i := range frames.UniformIndices(int64(len(paths)), vc.NumFrames) {
 		p := filepath.Join(imageFolder, filepath.FromSlash(strings.TrimPrefix(paths[i], "/")))
