@@ -19,19 +19,13 @@ import (
 // accuracy goes from chance to (nearly) every pair; the checkpoint reloads with the same scores.
 func TestRunRMLearnsAPreference(t *testing.T) {
 	dir := t.TempDir()
-	clips, _ := dataset.NewWriter[schemas.Clip](filepath.Join(dir, "gen", "clips"), schemas.RowClip, 0)
-	clips.Write(schemas.Clip{ID: "c1", Frames: backendtest.Frames(t, 4)})
-	clips.Close()
-	prefs, _ := dataset.NewWriter[schemas.Preference](filepath.Join(dir, "fb", "preferences"), schemas.RowPreference, 0)
-	for i := range 60 {
-		p := schemas.Preference{ID: fmt.Sprint(i), ClipID: "c1", Question: "What color is the square?", Labeled: true,
-			Output1: "The square is red.", Output2: "The square is blue.", Chosen: 1}
+	writeRMFixture(t, dir, 60, func(i int) schemas.Preference {
+		p := schemas.Preference{Question: "What color is the square?", Output1: "The square is red.", Output2: "The square is blue.", Chosen: 1}
 		if i%2 == 1 {
 			p.Output1, p.Output2, p.Chosen = p.Output2, p.Output1, 2
 		}
-		prefs.Write(p)
-	}
-	prefs.Close()
+		return p
+	})
 	cfg := DefaultRMConfig()
 	cfg.Data, cfg.Clips, cfg.Base, cfg.Output = filepath.Join(dir, "fb"), filepath.Join(dir, "gen"), backendtest.Checkpoint(t), filepath.Join(dir, "rm")
 	cfg.Epochs, cfg.Heldout, cfg.LR = 6, 0.2, 3e-3
@@ -54,6 +48,26 @@ func TestRunRMLearnsAPreference(t *testing.T) {
 	m1, _ := rm.Evaluate(pairs, 16)
 	if m1.Accuracy < 0.9 {
 		t.Errorf("reloaded reward model: accuracy %v", m1.Accuracy)
+	}
+}
+
+// writeRMFixture writes a generate folder dir/gen with one clip "c1" and a feedback folder dir/fb
+// with n labeled preferences about it, pair(i) giving each one's question, outputs and choice.
+func writeRMFixture(t *testing.T, dir string, n int, pair func(i int) schemas.Preference) {
+	t.Helper()
+	clips, _ := dataset.NewWriter[schemas.Clip](filepath.Join(dir, "gen", "clips"), schemas.RowClip, 0)
+	clips.Write(schemas.Clip{ID: "c1", Frames: backendtest.Frames(t, 4)})
+	if err := clips.Close(); err != nil {
+		t.Fatal(err)
+	}
+	prefs, _ := dataset.NewWriter[schemas.Preference](filepath.Join(dir, "fb", "preferences"), schemas.RowPreference, 0)
+	for i := range n {
+		p := pair(i)
+		p.ID, p.ClipID, p.Labeled = fmt.Sprint(i), "c1", true
+		prefs.Write(p)
+	}
+	if err := prefs.Close(); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -2,7 +2,6 @@ package train
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -10,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/vrlaif/vrlaif/backend/backendtest"
-	"github.com/vrlaif/vrlaif/internal/dataset"
 	"github.com/vrlaif/vrlaif/schemas"
 )
 
@@ -19,15 +17,9 @@ import (
 // holds out every pair wrote an untrained reward model with exit 0.
 func TestRunRMRefusesBadSettings(t *testing.T) {
 	dir := t.TempDir()
-	clips, _ := dataset.NewWriter[schemas.Clip](filepath.Join(dir, "gen", "clips"), schemas.RowClip, 0)
-	clips.Write(schemas.Clip{ID: "c1", Frames: backendtest.Frames(t, 4)})
-	clips.Close()
-	prefs, _ := dataset.NewWriter[schemas.Preference](filepath.Join(dir, "fb", "preferences"), schemas.RowPreference, 0)
-	for i := range 3 {
-		prefs.Write(schemas.Preference{ID: fmt.Sprint(i), ClipID: "c1", Question: "What color?", Labeled: true,
-			Output1: "Red.", Output2: "Blue.", Chosen: 1})
-	}
-	prefs.Close()
+	writeRMFixture(t, dir, 3, func(int) schemas.Preference {
+		return schemas.Preference{Question: "What color?", Output1: "Red.", Output2: "Blue.", Chosen: 1}
+	})
 	base := backendtest.Checkpoint(t)
 	cases := []struct {
 		name string
