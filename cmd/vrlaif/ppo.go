@@ -134,6 +134,9 @@ func runPPO(cmd *cobra.Command, cfg train.PPOConfig, conn natsbus.ConnOptions, a
 	if err := os.MkdirAll(cfg.Output, 0o755); err != nil {
 		return err
 	}
+	if err := train.CheckPPOSettings(cfg); err != nil { // before the actors publish anything
+		return err
+	}
 	if conn.URL == "" {
 		srv, err := natsbus.StartEmbedded(filepath.Join(cfg.Output, "nats"))
 		if err != nil {

@@ -87,6 +87,23 @@ func TestTrainPPOWithActors(t *testing.T) {
 	if len(ids) != 24 || st.Step != 3 || st.Version != 3 {
 		t.Errorf("state: step %d version %d, %d distinct of %d applied", st.Step, st.Version, len(ids), len(st.Applied))
 	}
+
+	// A resume with another learning rate would continue this run's policy and optimizer under
+	// other settings: refused before any step, naming the setting; the run is left as it was.
+	args := []string{"train", "ppo", "--policy", ckpt, "--rm", rm, "--prompts", gen, "--output", out,
+		"--actors", "2", "--rollout-batch", "8", "--micro-batch", "4", "--response-len", "10"}
+	log = vrlaif(t, false, append(args, "--steps", "3", "--lr", "5e-4")...)
+	if !strings.Contains(log, "lr 0.0001 (now 0.0005)") {
+		t.Errorf("resume with another --lr: want the difference named, got:\n%s", log)
+	}
+	if n := len(metricsLines(t, filepath.Join(out, "metrics.jsonl"))); n != 3 {
+		t.Errorf("the refused resume changed the run: %d metric lines, want 3", n)
+	}
+	// More steps continue the run.
+	vrlaif(t, true, append(args, "--steps", "4")...)
+	if ms := metricsLines(t, filepath.Join(out, "metrics.jsonl")); len(ms) != 4 || ms[3].Step != 4 {
+		t.Errorf("continued to 4 steps: %d metric lines", len(ms))
+	}
 }
 
 // ppoRig is a PPO run for the crash tests: an embedded NATS server in the test process, two

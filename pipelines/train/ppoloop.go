@@ -111,6 +111,9 @@ func RunLearner(ctx context.Context, cfg PPOConfig, bus Bus, patches map[string]
 	if err != nil {
 		return LearnerState{}, err
 	}
+	if err := CheckPPOSettings(cfg); err != nil {
+		return LearnerState{}, err
+	}
 	st, resumed, err := l.Resume(cfg.Output)
 	if err != nil {
 		return st, err
