@@ -171,7 +171,7 @@ func demoFindings(ev eval.Result, rm train.RMResult, steps []runreport.PPOStep, 
 			rm.Heldout.Accuracy, rm.Heldout.Pairs, rm.Train.Accuracy))
 	}
 	if n := len(steps); n >= 2 {
-		k := min(5, n/2)
+		k := min(max(5, n/5), n/2) // as the report's PPO section: a fifth of a long run
 		mean := func(xs []runreport.PPOStep, f func(runreport.PPOStep) float64) float64 {
 			var s float64
 			for _, x := range xs {

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/vrlaif/vrlaif/internal/natsbus"
+	"github.com/vrlaif/vrlaif/internal/runlock"
 	"github.com/vrlaif/vrlaif/model"
 	"github.com/vrlaif/vrlaif/pipelines/beamrun"
 	"github.com/vrlaif/vrlaif/pipelines/rollout"
@@ -134,6 +135,11 @@ func runPPO(cmd *cobra.Command, cfg train.PPOConfig, conn natsbus.ConnOptions, a
 	if err := os.MkdirAll(cfg.Output, 0o755); err != nil {
 		return err
 	}
+	lock, err := runlock.Acquire(cfg.Output, "train ppo") // one learner per run folder
+	if err != nil {
+		return fmt.Errorf("ppo: %w", err)
+	}
+	defer lock.Release()
 	if err := train.CheckPPOSettings(cfg); err != nil { // before the actors publish anything
 		return err
 	}

@@ -434,3 +434,19 @@ func TestNiceRange(t *testing.T) {
 		}
 	}
 }
+
+// A long run's trend averages a fifth of its steps at each end (one step's mean over 16
+// rollouts is noisy); a short run's, trendWindow steps.
+func TestPPOTrendWindowGrowsWithTheRun(t *testing.T) {
+	var steps []PPOStep
+	for i := range 100 {
+		steps = append(steps, PPOStep{Step: i + 1, Score: float64(i)}) // first 20 mean 9.5, last 20 mean 89.5
+	}
+	paras := strings.Join(ppoSection(steps).paras, "\n")
+	for _, want := range []string{"100 PPO steps (step 1 to 100); means over the first and the last 20 steps.",
+		"Mean RM score rose from 9.5 (first 20) to 89.5 (last 20), +80."} {
+		if !strings.Contains(paras, want) {
+			t.Errorf("PPO section lacks %q:\n%s", want, paras)
+		}
+	}
+}

@@ -117,7 +117,8 @@ func stagesSection(stages []StageRow) section {
 	return s
 }
 
-// trendWindow is how many steps the PPO trend averages at each end.
+// trendWindow is how many steps the PPO trend averages at each end, at least: a longer run
+// averages a fifth of its steps at each end.
 const trendWindow = 5
 
 // ppoSection describes the PPO trend in words: the mean of the first and
@@ -130,7 +131,7 @@ func ppoSection(steps []PPOStep) section {
 		return s
 	}
 	steps = sortedSteps(steps)
-	k := min(trendWindow, len(steps))
+	k := min(max(trendWindow, len(steps)/5), len(steps)) // a fifth of a long run: one step's 16 rollouts are noisy
 	first, last := steps[:k], steps[len(steps)-k:]
 	span := fmt.Sprintf("%d PPO steps (step %d to %d)", len(steps), steps[0].Step, steps[len(steps)-1].Step)
 	if len(steps) == 1 {

@@ -20,6 +20,7 @@ import (
 	"github.com/vrlaif/vrlaif/internal/beamtest"
 	"github.com/vrlaif/vrlaif/internal/dataset"
 	"github.com/vrlaif/vrlaif/internal/duckdb"
+	"github.com/vrlaif/vrlaif/internal/runlock"
 	"github.com/vrlaif/vrlaif/pipelines/feedback"
 	"github.com/vrlaif/vrlaif/pipelines/generate"
 	"github.com/vrlaif/vrlaif/prompts"
@@ -282,6 +283,41 @@ func TestGenerateAndFeedback(t *testing.T) {
 		want[missing.ID] = string(b)
 		if left := rows[schemas.DeadLetter](t, filepath.Join(dir, "deadletter")); !reflect.DeepEqual(left, want) || sum.Counters["deadletter.resolved"] != 3 {
 			t.Errorf("dead letters after the re-run: %d (want %d), %d resolved (want 3)", len(left), len(want), sum.Counters["deadletter.resolved"])
+		}
+	})
+
+	t.Run("OneRunAtATime", func(t *testing.T) {
+		// A run into a folder another run holds is refused, naming it, and writes nothing; once
+		// the holder is gone, the next run removes the temporary shard a killed run left.
+		dir := filepath.Join(t.TempDir(), "gen")
+		if err := os.CopyFS(dir, os.DirFS(out)); err != nil {
+			t.Fatal(err)
+		}
+		leftover := filepath.Join(dir, "responses", ".part-0123456789abcdef.parquet.77.tmp")
+		if err := os.WriteFile(leftover, []byte("half a shard"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		holder, err := runlock.Acquire(dir, "generate")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = generate.Run(ctx, f.generateConfig(dir), nil)
+		if err == nil || !strings.Contains(err.Error(), "another run is writing into "+dir) {
+			t.Errorf("a run into a held folder: %v", err)
+		}
+		if _, serr := os.Stat(leftover); serr != nil {
+			t.Errorf("the refused run touched the holder's files: %v", serr)
+		}
+		holder.Release()
+		var progress strings.Builder
+		if _, err := generate.Run(ctx, f.generateConfig(dir), &progress); err != nil {
+			t.Fatal(err)
+		}
+		if _, serr := os.Stat(leftover); !os.IsNotExist(serr) || !strings.Contains(progress.String(), "removed 1 temporary files a killed run left") {
+			t.Errorf("the killed run's temporary shard: %v; progress:\n%s", serr, progress.String())
+		}
+		if again := generated(t, dir); !reflect.DeepEqual(again, got) {
+			t.Errorf("the output changed")
 		}
 	})
 

@@ -16,6 +16,7 @@ import (
 	"github.com/vrlaif/vrlaif/backend"
 	"github.com/vrlaif/vrlaif/internal/dataset"
 	"github.com/vrlaif/vrlaif/internal/deadletters"
+	"github.com/vrlaif/vrlaif/internal/runlock"
 	"github.com/vrlaif/vrlaif/internal/runsettings"
 	"github.com/vrlaif/vrlaif/pipelines/beamrun"
 	"github.com/vrlaif/vrlaif/schemas"
@@ -79,6 +80,16 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (schemas.Summary, 
 		return schemas.Summary{}, fmt.Errorf("feedback: opening the judge: %w", err)
 	}
 	defer b.Close()
+	// One run at a time into a folder; a killed run's temporary files go (readers skip them, but
+	// they would collect).
+	lock, stale, err := runlock.Begin(cfg.Output, "feedback")
+	if err != nil {
+		return schemas.Summary{}, fmt.Errorf("feedback: %w", err)
+	}
+	defer lock.Release()
+	if stale > 0 && progress != nil {
+		fmt.Fprintf(progress, "feedback: removed %d temporary files a killed run left in %s\n", stale, cfg.Output)
+	}
 	if err := runsettings.Check(cfg.Output, "feedback", rowSettings(cfg, b.Info())); err != nil {
 		return schemas.Summary{}, fmt.Errorf("feedback: %w", err)
 	}

@@ -10,7 +10,9 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/vrlaif/vrlaif/backend"
+	"github.com/vrlaif/vrlaif/internal/dataset"
 	"github.com/vrlaif/vrlaif/internal/deadletters"
+	"github.com/vrlaif/vrlaif/internal/runlock"
 	"github.com/vrlaif/vrlaif/internal/runsettings"
 	"github.com/vrlaif/vrlaif/pipelines/beamrun"
 	"github.com/vrlaif/vrlaif/schemas"
@@ -51,6 +53,16 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (schemas.Summary, 
 	tasks, dead, err := LoadTasks(ctx, cfg.Input)
 	if err != nil {
 		return schemas.Summary{}, err
+	}
+	// One run at a time into a folder; a killed run's temporary files go (readers skip them, but
+	// they would collect).
+	lock, stale, err := runlock.Begin(cfg.Output, "generate")
+	if err != nil {
+		return schemas.Summary{}, fmt.Errorf("generate: %w", err)
+	}
+	defer lock.Release()
+	if stale > 0 && progress != nil {
+		fmt.Fprintf(progress, "generate: removed %d temporary files a killed run left in %s\n", stale, cfg.Output)
 	}
 	if err := runsettings.Check(cfg.Output, "generate", rowSettings(cfg, models[0], models[1]), "sample.k"); err != nil {
 		return schemas.Summary{}, fmt.Errorf("generate: %w", err)
@@ -123,6 +135,9 @@ func pruneDeadLetters(out string) (int, error) {
 		VideoID    string `parquet:"video_id"`
 		ClipID     string `parquet:"clip_id"`
 		QuestionID string `parquet:"question_id"`
+	}
+	if shards, err := dataset.Shards(filepath.Join(out, DeadLetterDir)); err != nil || len(shards) == 0 {
+		return 0, err // nothing to prune: the rows' ids need not be read
 	}
 	narrated, err := deadletters.IDs(filepath.Join(out, NarrativesDir), func(r videoRef) []string { return []string{r.ClipID, "video " + r.VideoID} })
 	if err != nil {
