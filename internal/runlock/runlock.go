@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -107,14 +108,19 @@ func isTemp(name string) bool {
 }
 
 // Begin is a resumable pipeline's start: it takes dir's lock, then removes the temporary files a
-// killed run left there. removed counts them.
-func Begin(dir, command string) (l *Lock, removed int, err error) {
-	if l, err = Acquire(dir, command); err != nil {
-		return nil, 0, err
+// killed run left there, saying so on progress (may be nil).
+func Begin(dir, command string, progress io.Writer) (*Lock, error) {
+	l, err := Acquire(dir, command)
+	if err != nil {
+		return nil, err
 	}
-	if removed, err = RemoveStaleTemps(dir); err != nil {
+	removed, err := RemoveStaleTemps(dir)
+	if err != nil {
 		l.Release()
-		return nil, removed, err
+		return nil, err
 	}
-	return l, removed, nil
+	if removed > 0 && progress != nil {
+		fmt.Fprintf(progress, "%s: removed %d temporary files a killed run left in %s\n", command, removed, dir)
+	}
+	return l, nil
 }

@@ -82,14 +82,11 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (schemas.Summary, 
 	defer b.Close()
 	// One run at a time into a folder; a killed run's temporary files go (readers skip them, but
 	// they would collect).
-	lock, stale, err := runlock.Begin(cfg.Output, "feedback")
+	lock, err := runlock.Begin(cfg.Output, "feedback", progress)
 	if err != nil {
 		return schemas.Summary{}, fmt.Errorf("feedback: %w", err)
 	}
 	defer lock.Release()
-	if stale > 0 && progress != nil {
-		fmt.Fprintf(progress, "feedback: removed %d temporary files a killed run left in %s\n", stale, cfg.Output)
-	}
 	if err := runsettings.Check(cfg.Output, "feedback", rowSettings(cfg, b.Info())); err != nil {
 		return schemas.Summary{}, fmt.Errorf("feedback: %w", err)
 	}

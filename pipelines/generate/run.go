@@ -56,14 +56,11 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (schemas.Summary, 
 	}
 	// One run at a time into a folder; a killed run's temporary files go (readers skip them, but
 	// they would collect).
-	lock, stale, err := runlock.Begin(cfg.Output, "generate")
+	lock, err := runlock.Begin(cfg.Output, "generate", progress)
 	if err != nil {
 		return schemas.Summary{}, fmt.Errorf("generate: %w", err)
 	}
 	defer lock.Release()
-	if stale > 0 && progress != nil {
-		fmt.Fprintf(progress, "generate: removed %d temporary files a killed run left in %s\n", stale, cfg.Output)
-	}
 	if err := runsettings.Check(cfg.Output, "generate", rowSettings(cfg, models[0], models[1]), "sample.k"); err != nil {
 		return schemas.Summary{}, fmt.Errorf("generate: %w", err)
 	}
