@@ -117,7 +117,12 @@ DIR/summary.json.
 					ppoCfg.Steps = 3
 				}
 			}
+			lock, err := lockOutput(rmCfg.Output, "train rm")
+			if err != nil {
+				return err
+			}
 			rmRes, err := train.RunRM(cmd.Context(), rmCfg, nil)
+			lock.Release()
 			policy := ""
 			switch {
 			case err != nil && quick:

@@ -197,6 +197,13 @@ func modelSpecs(models, adapters, remotes, remoteIDs []string, cacheDir string) 
 
 // runEval runs the evaluation with a progress line and writes summary.json.
 func runEval(cmd *cobra.Command, cfg eval.Config) (eval.Result, error) {
+	if cfg.Output != "" {
+		lock, err := lockOutput(cfg.Output, "eval")
+		if err != nil {
+			return eval.Result{}, err
+		}
+		defer lock.Release()
+	}
 	if cfg.RewardModel != "" {
 		r, err := train.NewAnswerRewarder(cfg.RewardModel)
 		if err != nil {

@@ -75,6 +75,11 @@ func runFrames(cmd *cobra.Command, in, out string, p frames.Params, o frames.Run
 	if err := p.Validate(); err != nil {
 		return frames.RunStats{}, err
 	}
+	lock, err := lockOutput(out, "frames")
+	if err != nil {
+		return frames.RunStats{}, err
+	}
+	defer lock.Release()
 	start := time.Now()
 	inputs, bad, err := frames.ListInputs(cmd.Context(), in)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/vrlaif/vrlaif/internal/runlock"
 	"github.com/vrlaif/vrlaif/schemas"
 )
 
@@ -366,5 +367,31 @@ func TestImportStoppedWritesNothing(t *testing.T) {
 	vrlaif(t, true, "import", "--format", "sft", "--input", in, "--output", out)
 	if rows := readShards[schemas.SFTRow](t, filepath.Join(out, "sft")); len(rows) != 2500 {
 		t.Errorf("%d rows after the fixed import, want 2500", len(rows))
+	}
+}
+
+// Every command that writes into an output folder refuses to while another run holds it (here:
+// this test holds the lock), naming the holder, before it reads its input. (train ppo checks its
+// inputs first: TestTrainPPOWithActors; generate and feedback: pipelines/feedback's e2e test.)
+func TestCommandsRefuseAHeldOutputFolder(t *testing.T) {
+	dir := t.TempDir()
+	held := filepath.Join(dir, "held")
+	lock, err := runlock.Acquire(held, "generate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Release()
+	missing := filepath.Join(dir, "missing")
+	for name, args := range map[string][]string{
+		"frames":    {"frames", "--input", missing, "--output", held},
+		"import":    {"import", "--format", "sft", "--input", missing, "--output", held},
+		"train sft": {"train", "sft", "--data", missing, "--output", held},
+		"train rm":  {"train", "rm", "--data", missing, "--base", missing, "--output", held},
+		"eval":      {"eval", "--world", missing, "--model", "sft=" + missing, "--output", held},
+	} {
+		msg := vrlaif(t, false, args...)
+		if !strings.Contains(msg, "another run is writing into "+held+" ('generate', pid ") {
+			t.Errorf("%s into a held folder: %s", name, msg)
+		}
 	}
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/vrlaif/vrlaif/internal/natsbus"
-	"github.com/vrlaif/vrlaif/internal/runlock"
 	"github.com/vrlaif/vrlaif/model"
 	"github.com/vrlaif/vrlaif/pipelines/beamrun"
 	"github.com/vrlaif/vrlaif/pipelines/rollout"
@@ -135,9 +134,9 @@ func runPPO(cmd *cobra.Command, cfg train.PPOConfig, conn natsbus.ConnOptions, a
 	if err := os.MkdirAll(cfg.Output, 0o755); err != nil {
 		return err
 	}
-	lock, err := runlock.Acquire(cfg.Output, "train ppo") // one learner per run folder
+	lock, err := lockOutput(cfg.Output, "train ppo") // one learner per run folder
 	if err != nil {
-		return fmt.Errorf("ppo: %w", err)
+		return err
 	}
 	defer lock.Release()
 	if err := train.CheckPPOSettings(cfg); err != nil { // before the actors publish anything

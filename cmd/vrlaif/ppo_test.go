@@ -18,6 +18,7 @@ import (
 
 	"github.com/vrlaif/vrlaif/backend/backendtest"
 	"github.com/vrlaif/vrlaif/internal/natsbus"
+	"github.com/vrlaif/vrlaif/internal/runlock"
 	"github.com/vrlaif/vrlaif/model"
 	"github.com/vrlaif/vrlaif/pipelines/train"
 )
@@ -98,6 +99,16 @@ func TestTrainPPOWithActors(t *testing.T) {
 	}
 	if n := len(metricsLines(t, filepath.Join(out, "metrics.jsonl"))); n != 3 {
 		t.Errorf("the refused resume changed the run: %d metric lines, want 3", n)
+	}
+	// While another run holds the folder, a second is refused.
+	lock, err := runlock.Acquire(out, "train ppo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log = vrlaif(t, false, append(args, "--steps", "4")...)
+	lock.Release()
+	if !strings.Contains(log, "another run is writing into "+out) {
+		t.Errorf("a second learner on the folder: %s", log)
 	}
 	// More steps continue the run.
 	vrlaif(t, true, append(args, "--steps", "4")...)

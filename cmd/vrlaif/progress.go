@@ -7,6 +7,7 @@ import (
 
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
+	"github.com/vrlaif/vrlaif/internal/runlock"
 	"golang.org/x/term"
 )
 
@@ -42,3 +43,14 @@ func (p *progress) done() {
 
 // report prints one line to stderr, after any progress bar.
 func report(format string, args ...any) { fmt.Fprintf(os.Stderr, format+"\n", args...) }
+
+// lockOutput keeps one run at a time writing into dir (internal/runlock): a second run into it is
+// refused, naming the first. Release the lock when the run is done (the kernel drops it if the
+// process dies first).
+func lockOutput(dir, command string) (*runlock.Lock, error) {
+	l, err := runlock.Acquire(dir, command)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", command, err)
+	}
+	return l, nil
+}

@@ -64,6 +64,11 @@ as does Ctrl-C; either way nothing is written (rows are staged and moved into pl
 }
 
 func importSeed[T schemas.SeedRecord](ctx context.Context, format, rowName, in, out string) error {
+	lock, err := lockOutput(out, "import")
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	start := time.Now()
 	f, err := os.Open(in)
 	if err != nil {

@@ -54,6 +54,11 @@ rm_config.json and rm_result.json. Training is not resumable: an interrupted run
 			if cfg.Data == "" || cfg.Base == "" || cfg.Output == "" {
 				return fail(cmd, "--data, --base and --output are required")
 			}
+			lock, err := lockOutput(cfg.Output, "train rm")
+			if err != nil {
+				return err
+			}
+			defer lock.Release()
 			res, err := train.RunRM(cmd.Context(), cfg, func(s train.RMStep) {
 				if s.Heldout != nil {
 					report("rm: step %d/%d loss %.3f accuracy %.2f lr %.2g · held-out accuracy %.3f (%d pairs)",
@@ -155,6 +160,11 @@ func runSFT(cmd *cobra.Command, cfg train.SFTConfig, evalLimit int) error {
 // trainAndEvaluate runs SFT, measures held-out accuracies where ground truth exists, and writes
 // the checkpoint folder's summary.json.
 func trainAndEvaluate(cmd *cobra.Command, cfg train.SFTConfig, evalLimit int) (train.SFTResult, train.SFTEval, error) {
+	lock, err := lockOutput(cfg.Output, "train sft")
+	if err != nil {
+		return train.SFTResult{}, train.SFTEval{}, err
+	}
+	defer lock.Release()
 	start := time.Now()
 	var bar *mpb.Bar
 	var p *mpb.Progress
