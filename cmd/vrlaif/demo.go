@@ -68,6 +68,12 @@ DIR/summary.json.
 				}
 				sft.Size, sft.BatchSize, sft.Vocab, sft.Warmup, sft.EvalEvery = "tiny", 8, 400, 5, 10
 			}
+			// The demo's folder is the frames' output too; each later stage locks its own subfolder.
+			lock, err := lockOutput(out, "demo")
+			if err != nil {
+				return err
+			}
+			defer lock.Release()
 			start := time.Now()
 			world := filepath.Join(out, "world")
 			if err := runSynth(cmd, sp, world); err != nil {
@@ -117,12 +123,12 @@ DIR/summary.json.
 					ppoCfg.Steps = 3
 				}
 			}
-			lock, err := lockOutput(rmCfg.Output, "train rm")
+			rmLock, err := lockOutput(rmCfg.Output, "train rm")
 			if err != nil {
 				return err
 			}
 			rmRes, err := train.RunRM(cmd.Context(), rmCfg, nil)
-			lock.Release()
+			rmLock.Release()
 			policy := ""
 			switch {
 			case err != nil && quick:

@@ -38,6 +38,11 @@ settings, and videos that already failed unless --retry-failed.`,
 			if in == "" || out == "" {
 				return fail(cmd, "--input and --output are required")
 			}
+			lock, err := lockOutput(out, "frames")
+			if err != nil {
+				return err
+			}
+			defer lock.Release()
 			st, err := runFrames(cmd, in, out, p, o)
 			if err != nil {
 				return err
@@ -75,11 +80,6 @@ func runFrames(cmd *cobra.Command, in, out string, p frames.Params, o frames.Run
 	if err := p.Validate(); err != nil {
 		return frames.RunStats{}, err
 	}
-	lock, err := lockOutput(out, "frames")
-	if err != nil {
-		return frames.RunStats{}, err
-	}
-	defer lock.Release()
 	start := time.Now()
 	inputs, bad, err := frames.ListInputs(cmd.Context(), in)
 	if err != nil {

@@ -388,6 +388,7 @@ func TestCommandsRefuseAHeldOutputFolder(t *testing.T) {
 		"train sft": {"train", "sft", "--data", missing, "--output", held},
 		"train rm":  {"train", "rm", "--data", missing, "--base", missing, "--output", held},
 		"eval":      {"eval", "--world", missing, "--model", "sft=" + missing, "--output", held},
+		"demo":      {"demo", "--quick", "--output", held},
 	} {
 		msg := vrlaif(t, false, args...)
 		if !strings.Contains(msg, "another run is writing into "+held+" ('generate', pid ") {
