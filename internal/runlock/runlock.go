@@ -57,8 +57,9 @@ func Acquire(dir, command string) (*Lock, error) {
 	}
 	host, _ := os.Hostname()
 	b, _ := json.Marshal(Holder{Command: command, PID: os.Getpid(), Host: host, Started: time.Now().UTC()})
-	if err := f.Truncate(0); err == nil {
-		_, err = f.WriteAt(append(b, '\n'), 0)
+	// Best effort: the holder's details only make a refusal's message; the lock is the flock.
+	if f.Truncate(0) == nil {
+		f.WriteAt(append(b, '\n'), 0)
 	}
 	return &Lock{f: f}, nil
 }
