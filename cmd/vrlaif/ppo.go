@@ -63,7 +63,10 @@ value model starts from the reward model's adapter with a zero head. By default 
 server (JetStream files under DIR/nats) and --actors actor goroutines run in this process; with
 --nats-url the learner uses that server and 'vrlaif rollout' processes elsewhere can act. A killed
 run restarted with the same --output resumes from its checkpoint with no rollout lost or applied
-twice. Writes DIR/checkpoint/ (policy and value adapters, optimizer, state), DIR/metrics.jsonl
+twice. The first run records its settings in DIR/settings.json (the policy and the reward model
+by their weights' hash); a resume with others is refused, naming them, except a larger --steps,
+which continues a finished run. One learner at a time: a second run into DIR is refused while the
+first holds DIR/.vrlaif.lock. Writes DIR/checkpoint/ (policy and value adapters, optimizer, state), DIR/metrics.jsonl
 (reward, KL, entropy, clip fraction, value loss, staleness, consumer lag per step) and
 DIR/summary.json.`,
 		Example: "  vrlaif train ppo --policy out/sft --rm out/rm --prompts out/gen --output out/ppo --steps 20 --actors 2",
