@@ -359,6 +359,11 @@ func TestImportStoppedWritesNothing(t *testing.T) {
 	}
 	entries, _ := os.ReadDir(out)
 	for _, e := range entries {
+		if e.Name() == runlock.File {
+			// The run lock stays, as after every run: it holds no data, and removing it would let
+			// two later runs lock two different files (runlock.Release).
+			continue
+		}
 		if shards, _ := os.ReadDir(filepath.Join(out, e.Name())); e.IsDir() && len(shards) > 0 || !e.IsDir() {
 			t.Errorf("the failed import left %s (%d entries)", e.Name(), len(shards))
 		}
