@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -237,6 +238,18 @@ func TestDemoQuick(t *testing.T) {
 		t.Errorf("demo clips: %d", len(clips))
 	}
 	checkDemoEvalAndReport(t, out, s, prefs)
+
+	// Run again into the same folder: SFT has nothing left to train and says so, and its
+	// summary keeps the first run's result (it was overwritten with zero steps and losses).
+	first := readSummary(t, filepath.Join(out, "sft")).Settings["result"]
+	log = vrlaif(t, true, "demo", "--quick", "--output", out)
+	if !strings.Contains(log, "is trained to --steps 20 already; nothing to train") {
+		t.Errorf("the re-run does not say SFT had nothing to train:\n%s", log)
+	}
+	again := readSummary(t, filepath.Join(out, "sft")).Settings["result"]
+	if r, ok := again.(map[string]any); !ok || r["steps"] != float64(20) || !reflect.DeepEqual(again, first) {
+		t.Errorf("SFT result after the re-run %v, want the first run's %v", again, first)
+	}
 }
 
 // checkDemoEvalAndReport: the ablation judged exactly the same pairs without the narrative; the

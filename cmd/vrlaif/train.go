@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -197,8 +198,17 @@ func trainAndEvaluate(cmd *cobra.Command, cfg train.SFTConfig, evalLimit int) (t
 	if err != nil {
 		return train.SFTResult{}, train.SFTEval{}, err
 	}
-	report("sft: %d steps in %.0f s (%d params, %d examples); loss %.3f → %.3f, held-out %.3f",
-		res.Steps, res.Seconds, res.Params, res.Examples, res.FirstLoss, res.FinalLoss, res.HeldoutLoss)
+	if res.Steps == 0 { // a finished checkpoint resumed: nothing trained, so its result is the earlier run's
+		if prev, ok := earlierSFTResult(cfg.Output); ok {
+			prev.Drops, prev.Dropped = res.Drops, res.Dropped
+			res = prev
+		}
+		report("sft: %s is trained to --steps %d already; nothing to train (earlier run: loss %.3f → %.3f, held-out %.3f)",
+			cfg.Output, cfg.Steps, res.FirstLoss, res.FinalLoss, res.HeldoutLoss)
+	} else {
+		report("sft: %d steps in %.0f s (%d params, %d examples); loss %.3f → %.3f, held-out %.3f",
+			res.Steps, res.Seconds, res.Params, res.Examples, res.FirstLoss, res.FinalLoss, res.HeldoutLoss)
+	}
 	if len(res.Drops) > 0 {
 		report("sft: %s; all in %s", train.DropLine(res.Drops), filepath.Join(cfg.Output, train.DroppedFile))
 	}
@@ -216,4 +226,22 @@ func trainAndEvaluate(cmd *cobra.Command, cfg train.SFTConfig, evalLimit int) (t
 		WallSeconds: time.Since(start).Seconds(),
 		Settings:    map[string]any{"sft": cfg, "result": res, "eval": ev},
 	})
+}
+
+// earlierSFTResult is the result an earlier 'train sft' recorded in dir's summary.json, so that a
+// re-run with nothing left to train does not overwrite it with an empty one.
+func earlierSFTResult(dir string) (train.SFTResult, bool) {
+	b, err := os.ReadFile(filepath.Join(dir, "summary.json"))
+	if err != nil {
+		return train.SFTResult{}, false
+	}
+	var s struct {
+		Settings struct {
+			Result train.SFTResult `json:"result"`
+		} `json:"settings"`
+	}
+	if json.Unmarshal(b, &s) != nil || s.Settings.Result.Steps == 0 {
+		return train.SFTResult{}, false
+	}
+	return s.Settings.Result, true
 }
