@@ -93,14 +93,23 @@ func load(dir string, value, reward bool, seed uint64) (*Model, error) {
 // WeightsHash identifies the weights of the checkpoint in dir: the first 16 hex digits of the
 // SHA-256 of its weights file. It is a model's Revision, and what an adapter records its base by.
 func WeightsHash(dir string) (string, error) {
-	f, err := os.Open(filepath.Join(dir, WeightsFile))
-	if err != nil {
-		return "", fmt.Errorf("model: %w", err)
-	}
-	defer f.Close()
+	return FilesHash(filepath.Join(dir, WeightsFile))
+}
+
+// FilesHash is the first 16 hex digits of the SHA-256 over the files' contents, in order: the
+// identity of trained weights kept in several files (a reward model's adapter and head).
+func FilesHash(paths ...string) (string, error) {
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("model: %w", err)
+	for _, p := range paths {
+		f, err := os.Open(p)
+		if err != nil {
+			return "", fmt.Errorf("model: %w", err)
+		}
+		_, err = io.Copy(h, f)
+		f.Close()
+		if err != nil {
+			return "", fmt.Errorf("model: %w", err)
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }

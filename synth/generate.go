@@ -81,15 +81,7 @@ func writeTruth(dir string, truths []schemas.Truth) error {
 	if err := os.RemoveAll(dir); err != nil { // the truth is rewritten whole: it is cheap and exact
 		return fmt.Errorf("synth: %w", err)
 	}
-	w, err := dataset.NewWriter[schemas.Truth](dir, schemas.RowTruth, 0)
-	if err != nil {
-		return err
-	}
-	if err := w.Write(truths...); err != nil {
-		w.Abort()
-		return err
-	}
-	if err := w.Close(); err != nil {
+	if err := dataset.WriteAll(dir, schemas.RowTruth, 0, truths...); err != nil {
 		return err
 	}
 	f, err := os.Create(filepath.Join(dir, "truth.jsonl"))

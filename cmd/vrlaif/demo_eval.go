@@ -85,15 +85,7 @@ func writeOracleFeedback(out, world string) error {
 		return err
 	}
 	oracle := eval.OracleLabels(prefs, truths)
-	w, err := dataset.NewWriter[schemas.Preference](filepath.Join(dir, schemas.RowPreference), schemas.RowPreference, 0)
-	if err != nil {
-		return err
-	}
-	if err := w.Write(oracle...); err != nil {
-		w.Abort()
-		return err
-	}
-	if err := w.Close(); err != nil {
+	if err := dataset.WriteAll(filepath.Join(dir, schemas.RowPreference), schemas.RowPreference, 0, oracle...); err != nil {
 		return err
 	}
 	labeled := 0

@@ -140,11 +140,7 @@ func importSeed[T schemas.SeedRecord](ctx context.Context, format, rowName, in, 
 	if err != nil {
 		return err
 	}
-	w, err := dataset.NewWriter[schemas.DeadLetter](filepath.Join(out, schemas.RowDeadLetter), schemas.RowDeadLetter, 0)
-	if err != nil {
-		return err
-	}
-	if err := errors.Join(w.Write(staged...), w.Close()); err != nil {
+	if err := dataset.WriteAll(filepath.Join(out, schemas.RowDeadLetter), schemas.RowDeadLetter, 0, staged...); err != nil {
 		return err
 	}
 	report("import: %d records, %d rows, %d dead letters%s → %s", counts.In, counts.Out, counts.DeadLetter, kindsText(kinds), rowDir)

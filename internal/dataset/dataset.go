@@ -193,6 +193,20 @@ func Read[T any](dir string, fn func(T) error) error {
 	return nil
 }
 
+// WriteAll writes rows into dir as new shards of rowType (shardRows ≤ 0: 1000 rows each), the
+// inverse of ReadAll. On an error the shard being written is removed.
+func WriteAll[T any](dir, rowType string, shardRows int, rows ...T) error {
+	w, err := NewWriter[T](dir, rowType, shardRows)
+	if err != nil {
+		return err
+	}
+	if err := w.Write(rows...); err != nil {
+		w.Abort()
+		return err
+	}
+	return w.Close()
+}
+
 // ReadAll returns every row in dir.
 func ReadAll[T any](dir string) ([]T, error) {
 	var out []T

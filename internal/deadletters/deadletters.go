@@ -38,15 +38,7 @@ func Prune(dir string, resolved func(schemas.DeadLetter) bool) (int, error) {
 	if len(kept) == len(rows) {
 		return 0, nil
 	}
-	w, err := dataset.NewWriter[schemas.DeadLetter](dir, schemas.RowDeadLetter, 0)
-	if err != nil {
-		return 0, fmt.Errorf("deadletters: %w", err)
-	}
-	if err := w.Write(kept...); err != nil {
-		w.Abort()
-		return 0, fmt.Errorf("deadletters: %w", err)
-	}
-	if err := w.Close(); err != nil {
+	if err := dataset.WriteAll(dir, schemas.RowDeadLetter, 0, kept...); err != nil {
 		return 0, fmt.Errorf("deadletters: %w", err)
 	}
 	var errs []error

@@ -14,14 +14,7 @@ func dead(stage, ref string) schemas.DeadLetter {
 
 func write(t *testing.T, dir string, rows ...schemas.DeadLetter) {
 	t.Helper()
-	w, err := dataset.NewWriter[schemas.DeadLetter](dir, schemas.RowDeadLetter, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(rows...); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
+	if err := dataset.WriteAll(dir, schemas.RowDeadLetter, 0, rows...); err != nil {
 		t.Fatal(err)
 	}
 }

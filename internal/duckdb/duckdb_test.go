@@ -27,14 +27,7 @@ func query(t *testing.T, sql string) []map[string]any {
 
 func write[T any](t *testing.T, dir, rowType string, shardRows int, rows []T) {
 	t.Helper()
-	w, err := dataset.NewWriter[T](dir, rowType, shardRows)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(rows...); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
+	if err := dataset.WriteAll(dir, rowType, shardRows, rows...); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -107,15 +107,7 @@ func write(dir string, all map[string]schemas.ReviewMark) error {
 		rows = append(rows, m)
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].PreferenceID < rows[j].PreferenceID })
-	w, err := dataset.NewWriter[schemas.ReviewMark](tmp, schemas.RowReviewMark, len(rows)+1)
-	if err != nil {
-		return fmt.Errorf("reviewmarks: %w", err)
-	}
-	if err := w.Write(rows...); err != nil {
-		w.Abort()
-		return fmt.Errorf("reviewmarks: %w", err)
-	}
-	if err := w.Close(); err != nil {
+	if err := dataset.WriteAll(tmp, schemas.RowReviewMark, len(rows)+1, rows...); err != nil {
 		return fmt.Errorf("reviewmarks: %w", err)
 	}
 	written := filepath.Join(tmp, shardName)

@@ -64,14 +64,7 @@ func newFixture(t *testing.T) fixture {
 
 func write[T any](t *testing.T, dir, rowType string, rows ...T) {
 	t.Helper()
-	w, err := dataset.NewWriter[T](dir, rowType, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(rows...); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
+	if err := dataset.WriteAll(dir, rowType, 0, rows...); err != nil {
 		t.Fatal(err)
 	}
 }

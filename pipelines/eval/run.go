@@ -446,13 +446,8 @@ func replace[T any](dir, rowType string, rows []T) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	w, err := dataset.NewWriter[T](dir, rowType, 0)
-	if err != nil {
+	if err := dataset.WriteAll(dir, rowType, 0, rows...); err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
-	if err := w.Write(rows...); err != nil {
-		w.Abort()
-		return fmt.Errorf("eval: %w", err)
-	}
-	return w.Close()
+	return nil
 }

@@ -1,11 +1,7 @@
 package train
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 
 	"github.com/vrlaif/vrlaif/internal/runsettings"
@@ -45,17 +41,9 @@ func CheckPPOSettings(cfg PPOConfig) error {
 // RMRevision identifies a reward model's trained weights (its adapter and its head): the first 16
 // hex digits of their SHA-256, as model.WeightsHash identifies a checkpoint.
 func RMRevision(dir string) (string, error) {
-	h := sha256.New()
-	for _, name := range []string{model.AdapterWeightsFile, HeadFile} {
-		f, err := os.Open(filepath.Join(dir, name))
-		if err != nil {
-			return "", fmt.Errorf("train: reward model: %w", err)
-		}
-		_, err = io.Copy(h, f)
-		f.Close()
-		if err != nil {
-			return "", fmt.Errorf("train: reward model: %w", err)
-		}
+	rev, err := model.FilesHash(filepath.Join(dir, model.AdapterWeightsFile), filepath.Join(dir, HeadFile))
+	if err != nil {
+		return "", fmt.Errorf("train: reward model: %w", err)
 	}
-	return hex.EncodeToString(h.Sum(nil))[:16], nil
+	return rev, nil
 }
