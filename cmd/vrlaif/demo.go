@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"time"
@@ -136,7 +137,11 @@ DIR/summary.json.
 			case err != nil:
 				return err
 			default:
-				report("rm: held-out accuracy %.3f on %d pairs (train %.3f) in %.0fs", rmRes.Heldout.Accuracy, rmRes.Heldout.Pairs, rmRes.Train.Accuracy, rmRes.Seconds)
+				how := fmt.Sprintf("in %.0fs", rmRes.Seconds)
+				if rmRes.Earlier {
+					how = "(trained by an earlier run; nothing to train)"
+				}
+				report("rm: held-out accuracy %.3f on %d pairs (train %.3f) %s", rmRes.Heldout.Accuracy, rmRes.Heldout.Pairs, rmRes.Train.Accuracy, how)
 				if err := runPPO(cmd, ppoCfg, natsbus.ConnOptions{}, 2, ""); err != nil {
 					return err
 				}

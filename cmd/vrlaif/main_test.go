@@ -239,12 +239,16 @@ func TestDemoQuick(t *testing.T) {
 	}
 	checkDemoEvalAndReport(t, out, s, prefs)
 
-	// Run again into the same folder: SFT has nothing left to train and says so, and its
-	// summary keeps the first run's result (it was overwritten with zero steps and losses).
+	// Run again into the same folder: SFT and the reward model have nothing left to train and say
+	// so, and SFT's summary keeps the first run's result (it was overwritten with zero steps and
+	// losses).
 	first := readSummary(t, filepath.Join(out, "sft")).Settings["result"]
 	log = vrlaif(t, true, "demo", "--quick", "--output", out)
 	if !strings.Contains(log, "is trained to --steps 20 already; nothing to train") {
 		t.Errorf("the re-run does not say SFT had nothing to train:\n%s", log)
+	}
+	if !strings.Contains(log, "(trained by an earlier run; nothing to train)") { // the reward model is not trained again either
+		t.Errorf("the re-run does not say the reward model had nothing to train:\n%s", log)
 	}
 	again := readSummary(t, filepath.Join(out, "sft")).Settings["result"]
 	if r, ok := again.(map[string]any); !ok || r["steps"] != float64(20) || !reflect.DeepEqual(again, first) {

@@ -47,8 +47,13 @@ the seed's metrics (accuracy, label-positive rate, average score) are reported o
 Pairs from seed records that do not decode or whose frames cannot be read, and pairs longer than
 the model's context, are left out, counted and listed in RM_CKPT/dropped.jsonl.
 Writes RM_CKPT/adapter_model.safetensors + adapter_config.json (PEFT), reward_head.safetensors,
-rm_config.json and rm_result.json. Training is not resumable: an interrupted run starts over
-(on the demo's data it takes a few minutes).`,
+rm_config.json, rm_result.json and settings.json (the settings that decide the weights: the
+hyper-parameters, the base by its weights hash, the pairs by a hash of their contents).
+
+Re-running with the same --output resumes: progress is saved every --save-every steps and when the
+run is interrupted (Ctrl-C), and a resumed run trains exactly the steps an uninterrupted one would;
+a finished run is not trained again. Other settings, another base or other pairs are refused,
+naming what differs: give another output folder.`,
 		Example: "  vrlaif train rm --data out/fb --base out/sft --output out/rm",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -60,7 +65,12 @@ rm_config.json and rm_result.json. Training is not resumable: an interrupted run
 				return err
 			}
 			defer lock.Release()
+			said := false
 			res, err := train.RunRM(cmd.Context(), cfg, func(s train.RMStep) {
+				if s.ResumedAt > 0 && !said {
+					report("rm: resumed at step %d of %d (%s)", s.ResumedAt, s.Steps, cfg.Output)
+					said = true
+				}
 				if s.Heldout != nil {
 					report("rm: step %d/%d loss %.3f accuracy %.2f lr %.2g · held-out accuracy %.3f (%d pairs)",
 						s.Step, s.Steps, s.Loss, s.Accuracy, s.LR, s.Heldout.Accuracy, s.Heldout.Pairs)
@@ -68,6 +78,11 @@ rm_config.json and rm_result.json. Training is not resumable: an interrupted run
 			})
 			if err != nil {
 				return err
+			}
+			if res.Earlier {
+				report("rm: %s is trained already; nothing to train (earlier run: %d steps, held-out accuracy %.3f on %d pairs)",
+					cfg.Output, res.Steps, res.Heldout.Accuracy, res.Heldout.Pairs)
+				return nil
 			}
 			report("rm: %d steps in %.0fs; held-out accuracy %.3f on %d pairs (label-positive rate %.2f, average score %.3f); train accuracy %.3f → %s",
 				res.Steps, res.Seconds, res.Heldout.Accuracy, res.Heldout.Pairs, res.Heldout.LabelPositiveRate, res.Heldout.AverageScore,
@@ -94,6 +109,7 @@ rm_config.json and rm_result.json. Training is not resumable: an interrupted run
 	f.IntVar(&cfg.BatchPairs, "batch-pairs", cfg.BatchPairs, "pairs per step")
 	f.Float64Var(&cfg.Heldout, "heldout", cfg.Heldout, "share of pairs held out")
 	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "split and shuffle seed")
+	f.IntVar(&cfg.SaveEvery, "save-every", cfg.SaveEvery, "save progress every N steps (also when interrupted)")
 	return cmd
 }
 
@@ -120,7 +136,8 @@ trained on the world's text first. Writes CKPT/model.safetensors (Hugging Face t
 config.json, tokenizer.json, optimizer.safetensors, trainer_state.json, metrics.jsonl and
 summary.json with held-out accuracies. Re-running with the same --output resumes from the last
 checkpoint (a larger --steps goes on training); other settings (size, data, learning rate, …)
-are refused, naming what differs. A checkpoint is saved as one unit: a run killed while saving
+are refused, naming what differs. The data is recognised by its contents (examples and videos),
+so a world moved to another folder, or given by another path, still resumes. A checkpoint is saved as one unit: a run killed while saving
 resumes from that save or the one before, never from a mix of both.`,
 		Example: "  vrlaif synth --n 200 --output out/world && vrlaif train sft --data out/world --output out/sft",
 		Args:    cobra.NoArgs,

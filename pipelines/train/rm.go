@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vrlaif/vrlaif/internal/atomicfile"
 	"github.com/vrlaif/vrlaif/internal/dataset"
 	"github.com/vrlaif/vrlaif/internal/reviewmarks"
 	"github.com/vrlaif/vrlaif/model"
@@ -37,13 +39,14 @@ type RMConfig struct {
 	MaxGradNorm   float32 `json:"max_grad_norm"` // the seed's 0.3
 	Heldout       float64 `json:"heldout"`       // fraction of pairs held out for evaluation
 	Seed          uint64  `json:"seed"`          // the seed's 42
+	SaveEvery     int     `json:"save_every"`    // progress saved every N steps (and when interrupted)
 }
 
 // DefaultRMConfig: the seed's schedule and loss with a learning rate and LoRA size for the
 // built-in model (the seed's r=64, α=16, lr 2e-5 are for a 13B model).
 func DefaultRMConfig() RMConfig {
 	return RMConfig{Rank: 8, Alpha: 16, LR: 1e-3, WarmupRatio: 0.03, Epochs: 2, BatchPairs: 8, MaxGradNorm: 0.3,
-		Heldout: 0.1, Seed: 42}
+		Heldout: 0.1, Seed: 42, SaveEvery: 50}
 }
 
 // RMPair is one preference: two responses to a question about a video; Chosen is 1 or 2.
@@ -69,7 +72,12 @@ type RMResult struct {
 	Steps   int       `json:"steps"`
 	Train   RMMetrics `json:"train"`
 	Heldout RMMetrics `json:"heldout"`
-	Seconds float64   `json:"seconds"`
+	Seconds float64   `json:"seconds"` // this run's
+	// ResumedAt is the step an interrupted run was resumed from (0: trained from the start).
+	ResumedAt int `json:"resumed_at,omitempty"`
+	// Earlier says the folder held this run finished: nothing was trained, the result is the
+	// earlier run's.
+	Earlier bool `json:"-"`
 	// Dropped counts the pairs left out, by kind; Drops lists them (also in DroppedFile).
 	Dropped map[string]int `json:"dropped,omitempty"`
 	Drops   []Dropped      `json:"-"`
@@ -78,6 +86,7 @@ type RMResult struct {
 // RMStep is one step's report.
 type RMStep struct {
 	Step, Steps int
+	ResumedAt   int // the step this run resumed from (0: from the start)
 	Loss        float64
 	Accuracy    float64
 	LR          float32
@@ -300,6 +309,8 @@ func (c RMConfig) Validate() error {
 		return fmt.Errorf("train: batch pairs must be ≥ 1, got %d", c.BatchPairs)
 	case !finite(c.Heldout) || c.Heldout < 0 || c.Heldout >= 1:
 		return fmt.Errorf("train: the held-out share must be in [0, 1), got %g", c.Heldout)
+	case c.SaveEvery < 1:
+		return fmt.Errorf("train: progress must be saved every ≥ 1 steps, got %d", c.SaveEvery)
 	case c.Rank < 1:
 		return fmt.Errorf("train: the LoRA rank must be ≥ 1, got %d", c.Rank)
 	case !finite(float64(c.LR)) || c.LR <= 0:
@@ -313,7 +324,10 @@ func (c RMConfig) Validate() error {
 }
 
 // RunRM trains a reward model: LoRA on the SFT checkpoint plus a reward head, Bradley–Terry loss
-// with the centring term, the seed's metrics on a held-out split, and writes the checkpoint.
+// with the centring term, the seed's metrics on a held-out split, and writes the checkpoint. A run
+// into a folder that holds an unfinished run with the same settings resumes it; a finished one is
+// not trained again (the result is the earlier run's, with Earlier set); other settings are
+// refused (rm_checkpoint.go).
 func RunRM(ctx context.Context, cfg RMConfig, report func(RMStep)) (RMResult, error) {
 	start := time.Now()
 	if err := cfg.Validate(); err != nil {
@@ -334,13 +348,25 @@ func RunRM(ctx context.Context, cfg RMConfig, report func(RMStep)) (RMResult, er
 	if len(pairs) < 2 {
 		return RMResult{}, fmt.Errorf("train: %d labeled preference pairs in %s (%s); a reward model needs more", len(pairs), cfg.Data, DropLine(dropped))
 	}
-	if err := writeDropped(cfg.Output, dropped); err != nil {
-		return RMResult{}, err
-	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 1))
 	heldout, trainSet := splitPairs(pairs, cfg.Heldout, rng)
 	if len(trainSet) == 0 {
 		return RMResult{}, fmt.Errorf("train: all %d preference pairs are held out (--heldout %g); none are left to train on", len(pairs), cfg.Heldout)
+	}
+	fresh, err := checkRMSettings(cfg, rm.M.Revision, pairs)
+	if err != nil {
+		return RMResult{}, err
+	}
+	if !fresh {
+		if prev, ok := finishedRM(cfg.Output); ok {
+			prev.Earlier, prev.Drops, prev.Dropped = true, dropped, DropCounts(dropped)
+			return prev, nil
+		}
+	} else if err := discardEarlierRM(cfg.Output); err != nil { // an older version's files: not this run's
+		return RMResult{}, err
+	}
+	if err := writeDropped(cfg.Output, dropped); err != nil {
+		return RMResult{}, err
 	}
 	steps := cfg.Epochs * ((len(trainSet) + cfg.BatchPairs - 1) / cfg.BatchPairs)
 	sched := model.ConstantWithWarmup(cfg.LR, int(math.Ceil(cfg.WarmupRatio*float64(steps))))
@@ -351,12 +377,32 @@ func RunRM(ctx context.Context, cfg RMConfig, report func(RMStep)) (RMResult, er
 		head = append(head, p)
 	}
 	optHead := model.NewAdamWFor(head, len(rm.M.W), 0)
-	res := RMResult{Steps: steps, Dropped: DropCounts(dropped), Drops: dropped}
-	step := 0
+	state := rmState{rm: rm, head: head, optLoRA: optLoRA, optHead: optHead}
+	resumed, err := state.load(cfg.Output)
+	if err != nil {
+		return RMResult{}, err
+	}
+	res := RMResult{Steps: steps, ResumedAt: resumed, Dropped: DropCounts(dropped), Drops: dropped}
+	step, saved := 0, resumed
 	for epoch := 0; epoch < cfg.Epochs; epoch++ {
+		// The shuffles are replayed from the seed up to a resumed step, so it trains on the batches
+		// an uninterrupted run would.
 		rng.Shuffle(len(trainSet), func(i, j int) { trainSet[i], trainSet[j] = trainSet[j], trainSet[i] })
 		for lo := 0; lo < len(trainSet); lo += cfg.BatchPairs {
+			if step < resumed {
+				step++
+				continue
+			}
 			if err := ctx.Err(); err != nil {
+				if step > saved { // keep what this run trained
+					if serr := state.save(cfg.Output, step); serr != nil {
+						return res, errors.Join(err, serr)
+					}
+					saved = step
+				}
+				if saved > 0 {
+					err = fmt.Errorf("train: reward model stopped after step %d of %d; progress is saved in %s and the same command resumes it: %w", saved, steps, cfg.Output, err)
+				}
 				return res, err
 			}
 			part := trainSet[lo:min(lo+cfg.BatchPairs, len(trainSet))]
@@ -369,13 +415,19 @@ func RunRM(ctx context.Context, cfg RMConfig, report func(RMStep)) (RMResult, er
 			optLoRA.Step(rm.M.LoRA.W, rm.M.LoRA.G, lr)
 			optHead.Step(rm.M.W, rm.M.G, lr)
 			step++
-			info := RMStep{Step: step, Steps: steps, Loss: loss, Accuracy: acc, LR: lr}
+			info := RMStep{Step: step, Steps: steps, ResumedAt: resumed, Loss: loss, Accuracy: acc, LR: lr}
 			if step%50 == 0 || step == steps {
 				h, err := rm.Evaluate(heldout, 16)
 				if err != nil {
 					return res, err
 				}
 				info.Heldout = &h
+			}
+			if step%cfg.SaveEvery == 0 && step < steps {
+				if err := state.save(cfg.Output, step); err != nil {
+					return res, err
+				}
+				saved = step
 			}
 			if report != nil {
 				report(info)
@@ -393,7 +445,10 @@ func RunRM(ctx context.Context, cfg RMConfig, report func(RMStep)) (RMResult, er
 	}
 	res.Seconds = time.Since(start).Seconds()
 	b, _ := json.MarshalIndent(res, "", "  ")
-	return res, os.WriteFile(filepath.Join(cfg.Output, "rm_result.json"), append(b, '\n'), 0o644)
+	if err := atomicfile.Write(cfg.Output, RMResultFile, append(b, '\n')); err != nil {
+		return res, fmt.Errorf("train: %w", err)
+	}
+	return res, removeRMProgress(cfg.Output, -1)
 }
 
 func headGrads(m *model.Model, head []model.Param) [][]float32 {

@@ -118,9 +118,6 @@ func RunSFT(ctx context.Context, cfg SFTConfig, report func(StepInfo)) (SFTResul
 		if state, err = loadState(cfg.Output); err != nil {
 			return res, err
 		}
-		if err := checkResume(cfg.Output, state, cfg); err != nil {
-			return res, err
-		}
 		if tok, err = tokenizer.Load(filepath.Join(cfg.Output, "tokenizer.json")); err != nil {
 			return res, err
 		}
@@ -154,6 +151,12 @@ func RunSFT(ctx context.Context, cfg SFTConfig, report func(StepInfo)) (SFTResul
 		return res, err
 	}
 	dropped := append(src.dropped, noVideo...)
+	dataRevision := sftDataRevision(examples, videos)
+	if resume {
+		if err := checkResume(cfg.Output, state, cfg, dataRevision); err != nil {
+			return res, err
+		}
+	}
 	var train, held, short []*Encoded
 	for i := range examples {
 		if videos[examples[i].ClipID] == nil { // its record's frames were dropped
@@ -202,7 +205,7 @@ func RunSFT(ctx context.Context, cfg SFTConfig, report func(StepInfo)) (SFTResul
 	start := time.Now()
 	for step := state.Step; step < cfg.Steps; step++ {
 		if err := ctx.Err(); err != nil {
-			return res, errors.Join(err, saveAll(cfg.Output, m, tok, opt, trainerState{Step: step, Config: &cfg}))
+			return res, errors.Join(err, saveAll(cfg.Output, m, tok, opt, trainerState{Step: step, Config: &cfg, DataRevision: dataRevision}))
 		}
 		pool, phase := train, "all"
 		if float64(step) < cfg.ShortPhase*float64(cfg.Steps) && len(short) > 0 {
@@ -246,7 +249,7 @@ func RunSFT(ctx context.Context, cfg SFTConfig, report func(StepInfo)) (SFTResul
 			report(info)
 		}
 		if (cfg.SaveEvery > 0 && (step+1)%cfg.SaveEvery == 0) || last {
-			if err := saveAll(cfg.Output, m, tok, opt, trainerState{Step: step + 1, Config: &cfg}); err != nil {
+			if err := saveAll(cfg.Output, m, tok, opt, trainerState{Step: step + 1, Config: &cfg, DataRevision: dataRevision}); err != nil {
 				return res, err
 			}
 		}

@@ -1,12 +1,15 @@
 package train
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 
 	"github.com/vrlaif/vrlaif/model"
@@ -30,6 +33,10 @@ type trainerState struct {
 	// Config is the run's settings, so that a resume with other settings is refused. Nil in
 	// checkpoints from before it was recorded.
 	Config *SFTConfig `json:"config,omitempty"`
+	// DataRevision identifies the examples and videos trained on (sftDataRevision), so that a
+	// moved or copied data folder, or the same one given by another path, still resumes. Empty in
+	// checkpoints from before it was recorded: those compare the data by path.
+	DataRevision string `json:"data_revision,omitempty"`
 }
 
 func saveAll(dir string, m *model.Model, tok *tokenizer.Tokenizer, opt *model.AdamW, st trainerState) error {
@@ -95,8 +102,9 @@ func loadState(dir string) (trainerState, error) {
 // checkResume refuses to resume a checkpoint written with other settings: it would go on
 // training another model, or on other data, under this run's name. The folder to write to and how
 // often to evaluate and save may change, and --steps may grow (training goes on from the
-// checkpoint; the learning-rate schedule then spans the new length).
-func checkResume(dir string, st trainerState, cfg SFTConfig) error {
+// checkpoint; the learning-rate schedule then spans the new length). The data is compared by its
+// contents (dataRevision) where the checkpoint recorded them, else by its path.
+func checkResume(dir string, st trainerState, cfg SFTConfig, dataRevision string) error {
 	if st.Step > cfg.Steps {
 		return fmt.Errorf("train: %s is a checkpoint at step %d, past --steps %d: give a new --output, or --steps ≥ %d to go on",
 			dir, st.Step, cfg.Steps, st.Step)
@@ -105,13 +113,20 @@ func checkResume(dir string, st trainerState, cfg SFTConfig) error {
 		return nil
 	}
 	was, now := *st.Config, cfg
+	sameData := st.DataRevision != "" && st.DataRevision == dataRevision
 	for _, c := range []*SFTConfig{&was, &now} {
 		c.Output, c.EvalEvery, c.SaveEvery, c.Steps = "", 0, 0, 0
-	}
-	if reflect.DeepEqual(was, now) {
-		return nil
+		if sameData { // the same examples and videos, wherever they are now
+			c.World, c.ImageFolder = "", ""
+		}
 	}
 	var diffs []string
+	if st.DataRevision != "" && !sameData {
+		diffs = append(diffs, fmt.Sprintf("data revision %s (now %s: other examples or videos)", st.DataRevision, dataRevision))
+	}
+	if len(diffs) == 0 && reflect.DeepEqual(was, now) {
+		return nil
+	}
 	wv, nv := reflect.ValueOf(was), reflect.ValueOf(now)
 	for i := range wv.NumField() {
 		if !reflect.DeepEqual(wv.Field(i).Interface(), nv.Field(i).Interface()) {
@@ -122,4 +137,36 @@ func checkResume(dir string, st trainerState, cfg SFTConfig) error {
 	}
 	return fmt.Errorf("train: %s holds a checkpoint (step %d) trained with other settings: %s; give a new --output, or the same settings to resume",
 		dir, st.Step, strings.Join(diffs, ", "))
+}
+
+// sftDataRevision is the first 16 hex digits of a SHA-256 over what SFT trains on: the examples in
+// order (clip, video part, kind, split, turns, gold answer) and the videos' patches by clip id.
+func sftDataRevision(examples []Example, videos map[string]*ClipVideo) string {
+	h := sha256.New()
+	for _, e := range examples {
+		hashString(h, e.ClipID)
+		hashInt(h, int64(e.Video))
+		hashString(h, e.Kind)
+		hashString(h, e.Split)
+		hashString(h, e.Gold)
+		hashInt(h, int64(len(e.Conv)))
+		for _, t := range e.Conv {
+			hashString(h, t.From)
+			hashString(h, t.Value)
+		}
+	}
+	ids := make([]string, 0, len(videos))
+	for id := range videos {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		hashString(h, id)
+		if v := videos[id]; v != nil {
+			for _, part := range append([][]float32{v.Full}, v.Thirds[:]...) {
+				hashFloats(h, part)
+			}
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
 }

@@ -57,7 +57,8 @@ func TestFinishSaveCompletesADecidedSave(t *testing.T) {
 
 // Resuming a checkpoint with other settings (another model size, learning rate or data) is
 // refused with the differences named; fewer steps than the checkpoint has is refused; the same
-// settings with more steps go on from the checkpoint.
+// settings with more steps go on from the checkpoint, with the data found by its contents: the
+// world moved to another folder resumes (it was refused by its path).
 func TestSFTResumeRefusesOtherSettings(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a tiny model")
@@ -65,7 +66,8 @@ func TestSFTResumeRefusesOtherSettings(t *testing.T) {
 	world, other := t.TempDir(), t.TempDir()
 	p := synth.DefaultParams()
 	p.N = 4
-	for _, w := range []string{world, other} {
+	for i, w := range []string{world, other} {
+		p.Seed = int64(1 + i) // another world: other videos and questions
 		if _, err := synth.Generate(t.Context(), w, p, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -83,7 +85,8 @@ func TestSFTResumeRefusesOtherSettings(t *testing.T) {
 	}{
 		{"size", func(c *SFTConfig) { c.Size = "small" }, "size tiny (now small)"},
 		{"lr", func(c *SFTConfig) { c.LR = 1e-4 }, "lr 0.002 (now 0.0001)"},
-		{"data", func(c *SFTConfig) { c.World = other }, "world " + world + " (now " + other + ")"},
+		{"data", func(c *SFTConfig) { c.World = other }, "(now " + other + ")"},
+		{"data contents", func(c *SFTConfig) { c.World = other }, "other examples or videos"},
 		{"fewer steps", func(c *SFTConfig) { c.Steps = 2 }, "past --steps 2"},
 	} {
 		c := cfg
@@ -92,8 +95,12 @@ func TestSFTResumeRefusesOtherSettings(t *testing.T) {
 			t.Errorf("%s: error %v, want one saying %q", tc.name, err, tc.want)
 		}
 	}
+	moved := filepath.Join(t.TempDir(), "moved")
+	if err := os.Rename(world, moved); err != nil {
+		t.Fatal(err)
+	}
 	more := cfg
-	more.Steps, more.SaveEvery, more.Output = 6, 3, cfg.Output // saving more often changes nothing
+	more.Steps, more.SaveEvery, more.World = 6, 3, moved // saving more often changes nothing
 	res, err := RunSFT(t.Context(), more, nil)
 	if err != nil || res.Steps != 2 {
 		t.Fatalf("resume with more steps: %d steps, %v; want 2 more", res.Steps, err)
