@@ -21,9 +21,12 @@ const (
 
 // RMCheckpoint describes a reward model: a base checkpoint, a LoRA adapter and a reward head.
 type RMCheckpoint struct {
-	Base     string           `json:"base"`     // the SFT checkpoint folder
-	LoRA     model.LoRAConfig `json:"lora"`     // also in adapter_config.json
-	Template string           `json:"template"` // the evaluation prompt (prompts.Reward)
+	Base string `json:"base"` // the SFT checkpoint folder (absolute)
+	// BaseRelative is Base relative to the reward model's folder, so that a folder holding both
+	// (a demo's) can be moved or copied elsewhere; the adapter's base weights hash tells which to use.
+	BaseRelative string           `json:"base_relative,omitempty"`
+	LoRA         model.LoRAConfig `json:"lora"`     // also in adapter_config.json
+	Template     string           `json:"template"` // the evaluation prompt (prompts.Reward)
 	// FactualPrompt is the convention for the seed's {factual_prompt} slot: "removed" (the
 	// evaluation prompt has no slot; the same text in RM training and PPO).
 	FactualPrompt string `json:"factual_prompt"`
@@ -63,10 +66,8 @@ func LoadRewardModel(dir string) (*RewardModel, error) {
 	if err := json.Unmarshal(b, &ck); err != nil {
 		return nil, fmt.Errorf("train: %s: %w", RMConfigFile, err)
 	}
-	base := ck.Base
-	if !filepath.IsAbs(base) {
-		base = filepath.Join(dir, base)
-	}
+	base := resolveBase(dir, ck)
+	ck.Base = base
 	m, err := model.LoadWithHeads(base, false, true, 0)
 	if err != nil {
 		return nil, err
@@ -97,6 +98,36 @@ func LoadRewardModel(dir string) (*RewardModel, error) {
 	return &RewardModel{M: m, Tok: tok, CK: ck}, nil
 }
 
+// resolveBase finds a reward model's base: the recorded path, or the one relative to dir (the
+// folders were moved together). Where both hold a checkpoint, the one whose weights hash is the
+// adapter's recorded base revision wins; LoadLoRA refuses a wrong base whichever is returned.
+func resolveBase(dir string, ck RMCheckpoint) string {
+	var candidates []string
+	for _, p := range []string{ck.Base, ck.BaseRelative} {
+		if p == "" {
+			continue
+		}
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		if _, err := os.Stat(filepath.Join(p, model.WeightsFile)); err == nil {
+			candidates = append(candidates, p)
+		}
+	}
+	if len(candidates) == 0 {
+		return ck.Base // the error names the recorded path
+	}
+	var lc model.LoRAConfig
+	if b, err := os.ReadFile(filepath.Join(dir, model.AdapterConfigFile)); err == nil && json.Unmarshal(b, &lc) == nil && lc.BaseRevision != "" {
+		for _, p := range candidates {
+			if rev, err := model.WeightsHash(p); err == nil && rev == lc.BaseRevision {
+				return p
+			}
+		}
+	}
+	return candidates[0]
+}
+
 // Save writes the adapter, the head and rm_config.json to dir.
 func (r *RewardModel) Save(dir string) error {
 	if err := model.SaveLoRA(dir, r.M); err != nil {
@@ -113,6 +144,9 @@ func (r *RewardModel) Save(dir string) error {
 	ck := r.CK
 	if abs, err := filepath.Abs(ck.Base); err == nil {
 		ck.Base = abs
+		if absDir, err := filepath.Abs(dir); err == nil {
+			ck.BaseRelative, _ = filepath.Rel(absDir, abs)
+		}
 	}
 	b, _ := json.MarshalIndent(ck, "", "  ")
 	return os.WriteFile(filepath.Join(dir, RMConfigFile), append(b, '\n'), 0o644)

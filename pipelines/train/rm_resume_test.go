@@ -138,3 +138,63 @@ func TestRMFolderWithoutARecordTrainsAnew(t *testing.T) {
 		t.Fatalf("run after the interrupted one: %+v, %v; want 5 steps trained from the start", res, err)
 	}
 }
+
+// A reward model and its base moved together (a demo folder copied to another machine) still
+// load: rm_config.json also records the base relative to the reward model, and a base at the
+// recorded absolute path with other weights is passed over for the one the adapter was trained on.
+func TestRMFolderMovesWithItsBase(t *testing.T) {
+	dir := t.TempDir()
+	writeRMFixture(t, dir, 20, redBlue)
+	run := filepath.Join(dir, "run")
+	copyDir(t, backendtest.Checkpoint(t), filepath.Join(run, "sft"))
+	cfg := DefaultRMConfig()
+	cfg.Data, cfg.Clips, cfg.Base, cfg.Output = filepath.Join(dir, "fb"), filepath.Join(dir, "gen"), filepath.Join(run, "sft"), filepath.Join(run, "rm")
+	cfg.Epochs, cfg.BatchPairs = 1, 4
+	if _, err := RunRM(context.Background(), cfg, nil); err != nil {
+		t.Fatal(err)
+	}
+	moved := filepath.Join(dir, "moved")
+	if err := os.Rename(run, moved); err != nil {
+		t.Fatal(err)
+	}
+	rm, err := LoadRewardModel(filepath.Join(moved, "rm"))
+	if err != nil {
+		t.Fatalf("moved reward model: %v", err)
+	}
+	if rm.CK.Base != filepath.Join(moved, "sft") {
+		t.Errorf("base %s, want the moved one", rm.CK.Base)
+	}
+	// Another checkpoint now at the recorded path (the old folder reused): not the adapter's base.
+	copyDir(t, filepath.Join(moved, "sft"), filepath.Join(run, "sft"))
+	w := filepath.Join(run, "sft", "model.safetensors")
+	b, _ := os.ReadFile(w)
+	b[len(b)-1] ^= 1 // other weights, same shapes
+	if err := os.WriteFile(w, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if rm, err = LoadRewardModel(filepath.Join(moved, "rm")); err != nil || rm.CK.Base != filepath.Join(moved, "sft") {
+		t.Errorf("with another checkpoint at the recorded path: base %v (%v), want the moved one", rm, err)
+	}
+}
+
+func copyDir(t *testing.T, from, to string) {
+	t.Helper()
+	if err := os.MkdirAll(to, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Type().IsRegular() {
+			b, err := os.ReadFile(filepath.Join(from, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(to, e.Name()), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
