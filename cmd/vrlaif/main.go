@@ -16,6 +16,7 @@ import (
 	"syscall"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	"github.com/spf13/cobra"
 )
 
@@ -44,13 +45,16 @@ func main() {
 // quietBeam keeps Beam's and Prism's per-job INFO lines (about a dozen per pipeline) off the
 // terminal; VRLAIF_LOG=info (or debug) shows them.
 func quietBeam() {
-	level := slog.LevelWarn
+	level, beamLevel := slog.LevelWarn, beamlog.SevWarn
 	switch strings.ToLower(os.Getenv("VRLAIF_LOG")) {
 	case "info":
-		level = slog.LevelInfo
+		level, beamLevel = slog.LevelInfo, beamlog.SevInfo
 	case "debug":
-		level = slog.LevelDebug
+		level, beamLevel = slog.LevelDebug, beamlog.SevDebug
 	}
+	// Beam's own log package (the in-process worker harness: "stopping worker", "control response
+	// channel closed") writes every severity to the standard logger unless given a cut-off.
+	beamlog.SetLogger(&beamlog.Standard{Level: beamLevel})
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
 	// SetDefault also sends the log package through slog at INFO, which the level above would
 	// swallow (our own fatal errors included): give the log package its own output back.
