@@ -254,6 +254,19 @@ func TestDemoQuick(t *testing.T) {
 	if r, ok := again.(map[string]any); !ok || r["steps"] != float64(20) || !reflect.DeepEqual(again, first) {
 		t.Errorf("SFT result after the re-run %v, want the first run's %v", again, first)
 	}
+
+	// The folder moved elsewhere (copied to another machine) resumes the same way: SFT finds its
+	// data by contents, the reward model its base relative to itself, PPO both by weights hash.
+	moved := filepath.Join(t.TempDir(), "moved")
+	if err := os.Rename(out, moved); err != nil {
+		t.Fatal(err)
+	}
+	log = vrlaif(t, true, "demo", "--quick", "--output", moved)
+	for _, want := range []string{"is trained to --steps 20 already; nothing to train", "(trained by an earlier run; nothing to train)"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the moved folder's re-run does not say %q:\n%s", want, log)
+		}
+	}
 }
 
 // checkDemoEvalAndReport: the ablation judged exactly the same pairs without the narrative; the
