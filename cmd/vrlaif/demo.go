@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -189,22 +190,21 @@ DIR/summary.json.
 			}); err != nil {
 				return err
 			}
-			report("demo: done in %.1f s. Outputs:\n"+
-				"  %[2]s/world/videos         synthetic clips (mp4)\n"+
-				"  %[2]s/world/truth          ground truth (Parquet + truth.jsonl)\n"+
-				"  %[2]s/clips                sampled frames (Parquet)\n"+
-				"  %[2]s/sft                  the SFT checkpoint (model.safetensors, config.json, tokenizer.json)\n"+
-				"  %[2]s/generate             narratives and sampled answers for the training clips (the RL prompts)\n"+
-				"  %[2]s/feedback             AI preferences with the narrative as context, both orders (Parquet)\n"+
-				"  %[2]s/feedback-nocontext   the same pairs judged without it (the ablation)\n"+
-				"  %[5]s   the reward model (LoRA + reward head), trained on %[3]s\n"+
-				"  %[6]s   the PPO run: policy adapter, metrics.jsonl\n"+
-				"  %[7]s   SFT and RLAIF scored against the ground truth (Parquet)\n"+
-				"  %[8]s   the report (and report.md)\n"+
-				"  %[9]s   counts per stage\n"+
-				"  review the preferences: vrlaif serve --model %[2]s/sft --data %[2]s",
-				time.Since(start).Seconds(), out, labels, files.HTML, rmCfg.Output, ppoCfg.Output, filepath.Join(out, "eval"+suffix),
-				filepath.Join(out, "report"+suffix, files.HTML), filepath.Join(summaryDir, "summary.json"))
+			report("demo: done in %.1f s. Outputs:\n%s  review the preferences: vrlaif serve --model %s --data %s",
+				time.Since(start).Seconds(), outputList([][2]string{
+					{filepath.Join(out, "world", "videos"), "synthetic clips (mp4)"},
+					{filepath.Join(out, "world", "truth"), "ground truth (Parquet + truth.jsonl)"},
+					{filepath.Join(out, "clips"), "sampled frames (Parquet)"},
+					{sft.Output, "the SFT checkpoint (model.safetensors, config.json, tokenizer.json)"},
+					{filepath.Join(out, "generate"), "narratives and sampled answers for the training clips (the RL prompts)"},
+					{filepath.Join(out, "feedback"), "AI preferences with the narrative as context, both orders (Parquet)"},
+					{filepath.Join(out, "feedback-nocontext"), "the same pairs judged without it (the ablation)"},
+					{rmCfg.Output, "the reward model (LoRA + reward head), trained on " + labels},
+					{ppoCfg.Output, "the PPO run: policy adapter, metrics.jsonl"},
+					{filepath.Join(out, "eval"+suffix), "SFT and RLAIF scored against the ground truth (Parquet)"},
+					{filepath.Join(out, "report"+suffix, files.HTML), "the report (and report.md)"},
+					{filepath.Join(summaryDir, "summary.json"), "counts per stage"},
+				}), sft.Output, out)
 			return nil
 		},
 	}
@@ -251,4 +251,17 @@ func demoFeedback(cmd *cobra.Command, world, out, ckpt string, fp frames.Params)
 	report("feedback: %d pairs judged in %.0fs, %d labeled by the mean of both orders, flip rate %.2f (orders disagreeing: position bias), label balance %.2f, %d identical pairs dropped, %d narratives shortened to fit the judge's context",
 		st.Pairs, fb.WallSeconds, st.Labeled, st.FlipRate, st.LabelBalance, st.Identical, st.ContextShortened)
 	return gen, fb, nil
+}
+
+// outputList lays out (path, what it holds) rows as an indented two-column list.
+func outputList(rows [][2]string) string {
+	width := 0
+	for _, r := range rows {
+		width = max(width, len(r[0]))
+	}
+	var b strings.Builder
+	for _, r := range rows {
+		fmt.Fprintf(&b, "  %-*s   %s\n", width, r[0], r[1])
+	}
+	return b.String()
 }
