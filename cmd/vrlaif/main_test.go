@@ -267,6 +267,15 @@ func TestDemoQuick(t *testing.T) {
 			t.Errorf("the moved folder's re-run does not say %q:\n%s", want, log)
 		}
 	}
+	// 'train rm' on the demo's reward model with the demo's settings finds it finished; with
+	// another learning rate it is refused by name.
+	rmArgs := []string{"train", "rm", "--data", filepath.Join(moved, "feedback"), "--base", filepath.Join(moved, "sft"), "--output", filepath.Join(moved, "rm"), "--epochs", "1"}
+	if log = vrlaif(t, true, rmArgs...); !strings.Contains(log, "is trained already; nothing to train (earlier run: ") {
+		t.Errorf("train rm on the demo's finished reward model:\n%s", log)
+	}
+	if log = vrlaif(t, false, append(rmArgs, "--lr", "0.01")...); !strings.Contains(log, "lr 0.001 (now 0.01)") {
+		t.Errorf("train rm with another learning rate:\n%s", log)
+	}
 }
 
 // checkDemoEvalAndReport: the ablation judged exactly the same pairs without the narrative; the

@@ -13,8 +13,10 @@ import (
 
 // progress shows a bar on an interactive terminal and stays silent otherwise (CI logs, pipes).
 type progress struct {
-	p   *mpb.Progress
-	bar *mpb.Bar
+	p     *mpb.Progress
+	bar   *mpb.Bar
+	last  time.Time // when set last moved the bar, and to where
+	lastN int
 }
 
 func newProgress(name string, total int) *progress {
@@ -33,6 +35,23 @@ func (p *progress) inc() {
 		p.bar.EwmaIncrement(time.Second)
 	}
 }
+
+// set moves the bar to n of its total (a resumed run starts part-way).
+func (p *progress) set(n int) {
+	if p.bar == nil {
+		return
+	}
+	now := time.Now()
+	if p.last.IsZero() || n <= p.lastN { // the first call places the bar; the ETA starts from the next
+		p.bar.SetCurrent(int64(n))
+	} else {
+		p.bar.EwmaSetCurrent(int64(n), now.Sub(p.last)/time.Duration(n-p.lastN))
+	}
+	p.last, p.lastN = now, n
+}
+
+// shown says whether a bar is on the terminal (else progress goes in report lines).
+func (p *progress) shown() bool { return p.bar != nil }
 
 func (p *progress) done() {
 	if p.p != nil {

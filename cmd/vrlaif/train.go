@@ -65,17 +65,23 @@ naming what differs: give another output folder.`,
 				return err
 			}
 			defer lock.Release()
-			said := false
+			var bar *progress // a bar on a terminal, else a line at each held-out evaluation
 			res, err := train.RunRM(cmd.Context(), cfg, func(s train.RMStep) {
-				if s.ResumedAt > 0 && !said {
-					report("rm: resumed at step %d of %d (%s)", s.ResumedAt, s.Steps, cfg.Output)
-					said = true
+				if bar == nil {
+					if s.ResumedAt > 0 {
+						report("rm: resumed at step %d of %d (%s)", s.ResumedAt, s.Steps, cfg.Output)
+					}
+					bar = newProgress("rm", s.Steps)
 				}
-				if s.Heldout != nil {
+				bar.set(s.Step)
+				if s.Heldout != nil && !bar.shown() {
 					report("rm: step %d/%d loss %.3f accuracy %.2f lr %.2g · held-out accuracy %.3f (%d pairs)",
 						s.Step, s.Steps, s.Loss, s.Accuracy, s.LR, s.Heldout.Accuracy, s.Heldout.Pairs)
 				}
 			})
+			if bar != nil {
+				bar.done()
+			}
 			if err != nil {
 				return err
 			}
