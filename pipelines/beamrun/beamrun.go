@@ -5,12 +5,16 @@ package beamrun
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/runtime/harness"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/core/util/hooks"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 	"github.com/vrlaif/vrlaif/internal/progress"
 	"github.com/vrlaif/vrlaif/schemas"
@@ -49,6 +53,7 @@ func Run(ctx context.Context, p *beam.Pipeline, w io.Writer, interval time.Durat
 			}
 		}()
 	}
+	keepWorkerLogsLocal()
 	res, err := beamx.RunWithMetrics(ctx, p)
 	close(done)
 	_, _ = SweepLoopbackLeftovers(os.TempDir(), LeftoverAge, time.Now()) // tidying only: a failure changes nothing the run made
@@ -67,4 +72,24 @@ func Run(ctx context.Context, p *beam.Pipeline, w io.Writer, interval time.Durat
 		}
 	}
 	return out, nil
+}
+
+// keepWorkerLogsLocal: Prism runs its workers in this process, and each one installs Beam's remote
+// logger process-wide, which forwards every line to the runner and, when its buffer is full or its
+// stream is gone as a worker stops, prints it to stderr unfiltered ("stopping worker …", "control
+// response channel closed"). Without that hook Beam's log package keeps the logger the command
+// set (warnings and errors only, unless VRLAIF_LOG says otherwise). VRLAIF_LOG=info or debug keeps
+// the hook (Prism then shows the workers' lines), and so do other runners and environments, whose
+// workers' logs travel that way.
+func keepWorkerLogsLocal() {
+	value := func(name string) string {
+		if f := flag.Lookup(name); f != nil {
+			return f.Value.String()
+		}
+		return ""
+	}
+	runner, env, level := value("runner"), value("environment_type"), strings.ToLower(os.Getenv("VRLAIF_LOG"))
+	if (runner == "" || runner == "prism") && (env == "" || strings.EqualFold(env, "LOOPBACK")) && level != "info" && level != "debug" {
+		hooks.DisableHook(harness.DefaultRemoteLoggingHook)
+	}
 }

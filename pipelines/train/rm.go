@@ -360,10 +360,10 @@ func RunRM(ctx context.Context, cfg RMConfig, report func(RMStep)) (RMResult, er
 	if !fresh {
 		if prev, ok := finishedRM(cfg.Output); ok {
 			prev.Earlier, prev.Drops, prev.Dropped = true, dropped, DropCounts(dropped)
+			// Progress saves a run killed after writing its result left behind; tidying only.
+			_ = removeRMProgress(cfg.Output, -1)
 			return prev, nil
 		}
-	} else if err := discardEarlierRM(cfg.Output); err != nil { // an older version's files: not this run's
-		return RMResult{}, err
 	}
 	if err := writeDropped(cfg.Output, dropped); err != nil {
 		return RMResult{}, err

@@ -50,14 +50,20 @@ func checkRMSettings(cfg RMConfig, baseRevision string, pairs []RMPair) (fresh b
 	if err := os.MkdirAll(cfg.Output, 0o755); err != nil {
 		return false, fmt.Errorf("train: %w", err)
 	}
+	if fresh { // before the record is written: a kill in between must not leave an old result beside it
+		if err := discardEarlierRM(cfg.Output); err != nil {
+			return false, err
+		}
+	}
 	if err := runsettings.Check(cfg.Output, rmSettingsWrite, rmSettings(cfg, baseRevision, pairsRevision(pairs))); err != nil {
 		return false, fmt.Errorf("train: %w", err)
 	}
 	return fresh, nil
 }
 
-// pairsRevision is the first 16 hex digits of a SHA-256 over the pairs in read order: ids,
-// questions, responses, choices and video patches (the split and the shuffles follow the order).
+// pairsRevision is the first 16 hex digits of a SHA-256 over the pairs in the order given: ids,
+// questions, responses, choices and video patches. RunRM gives them in splitPairs' order (sorted by
+// id, then shuffled by the seed), so the hash does not depend on the order shards were read in.
 func pairsRevision(pairs []RMPair) string {
 	h := sha256.New()
 	for _, p := range pairs {

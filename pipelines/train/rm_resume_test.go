@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -46,44 +47,51 @@ func TestRMResumesWhereItStopped(t *testing.T) {
 		t.Fatalf("uninterrupted run: %+v", whole)
 	}
 
-	// Stopped after step 7 (mid first epoch, two steps after the save at 5): the interrupt saves 7.
-	cut := config(filepath.Join(dir, "cut"))
-	ctx, cancel := context.WithCancel(context.Background())
-	_, err = RunRM(ctx, cut, func(s RMStep) {
-		if s.Step == 7 {
-			cancel()
-		}
-	})
-	if !errors.Is(err, context.Canceled) {
-		t.Fatalf("interrupted run: %v, want context.Canceled", err)
-	}
-	if steps, _ := rmProgressSteps(cut.Output); len(steps) != 1 || steps[0] != 7 {
-		t.Fatalf("progress saves after the interrupt: %v, want [7] (the save at 5 replaced)", steps)
-	}
-	if _, err := os.Stat(filepath.Join(cut.Output, RMResultFile)); err == nil {
-		t.Fatal("an interrupted run wrote its result")
-	}
-	var first int
-	resumed, err := RunRM(context.Background(), cut, func(s RMStep) {
-		if first == 0 {
-			first = s.Step
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resumed.ResumedAt != 7 || first != 8 || resumed.Steps != 16 {
-		t.Fatalf("resumed at %d, first step trained %d, steps %d; want 7, 8, 16", resumed.ResumedAt, first, resumed.Steps)
-	}
+	// Stopped after step 7 (mid first epoch, two steps after the save at 5), 8 (the end of the first
+	// epoch: the resume replays its shuffle and draws the second's) and 10 (mid second epoch, on a
+	// save): the interrupt saves that step, and the resume ends with the uninterrupted run's bits.
 	wantRev, _ := RMRevision(filepath.Join(dir, "whole"))
-	if got, err := RMRevision(cut.Output); err != nil || got != wantRev {
-		t.Fatalf("resumed run's weights %s (%v), uninterrupted run's %s: they must be the same bits", got, err, wantRev)
-	}
-	if resumed.Heldout != whole.Heldout || resumed.Train != whole.Train {
-		t.Errorf("metrics: resumed %+v / %+v, uninterrupted %+v / %+v", resumed.Heldout, resumed.Train, whole.Heldout, whole.Train)
-	}
-	if steps, _ := rmProgressSteps(cut.Output); len(steps) != 0 {
-		t.Errorf("progress saves left after the run finished: %v", steps)
+	var cut RMConfig
+	var resumed RMResult
+	for _, at := range []int{7, 8, 10} {
+		cut = config(filepath.Join(dir, fmt.Sprint("cut", at)))
+		ctx, cancel := context.WithCancel(context.Background())
+		_, err = RunRM(ctx, cut, func(s RMStep) {
+			if s.Step == at {
+				cancel()
+			}
+		})
+		cancel()
+		if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), fmt.Sprintf("stopped after step %d of 16", at)) {
+			t.Fatalf("run interrupted at %d: %v, want context.Canceled saying where it stopped", at, err)
+		}
+		if steps, _ := rmProgressSteps(cut.Output); len(steps) != 1 || steps[0] != at {
+			t.Fatalf("progress saves after the interrupt at %d: %v, want [%d] (earlier saves replaced)", at, steps, at)
+		}
+		if _, err := os.Stat(filepath.Join(cut.Output, RMResultFile)); err == nil {
+			t.Fatal("an interrupted run wrote its result")
+		}
+		first := 0
+		resumed, err = RunRM(context.Background(), cut, func(s RMStep) {
+			if first == 0 {
+				first = s.Step
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resumed.ResumedAt != at || first != at+1 || resumed.Steps != 16 {
+			t.Fatalf("resumed at %d, first step trained %d, steps %d; want %d, %d, 16", resumed.ResumedAt, first, resumed.Steps, at, at+1)
+		}
+		if got, err := RMRevision(cut.Output); err != nil || got != wantRev {
+			t.Fatalf("run resumed at %d: weights %s (%v), uninterrupted run's %s: they must be the same bits", at, got, err, wantRev)
+		}
+		if resumed.Heldout != whole.Heldout || resumed.Train != whole.Train {
+			t.Errorf("metrics: resumed at %d %+v / %+v, uninterrupted %+v / %+v", at, resumed.Heldout, resumed.Train, whole.Heldout, whole.Train)
+		}
+		if steps, _ := rmProgressSteps(cut.Output); len(steps) != 0 {
+			t.Errorf("progress saves left after the run finished: %v", steps)
+		}
 	}
 
 	// Finished: nothing is trained and the earlier result is returned.

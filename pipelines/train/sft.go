@@ -151,7 +151,10 @@ func RunSFT(ctx context.Context, cfg SFTConfig, report func(StepInfo)) (SFTResul
 		return res, err
 	}
 	dropped := append(src.dropped, noVideo...)
-	dataRevision := sftDataRevision(examples, videos)
+	dataRevision, err := sftDataRevision(examples, videos, src.videoFiles)
+	if err != nil {
+		return res, err
+	}
 	if resume {
 		if err := checkResume(cfg.Output, state, cfg, dataRevision); err != nil {
 			return res, err
@@ -334,6 +337,10 @@ type sftSource struct {
 	// videos loads the examples' videos; records whose frames cannot be read are dropped.
 	videos func(model.VisionConfig) (map[string]*ClipVideo, []Dropped, error)
 	world  bool // a synthetic world (has ground truth for accuracies)
+	// videoFiles are a world's video files, which identify its videos in the data revision (the
+	// frames FFmpeg decodes from them may differ by a bit between FFmpeg builds); nil for seed
+	// data, whose frames (decoded in Go) are hashed.
+	videoFiles []string
 }
 
 // loadSource reads cfg.World: a synthetic world folder (it has truth/), or seed SFT data — a seed
@@ -347,7 +354,11 @@ func loadSource(ctx context.Context, cfg SFTConfig, rng *rand.Rand) (sftSource, 
 		if len(truths) == 0 {
 			return sftSource{}, fmt.Errorf("train: %s has no ground truth (run vrlaif synth first)", cfg.World)
 		}
-		return sftSource{examples: WorldExamples(truths, rng), world: true,
+		files := make([]string, len(truths))
+		for i, t := range truths {
+			files[i] = filepath.Join(cfg.World, t.VideoPath)
+		}
+		return sftSource{examples: WorldExamples(truths, rng), world: true, videoFiles: files,
 			videos: func(vc model.VisionConfig) (map[string]*ClipVideo, []Dropped, error) {
 				v, err := LoadWorldVideos(ctx, cfg.World, truths, vc) // our own renders: a bad one is an error
 				return v, nil, err

@@ -140,8 +140,9 @@ func checkResume(dir string, st trainerState, cfg SFTConfig, dataRevision string
 }
 
 // sftDataRevision is the first 16 hex digits of a SHA-256 over what SFT trains on: the examples in
-// order (clip, video part, kind, split, turns, gold answer) and the videos' patches by clip id.
-func sftDataRevision(examples []Example, videos map[string]*ClipVideo) string {
+// order (clip, video part, kind, split, turns, gold answer), then the video files' bytes in order
+// where videoFiles is given (a world's), else the videos' patches by clip id.
+func sftDataRevision(examples []Example, videos map[string]*ClipVideo, videoFiles []string) (string, error) {
 	h := sha256.New()
 	for _, e := range examples {
 		hashString(h, e.ClipID)
@@ -154,6 +155,16 @@ func sftDataRevision(examples []Example, videos map[string]*ClipVideo) string {
 			hashString(h, t.From)
 			hashString(h, t.Value)
 		}
+	}
+	if videoFiles != nil {
+		for _, p := range videoFiles {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return "", fmt.Errorf("train: %w", err)
+			}
+			hashString(h, string(b))
+		}
+		return hex.EncodeToString(h.Sum(nil))[:16], nil
 	}
 	ids := make([]string, 0, len(videos))
 	for id := range videos {
@@ -168,5 +179,5 @@ func sftDataRevision(examples []Example, videos map[string]*ClipVideo) string {
 			}
 		}
 	}
-	return hex.EncodeToString(h.Sum(nil))[:16]
+	return hex.EncodeToString(h.Sum(nil))[:16], nil
 }
