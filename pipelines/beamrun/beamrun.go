@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -78,9 +79,9 @@ func Run(ctx context.Context, p *beam.Pipeline, w io.Writer, interval time.Durat
 // logger process-wide, which forwards every line to the runner and, when its buffer is full or its
 // stream is gone as a worker stops, prints it to stderr unfiltered ("stopping worker …", "control
 // response channel closed"). Without that hook Beam's log package keeps the logger the command
-// set (warnings and errors only, unless VRLAIF_LOG says otherwise). VRLAIF_LOG=info or debug keeps
-// the hook (Prism then shows the workers' lines), and so do other runners and environments, whose
-// workers' logs travel that way.
+// set (warnings and errors only, unless VRLAIF_LOG says otherwise). A command logging at INFO or
+// below (VRLAIF_LOG=info or debug) keeps the hook (Prism then shows the workers' lines), and so do
+// other runners and environments, whose workers' logs travel that way.
 func keepWorkerLogsLocal() {
 	value := func(name string) string {
 		if f := flag.Lookup(name); f != nil {
@@ -88,8 +89,9 @@ func keepWorkerLogsLocal() {
 		}
 		return ""
 	}
-	runner, env, level := value("runner"), value("environment_type"), strings.ToLower(os.Getenv("VRLAIF_LOG"))
-	if (runner == "" || runner == "prism") && (env == "" || strings.EqualFold(env, "LOOPBACK")) && level != "info" && level != "debug" {
+	runner, env := value("runner"), value("environment_type")
+	wantInfo := slog.Default().Enabled(context.Background(), slog.LevelInfo) // the command's log level (VRLAIF_LOG)
+	if (runner == "" || runner == "prism") && (env == "" || strings.EqualFold(env, "LOOPBACK")) && !wantInfo {
 		hooks.DisableHook(harness.DefaultRemoteLoggingHook)
 	}
 }

@@ -110,12 +110,15 @@ func resolveBase(dir string, ck RMCheckpoint) string {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(dir, p)
 		}
-		if _, err := os.Stat(filepath.Join(p, model.WeightsFile)); err == nil {
+		if _, err := os.Stat(filepath.Join(p, model.WeightsFile)); err == nil && (len(candidates) == 0 || filepath.Clean(candidates[0]) != filepath.Clean(p)) {
 			candidates = append(candidates, p)
 		}
 	}
-	if len(candidates) == 0 {
+	switch len(candidates) {
+	case 0:
 		return ck.Base // the error names the recorded path
+	case 1:
+		return candidates[0] // nothing to choose between (LoadLoRA checks the revision)
 	}
 	var lc model.LoRAConfig
 	if b, err := os.ReadFile(filepath.Join(dir, model.AdapterConfigFile)); err == nil && json.Unmarshal(b, &lc) == nil && lc.BaseRevision != "" {

@@ -26,11 +26,11 @@ import (
 // shuffles up to it, so it trains exactly the steps an uninterrupted run would. A finished run
 // (rm_result.json beside a matching record) is not trained again.
 const (
-	RMResultFile    = "rm_result.json"
-	rmStepPrefix    = ".rm-step-"
-	rmStagingDir    = ".rm-step.tmp"
-	rmProgressFile  = "progress.safetensors"
-	rmSettingsWrite = "train rm"
+	RMResultFile   = "rm_result.json"
+	rmStepPrefix   = ".rm-step-"
+	rmStagingDir   = ".rm-step.tmp"
+	rmProgressFile = "progress.safetensors"
+	rmCommand      = "train rm"
 )
 
 // rmSettings are the settings that decide a reward model's weights. Left out: the folders (the
@@ -55,7 +55,7 @@ func checkRMSettings(cfg RMConfig, baseRevision string, pairs []RMPair) (fresh b
 			return false, err
 		}
 	}
-	if err := runsettings.Check(cfg.Output, rmSettingsWrite, rmSettings(cfg, baseRevision, pairsRevision(pairs))); err != nil {
+	if err := runsettings.Check(cfg.Output, rmCommand, rmSettings(cfg, baseRevision, pairsRevision(pairs))); err != nil {
 		return false, fmt.Errorf("train: %w", err)
 	}
 	return fresh, nil
@@ -87,8 +87,10 @@ func finishedRM(dir string) (RMResult, bool) {
 	if json.Unmarshal(b, &res) != nil || res.Steps == 0 {
 		return RMResult{}, false
 	}
-	if _, err := RMRevision(dir); err != nil {
-		return RMResult{}, false
+	for _, f := range []string{model.AdapterWeightsFile, HeadFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			return RMResult{}, false
+		}
 	}
 	return res, true
 }
