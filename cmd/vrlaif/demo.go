@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"github.com/vrlaif/vrlaif/backend"
@@ -257,7 +258,7 @@ func demoFeedback(cmd *cobra.Command, world, out, ckpt string, fp frames.Params)
 func outputList(rows [][2]string) string {
 	width := 0
 	for _, r := range rows {
-		width = max(width, len(r[0]))
+		width = max(width, utf8.RuneCountInString(r[0])) // fmt pads by runes, not bytes
 	}
 	var b strings.Builder
 	for _, r := range rows {

@@ -118,6 +118,9 @@ func RunSFT(ctx context.Context, cfg SFTConfig, report func(StepInfo)) (SFTResul
 		if state, err = loadState(cfg.Output); err != nil {
 			return res, err
 		}
+		if err := checkResumeSteps(cfg.Output, state, cfg); err != nil {
+			return res, err
+		}
 		if tok, err = tokenizer.Load(filepath.Join(cfg.Output, "tokenizer.json")); err != nil {
 			return res, err
 		}

@@ -105,9 +105,8 @@ func loadState(dir string) (trainerState, error) {
 // checkpoint; the learning-rate schedule then spans the new length). The data is compared by its
 // contents (dataRevision) where the checkpoint recorded them, else by its path.
 func checkResume(dir string, st trainerState, cfg SFTConfig, dataRevision string) error {
-	if st.Step > cfg.Steps {
-		return fmt.Errorf("train: %s is a checkpoint at step %d, past --steps %d: give a new --output, or --steps ≥ %d to go on",
-			dir, st.Step, cfg.Steps, st.Step)
+	if err := checkResumeSteps(dir, st, cfg); err != nil {
+		return err
 	}
 	if st.Config == nil { // a checkpoint from before settings were recorded: the step is all there is
 		return nil
@@ -137,6 +136,16 @@ func checkResume(dir string, st trainerState, cfg SFTConfig, dataRevision string
 	}
 	return fmt.Errorf("train: %s holds a checkpoint (step %d) trained with other settings: %s; give a new --output, or the same settings to resume",
 		dir, st.Step, strings.Join(diffs, ", "))
+}
+
+// checkResumeSteps refuses a checkpoint already past --steps. It needs no data, so RunSFT asks it
+// before loading the model and decoding the videos, which take seconds.
+func checkResumeSteps(dir string, st trainerState, cfg SFTConfig) error {
+	if st.Step > cfg.Steps {
+		return fmt.Errorf("train: %s is a checkpoint at step %d, past --steps %d: give a new --output, or --steps ≥ %d to go on",
+			dir, st.Step, cfg.Steps, st.Step)
+	}
+	return nil
 }
 
 // sftDataRevision is the first 16 hex digits of a SHA-256 over what SFT trains on: the examples in
