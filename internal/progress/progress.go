@@ -30,8 +30,16 @@ func Get(stage, name string) int64 {
 // Reset clears every counter (a command calls it before a run).
 func Reset() { counts.Clear() }
 
-// Line renders the counters of stages, in that order: "frames 3/8 (1 dead) · narrative 2/3 …",
-// where a stage shows out/in and its dead letters when there are any.
+var inputNouns sync.Map // stage → what its "in" counter counts, where that is not what "out" counts
+
+// CountsFrom declares that stage's "in" counter counts other things (noun: "questions",
+// "answers") than its "out" counter, as where each question yields several responses. Line then
+// shows "responses 284 from 143 questions", not "responses 284/143", which reads as done/total.
+func CountsFrom(stage, noun string) { inputNouns.Store(stage, noun) }
+
+// Line renders the counters of stages, in that order: "frames 3/8 (1 dead) · narrative 2/3 ·
+// responses 4 from 2 questions", where a stage shows out/in (or out from in, see CountsFrom) and
+// its dead letters when there are any.
 func Line(stages ...string) string {
 	var parts []string
 	for _, s := range stages {
@@ -40,6 +48,9 @@ func Line(stages ...string) string {
 			continue
 		}
 		p := fmt.Sprintf("%s %d/%d", s, out, in)
+		if noun, ok := inputNouns.Load(s); ok {
+			p = fmt.Sprintf("%s %d from %d %s", s, out, in, noun)
+		}
 		if dead > 0 {
 			p += fmt.Sprintf(" (%d dead)", dead)
 		}

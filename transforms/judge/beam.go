@@ -18,6 +18,7 @@ import (
 )
 
 func init() {
+	progress.CountsFrom(PairsStage, "answers") // pairs made from the answers grouped by clip
 	register.Function1x2(clipKey)
 	register.Function1x2(narrativeKey)
 	register.Function1x2(responseKey)

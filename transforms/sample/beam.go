@@ -16,6 +16,7 @@ import (
 )
 
 func init() {
+	progress.CountsFrom(Stage, "questions") // K responses to each question
 	register.DoFn4x1[context.Context, schemas.TaskClip, func(schemas.Response), func(schemas.DeadLetter), error](&answerFn{})
 	register.Emitter1[schemas.Response]()
 	register.Emitter1[schemas.DeadLetter]()
