@@ -23,13 +23,14 @@ import (
 	"github.com/vrlaif/vrlaif/schemas"
 )
 
-// natsFlags reach a NATS server (none: an embedded one under the run folder).
+// natsFlags reach a NATS server (for the learner, none: an embedded one under its run folder).
 type natsFlags struct {
 	opts natsbus.ConnOptions
 }
 
-func (n *natsFlags) add(f *pflag.FlagSet) {
-	f.StringVar(&n.opts.URL, "nats-url", "", "NATS server (nats://host:4222); empty: an embedded server (JetStream files under OUTPUT/nats)")
+// add registers the flags; urlHelp describes --nats-url for this command.
+func (n *natsFlags) add(f *pflag.FlagSet, urlHelp string) {
+	f.StringVar(&n.opts.URL, "nats-url", "", urlHelp)
 	f.StringVar(&n.opts.User, "nats-user", "", "NATS user")
 	f.StringVar(&n.opts.Password, "nats-password", os.Getenv("VRLAIF_NATS_PASSWORD"), "NATS password (default $VRLAIF_NATS_PASSWORD)")
 	f.StringVar(&n.opts.CredsFile, "nats-creds", "", "NATS .creds file (JWT + nkey)")
@@ -99,7 +100,7 @@ DIR/summary.json.`,
 	f.BoolVar(&cfg.Rollout.TruncateAtQuestionMark, "truncate-at-question-mark", true, "the seed's quirk: cut a response after its first '?' (losing its stop token)")
 	f.StringVar(&metricsAddr, "metrics-addr", "", "serve the latest step's metrics for Prometheus at http://ADDR/metrics (e.g. 127.0.0.1:9464)")
 	f.BoolVar(&nonPadMean, "mean-over-tokens", false, "average the losses over response tokens only (the seed averages over all slots, padding included)")
-	nf.add(f)
+	nf.add(f, "NATS server (nats://host:4222); empty: an embedded server (JetStream files under OUTPUT/nats)")
 	return cmd
 }
 
@@ -263,7 +264,7 @@ stream (each epoch once: message ids are epoch/prompt).`,
 	f.StringVar(&runner, "runner", "", "run as a Beam streaming pipeline on this runner (prism, universal, dataflow, flink)")
 	f.StringVar(&endpoint, "endpoint", "", "job server for --runner universal or flink (HOST:PORT)")
 	f.IntVar(&epochs, "publish-prompts", 0, "first publish this many epochs of the prompts to the prompts stream")
-	nf.add(f)
+	nf.add(f, "the learner's NATS server (nats://host:4222; required: an actor has no server of its own)")
 	return cmd
 }
 
