@@ -164,7 +164,7 @@ input, goes on). After a re-run, dead letters of items that now have their rows 
 	f.StringVar(&cfg.Input.Questions, "questions", "", "questions for every video when --input names videos (one per line, or a JSON list)")
 	f.StringVar(&cfg.Input.ImageFolder, "image-folder", "", "root of frame paths in RL_data.json and manifests")
 	f.StringVar(&cfg.Input.Root, "root", "", "root every manifest path must stay under (default: the manifest's folder)")
-	f.StringVar(&cfg.Input.Split, "split", "", "synthetic world: only clips of this split (train or heldout)")
+	f.StringVar(&cfg.Input.Split, "split", "", "synthetic world: only clips of this split, train or heldout (default: all; for PPO's prompts take train, since eval scores the held-out clips)")
 	f.StringVarP(&cfg.Output, "output", "o", "", "output folder (required; re-running into it resumes)")
 	f.IntVar(&cfg.Frames.Frames, "frames", cfg.Frames.Frames, "frames sampled per video")
 	f.IntVar(&cfg.Frames.Size, "size", cfg.Frames.Size, "frame size in pixels (padded to a square)")

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/vrlaif/vrlaif/synth"
 )
 
 func write(t *testing.T, path, text string) string {
@@ -202,5 +203,30 @@ null
 	want := map[string]string{"m.jsonl:2": "bad_record", "m.jsonl:3": "bad_record", "m.jsonl:4": "bad_record", "m.jsonl:5": "bad_record", "m.jsonl:6": "conflicting_video"}
 	if !maps.Equal(kinds, want) || len(dead) != len(want) {
 		t.Errorf("dead letters %v, want %v", kinds, want)
+	}
+}
+
+// A run over a whole synthetic world says how many held-out clips it takes (PPO's prompts from
+// them would be the clips eval scores); --split and other inputs say nothing.
+func TestHeldOutIncludedCountsAWorldsHeldOutClips(t *testing.T) {
+	world := filepath.Join(t.TempDir(), "world")
+	p := synth.DefaultParams()
+	p.N, p.HeldoutEvery = 6, 3 // clips 2 and 5 held out
+	if _, err := synth.Generate(context.Background(), world, p, nil); err != nil {
+		t.Fatal(err)
+	}
+	manifest := write(t, filepath.Join(t.TempDir(), "m.jsonl"), `{"video": "a.mp4", "question": "Q?"}`+"\n")
+	for _, c := range []struct {
+		in   Input
+		want int
+	}{
+		{Input{Spec: world}, 2},
+		{Input{Spec: world, Split: "train"}, 0},
+		{Input{Spec: world, Split: "heldout"}, 0},
+		{Input{Spec: manifest}, 0},
+	} {
+		if got := heldOutIncluded(c.in); got != c.want {
+			t.Errorf("heldOutIncluded(%+v) = %d, want %d", c.in, got, c.want)
+		}
 	}
 }
