@@ -242,6 +242,9 @@ func trainAndEvaluate(cmd *cobra.Command, cfg train.SFTConfig, evalLimit int) (t
 		}
 		report("sft: held-out short-answer accuracy %.1f%% (%d), judging accuracy %.1f%% by verdict letter, %.1f%% by likelihood (%d pairs) → %s",
 			100*ev.ShortAnswerAccuracy, ev.ShortAnswers, 100*ev.JudgeAccuracy, 100*ev.LikelihoodJudgeAccuracy, ev.JudgePairs, cfg.Output)
+		if line := ev.OtherVideoLine(); line != "" {
+			report("sft: short answers with the clip's own video / another clip's (the gap is what the model sees): %s", line)
+		}
 	}
 	return res, ev, writeSummary(cfg.Output, schemas.Summary{
 		Command:     "train sft",

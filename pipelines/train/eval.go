@@ -31,25 +31,26 @@ func Normalize(s string) string {
 // ShortAnswerAccuracy generates (greedy) an answer for each example and counts exact matches of
 // the normalised answer with the example's gold short answer.
 func ShortAnswerAccuracy(m *model.Model, dec Decoder, es []*Encoded, videoOf func(*Example) []float32) (float64, error) {
-	if len(es) == 0 {
-		return 0, nil
-	}
-	hits := 0
-	for _, e := range es {
+	hits, err := shortAnswerHits(m, dec, es, videoOf)
+	return share(hits), err
+}
+
+// shortAnswerHits says for each example whether its greedy answer matches the gold one.
+func shortAnswerHits(m *model.Model, dec Decoder, es []*Encoded, videoOf func(*Example) []float32) ([]bool, error) {
+	hits := make([]bool, len(es))
+	for k, e := range es {
 		s := answerStart(e)
 		out, err := m.Greedy(e.Tokens[:s], e.VideoAt, videoOf(e.Example), 8, dec.EOSID())
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		ids := make([]int, len(out))
 		for i, t := range out {
 			ids[i] = int(t)
 		}
-		if Normalize(dec.Decode(ids)) == Normalize(e.Example.Gold) {
-			hits++
-		}
+		hits[k] = Normalize(dec.Decode(ids)) == Normalize(e.Example.Gold)
 	}
-	return float64(hits) / float64(len(es)), nil
+	return hits, nil
 }
 
 // JudgeAccuracy reads the judge's verdict from the next-token logits of the two letters at the

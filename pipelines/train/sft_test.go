@@ -175,6 +175,21 @@ func TestSFTTrainsResumesAndEvaluates(t *testing.T) {
 	if ev.ShortAnswers == 0 || ev.JudgePairs == 0 {
 		t.Errorf("evaluation saw no examples: %+v", ev)
 	}
+	// two held-out clips: each one's questions are asked again with the other's video, and every
+	// question finds its kind in the truth
+	if !ev.OtherVideo {
+		t.Errorf("no other-video baseline with two held-out clips: %+v", ev)
+	}
+	n := 0
+	for _, k := range ev.Kinds {
+		n += k.Questions
+		if k.Kind == "other" || k.Accuracy < 0 || k.Accuracy > 1 || k.OtherVideo < 0 || k.OtherVideo > 1 {
+			t.Errorf("kind %+v", k)
+		}
+	}
+	if n != ev.ShortAnswers {
+		t.Errorf("kinds hold %d questions, want %d", n, ev.ShortAnswers)
+	}
 }
 
 func TestSFTOnSeedJSON(t *testing.T) {

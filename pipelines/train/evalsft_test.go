@@ -1,0 +1,43 @@
+package train
+
+import (
+	"testing"
+
+	"github.com/vrlaif/vrlaif/schemas"
+)
+
+// Each short answer counts under its question's kind in the truth, with the clip's own video and
+// with another clip's; the line shows both, over all and by kind.
+func TestKindAccuraciesSplitByTheTruthsKinds(t *testing.T) {
+	truths := []schemas.Truth{
+		{ClipID: "a", QA: []schemas.QAItem{{Question: "How many?", Kind: "count"}, {Question: "Which colour?", Kind: "background"}}},
+		{ClipID: "b", QA: []schemas.QAItem{{Question: "How many?", Kind: "count"}}},
+	}
+	ask := func(clip, q string) *Encoded {
+		return &Encoded{Example: &Example{ClipID: clip, Conv: turn(q+ShortSuffix, "x")}}
+	}
+	short := []*Encoded{ask("a", "How many?"), ask("a", "Which colour?"), ask("b", "How many?"), ask("b", "Not in the truth?")}
+	hits := []bool{true, true, false, true}
+	other := []bool{true, false, false, false}
+	got := kindAccuracies(truths, short, hits, other)
+	want := []KindAccuracy{
+		{Kind: "background", Questions: 1, Accuracy: 1, OtherVideo: 0},
+		{Kind: "count", Questions: 2, Accuracy: 0.5, OtherVideo: 0.5},
+		{Kind: "other", Questions: 1, Accuracy: 1, OtherVideo: 0},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("kinds %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] { // exact: ratios of small counts
+			t.Errorf("kind %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	ev := SFTEval{ShortAnswerAccuracy: share(hits), OtherVideo: true, ShortAnswerOtherVideo: share(other), Kinds: got}
+	if line, w := ev.OtherVideoLine(), "all 75.0 / 25.0 %, background 100.0 / 0.0 %, count 50.0 / 50.0 %, other 100.0 / 0.0 %"; line != w {
+		t.Errorf("line %q, want %q", line, w)
+	}
+	if (SFTEval{}).OtherVideoLine() != "" {
+		t.Error("a line without the baseline")
+	}
+}
