@@ -167,7 +167,7 @@ DIR/summary.json.
 				"eval":            {In: ev.Questions * len(ev.Models), Out: ev.Scores, DeadLetter: ev.DeadLetters},
 			}
 			judgeStats := map[string]judge.Stats{"with context": fb.Extra["judge_stats"].(judge.Stats), "without context": fbNoContext.Extra["judge_stats"].(judge.Stats)}
-			files, err := demoReport(filepath.Join(out, "report"+suffix), ppoCfg.Output, labels, start, stages, ev, rmRes, judgeStats)
+			files, err := demoReport(filepath.Join(out, "report"+suffix), ppoCfg.Output, labels, start, stages, ev, rmRes, judgeStats, sftEval)
 			if err != nil {
 				return err
 			}

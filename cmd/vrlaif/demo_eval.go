@@ -196,7 +196,7 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // demoReport writes the report into dir from the run's results.
-func demoReport(dir, ppoDir, labels string, start time.Time, stages map[string]schemas.StageCounts, ev eval.Result, rm train.RMResult, judgeStats map[string]judge.Stats) (runreport.Files, error) {
+func demoReport(dir, ppoDir, labels string, start time.Time, stages map[string]schemas.StageCounts, ev eval.Result, rm train.RMResult, judgeStats map[string]judge.Stats, sftEval train.SFTEval) (runreport.Files, error) {
 	steps, err := readPPOSteps(filepath.Join(ppoDir, "metrics.jsonl"))
 	if err != nil && !os.IsNotExist(err) {
 		return runreport.Files{}, err
@@ -209,6 +209,12 @@ func demoReport(dir, ppoDir, labels string, start time.Time, stages map[string]s
 	for _, name := range sortedKeys(stages) {
 		s := stages[name]
 		d.Stages = append(d.Stages, runreport.StageRow{Stage: name, In: s.In, Out: s.Out, DeadLetter: s.DeadLetter})
+	}
+	if sftEval.OtherVideo {
+		d.Seen = append(d.Seen, runreport.SeenRow{Kind: "all", Questions: sftEval.ShortAnswers, Own: sftEval.ShortAnswerAccuracy, Other: sftEval.ShortAnswerOtherVideo})
+		for _, k := range sftEval.Kinds {
+			d.Seen = append(d.Seen, runreport.SeenRow{Kind: k.Kind, Questions: k.Questions, Own: k.Accuracy, Other: k.OtherVideo})
+		}
 	}
 	for _, p := range ev.Preferences {
 		d.Preference = append(d.Preference, runreport.PreferenceAccuracy{Name: p.Name, Accuracy: p.Accuracy, Pairs: p.Pairs, Labeled: p.Labeled, Compared: p.Comparable, FlipRate: p.FlipRate})

@@ -45,6 +45,14 @@ type QAScore struct {
 	N               int
 }
 
+// SeenRow is the SFT model's short-answer accuracy on one kind of question with the clip's own
+// video and with another clip's: the gap is what the model sees of the video.
+type SeenRow struct {
+	Kind       string
+	Questions  int
+	Own, Other float64
+}
+
 // StageRow is one pipeline stage's counts.
 type StageRow struct {
 	Stage               string
@@ -61,6 +69,7 @@ type Data struct {
 	Preference  []PreferenceAccuracy // e.g. "with context", "without context"
 	Axes        []AxisScore          // the five axes, in order
 	QA          []QAScore            // e.g. SFT, RLAIF
+	Seen        []SeenRow            // the SFT model's short answers by kind, with its own and another clip's video
 	Notes       []string             // findings, plain text paragraphs (may contain <, &: escape them)
 }
 

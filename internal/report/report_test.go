@@ -39,6 +39,10 @@ func sampleData() Data {
 			{Model: "SFT", Accuracy: 0.5, Score: 2.25, N: 120},
 			{Model: "RLAIF", Accuracy: 0.625, Score: 2.875, N: 120},
 		},
+		Seen: []SeenRow{
+			{Kind: "background", Questions: 40, Own: 0.75, Other: 0.125},
+			{Kind: "count", Questions: 40, Own: 0.25, Other: 0.25},
+		},
 		Notes: []string{
 			"RLAIF beats SFT on 3 of 5 axes.",
 			"A note with <script>alert(1)</script> & an ampersand.",
@@ -397,6 +401,8 @@ func TestMarkdown(t *testing.T) {
 		"| mean | 2.75 | 3.55 | +0.80 |\n",
 		"| model | accuracy | score | n |\n|---|---:|---:|---:|\n| SFT | 0.500 | 2.25 | 120 |\n| RLAIF | 0.625 | 2.88 | 120 |\n",
 		"| with context | 0.800 | 150 | 180 | 200 | 0.050 |\n",
+		"## What the SFT model sees",
+		"| question kind | own video | another clip's video | gap | questions |\n|---|---:|---:|---:|---:|\n| background | 0.750 | 0.125 | +0.625 | 40 |\n| count | 0.250 | 0.250 | +0.000 | 40 |\n",
 		"| without context | 0.400 | 140 | 170 | 200 | 0.125 |\n",
 		"| ingest | 100 | 98 | 2 |\n",
 		"20 PPO steps (step 1 to 20)",

@@ -40,6 +40,7 @@ func buildSections(d Data) []section {
 		axesSection(d.Axes),
 		qaSection(d.QA),
 		preferenceSection(d.Preference),
+		seenSection(d.Seen),
 		ppoSection(d.Steps),
 		stagesSection(d.Stages),
 		{id: "notes", heading: "Notes", paras: d.Notes},
@@ -101,6 +102,23 @@ func preferenceSection(prefs []PreferenceAccuracy) section {
 			strconv.Itoa(p.Labeled), strconv.Itoa(p.Pairs), formatFraction(p.FlipRate)})
 	}
 	s.table = t
+	return s
+}
+
+func seenSection(rows []SeenRow) section {
+	s := section{id: "seen", heading: "What the SFT model sees"}
+	if len(rows) == 0 {
+		return s
+	}
+	t := &table{header: []string{"question kind", "own video", "another clip's video", "gap", "questions"},
+		num: []bool{false, true, true, true, true}}
+	for _, r := range rows {
+		t.rows = append(t.rows, []string{r.Kind, formatFraction(r.Own), formatFraction(r.Other), formatFractionDelta(r.Own - r.Other), strconv.Itoa(r.Questions)})
+	}
+	s.table = t
+	s.paras = append(s.paras, "Short-answer accuracy on the held-out clips, each question asked with its own clip's video and again with another clip's. "+
+		"What the model gets right with another clip's video it gets without looking; a gap near 0 means the model does not see what that kind of question asks about, "+
+		"and then neither its narratives nor a judge or reward model built on it can tell good answers from bad ones on that kind.")
 	return s
 }
 
@@ -227,6 +245,21 @@ func formatFraction(v float64) string {
 		return notAvailable
 	}
 	return strconv.FormatFloat(v, 'f', 3, 64)
+}
+
+// formatFractionDelta formats a difference of two rates with 3 decimals and a sign.
+func formatFractionDelta(v float64) string {
+	if !finite(v) {
+		return notAvailable
+	}
+	s := strconv.FormatFloat(v, 'f', 3, 64)
+	if s == "-0.000" {
+		s = "0.000" // shown as +0.000, as formatDelta shows +0.00
+	}
+	if !strings.HasPrefix(s, "-") {
+		s = "+" + s
+	}
+	return s
 }
 
 // formatValue formats a PPO metric: 4 significant digits.
