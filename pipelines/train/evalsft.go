@@ -26,8 +26,9 @@ type SFTEval struct {
 
 	// OtherVideo: the short answers were asked again with another held-out clip's video (the next
 	// by id; needs two held-out clips). What a model gets right that way it gets without seeing
-	// the clip (a prior, or the question itself), so the gap to ShortAnswerAccuracy is what it
-	// sees; Kinds splits both by the kind of question.
+	// the clip (a prior, the question itself, or the other clip agreeing by chance, as two
+	// backgrounds of one colour do), so the gap to ShortAnswerAccuracy is what it sees; Kinds
+	// splits both by the kind of question.
 	OtherVideo            bool           `json:"other_video"`
 	ShortAnswerOtherVideo float64        `json:"short_answer_accuracy_other_video"`
 	Kinds                 []KindAccuracy `json:"short_answer_kinds,omitempty"`
