@@ -210,7 +210,9 @@ func demoReport(dir, ppoDir, labels string, start time.Time, stages map[string]s
 		s := stages[name]
 		d.Stages = append(d.Stages, runreport.StageRow{Stage: name, In: s.In, Out: s.Out, DeadLetter: s.DeadLetter})
 	}
-	if sftEval.OtherVideo {
+	if !sftEval.OtherVideo {
+		d.SeenNote = "Not measured: the SFT evaluation asks with another clip's video only when the world holds out two clips or more, and this one holds out fewer."
+	} else {
 		d.Seen = append(d.Seen, runreport.SeenRow{Kind: "all", Questions: sftEval.ShortAnswers, Own: sftEval.ShortAnswerAccuracy, Other: sftEval.ShortAnswerOtherVideo})
 		for _, k := range sftEval.Kinds {
 			d.Seen = append(d.Seen, runreport.SeenRow{Kind: k.Kind, Questions: k.Questions, Own: k.Accuracy, Other: k.OtherVideo})

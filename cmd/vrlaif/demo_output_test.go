@@ -1,9 +1,15 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
+
+	"github.com/vrlaif/vrlaif/pipelines/eval"
+	"github.com/vrlaif/vrlaif/pipelines/train"
 )
 
 // The demo's closing list keeps its descriptions in one column whatever the paths' lengths (the
@@ -29,4 +35,41 @@ func runeIndex(s, sub string) int {
 		return -1
 	}
 	return utf8.RuneCountInString(s[:i])
+}
+
+// The demo's report shows the SFT evaluation's other-video baseline by kind, and says why when
+// the world held out too few clips to measure it (--quick).
+func TestDemoReportShowsWhatTheSFTModelSees(t *testing.T) {
+	ev := train.SFTEval{ShortAnswers: 4, ShortAnswerAccuracy: 0.75, OtherVideo: true, ShortAnswerOtherVideo: 0.5,
+		Kinds: []train.KindAccuracy{{Kind: "background", Questions: 2, Accuracy: 1, OtherVideo: 0.5}, {Kind: "count", Questions: 2, Accuracy: 0.5, OtherVideo: 0.5}}}
+	for _, c := range []struct {
+		ev   train.SFTEval
+		want []string
+	}{
+		{ev, []string{"| all | 0.750 | 0.500 | +0.250 | 4 |", "| background | 1.000 | 0.500 | +0.500 | 2 |", "| count | 0.500 | 0.500 | +0.000 | 2 |"}},
+		{train.SFTEval{ShortAnswers: 3, ShortAnswerAccuracy: 1}, []string{"Not measured: the SFT evaluation asks with another clip's video only when"}},
+	} {
+		dir := t.TempDir()
+		if _, err := demoReport(dir, filepath.Join(dir, "no-ppo"), "feedback", time.Now(), nil, eval.Result{}, train.RMResult{}, nil, c.ev); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "report.md"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		section := string(b)
+		if i := strings.Index(section, "## What the SFT model sees"); i >= 0 {
+			section = section[i:]
+			if j := strings.Index(section[3:], "\n## "); j >= 0 {
+				section = section[:j+3]
+			}
+		} else {
+			t.Fatalf("no section in\n%s", b)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(section, w) {
+				t.Errorf("the section lacks %q:\n%s", w, section)
+			}
+		}
+	}
 }

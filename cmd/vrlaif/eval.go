@@ -101,7 +101,7 @@ judge's reason), OUTPUT/deadletter/, OUTPUT/summary.json. Answers go through the
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfg.World, "world", "", "a synthetic world folder (from 'vrlaif synth'); one of --world, --benchmark-dir or --qa is required")
+	f.StringVar(&cfg.World, "world", "", "a synthetic world folder (from 'vrlaif synth'); one of --world, --benchmark-dir, --qa or --qa-questions is required")
 	f.StringVar(&cfg.Benchmark.Dir, "benchmark-dir", "", "folder of the Video-ChatGPT benchmark's generic_qa.json, temporal_qa.json, consistency_qa.json")
 	f.StringVar(&cfg.Benchmark.QA, "qa", "", "zero-shot QA annotations (video_name, question_id, question, answer)")
 	f.StringVar(&cfg.Benchmark.QAQuestions, "qa-questions", "", "zero-shot QA questions (video_name, question_id, question), with --qa-answers")

@@ -40,7 +40,7 @@ func buildSections(d Data) []section {
 		axesSection(d.Axes),
 		qaSection(d.QA),
 		preferenceSection(d.Preference),
-		seenSection(d.Seen),
+		seenSection(d.Seen, d.SeenNote),
 		ppoSection(d.Steps),
 		stagesSection(d.Stages),
 		{id: "notes", heading: "Notes", paras: d.Notes},
@@ -105,9 +105,12 @@ func preferenceSection(prefs []PreferenceAccuracy) section {
 	return s
 }
 
-func seenSection(rows []SeenRow) section {
+func seenSection(rows []SeenRow, note string) section {
 	s := section{id: "seen", heading: "What the SFT model sees"}
 	if len(rows) == 0 {
+		if note != "" {
+			s.paras = []string{note}
+		}
 		return s
 	}
 	t := &table{header: []string{"question kind", "own video", "another clip's video", "gap", "questions"},

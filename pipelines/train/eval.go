@@ -28,14 +28,8 @@ func Normalize(s string) string {
 	return strings.Trim(strings.ToLower(strings.TrimSpace(s)), " .!?,;:\"'")
 }
 
-// ShortAnswerAccuracy generates (greedy) an answer for each example and counts exact matches of
-// the normalised answer with the example's gold short answer.
-func ShortAnswerAccuracy(m *model.Model, dec Decoder, es []*Encoded, videoOf func(*Example) []float32) (float64, error) {
-	hits, err := shortAnswerHits(m, dec, es, videoOf)
-	return share(hits), err
-}
-
-// shortAnswerHits says for each example whether its greedy answer matches the gold one.
+// shortAnswerHits generates (greedy) an answer for each example and says whether the normalised
+// answer equals the example's gold short answer.
 func shortAnswerHits(m *model.Model, dec Decoder, es []*Encoded, videoOf func(*Example) []float32) ([]bool, error) {
 	hits := make([]bool, len(es))
 	for k, e := range es {
