@@ -73,3 +73,11 @@ func TestDemoReportShowsWhatTheSFTModelSees(t *testing.T) {
 		}
 	}
 }
+
+// SFT's step lines say when it trains on short answers only: the held-out loss, over every kind of
+// example, is high until that phase ends, which reads as divergence without the note.
+func TestSFTLineMarksTheShortAnswerPhase(t *testing.T) {
+	if phaseNote("short") == "" || phaseNote("all") != "" {
+		t.Errorf("phaseNote(short) = %q, phaseNote(all) = %q", phaseNote("short"), phaseNote("all"))
+	}
+}

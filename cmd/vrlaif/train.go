@@ -183,6 +183,15 @@ func runSFT(cmd *cobra.Command, cfg train.SFTConfig, evalLimit int) error {
 
 // trainAndEvaluate runs SFT, measures held-out accuracies where ground truth exists, and writes
 // the checkpoint folder's summary.json.
+// phaseNote marks SFT's first phase, in which it trains on short answers only (--short-phase): the
+// held-out loss, over every kind of example, stays high until it ends.
+func phaseNote(phase string) string {
+	if phase == "short" {
+		return " (short answers only so far)"
+	}
+	return ""
+}
+
 func trainAndEvaluate(cmd *cobra.Command, cfg train.SFTConfig, evalLimit int) (train.SFTResult, train.SFTEval, error) {
 	lock, err := lockOutput(cfg.Output, "train sft")
 	if err != nil {
@@ -198,7 +207,7 @@ func trainAndEvaluate(cmd *cobra.Command, cfg train.SFTConfig, evalLimit int) (t
 		bar = p.AddBar(int64(cfg.Steps),
 			mpb.PrependDecorators(decor.Name("sft "), decor.CountersNoUnit("%d/%d")),
 			mpb.AppendDecorators(decor.Any(func(decor.Statistics) string {
-				return fmt.Sprintf("loss %.3f  %.0f tok/s", last.Loss, last.TokensPerSec)
+				return fmt.Sprintf("loss %.3f  %.0f tok/s%s", last.Loss, last.TokensPerSec, phaseNote(last.Phase))
 			}), decor.Name("  "), decor.EwmaETA(decor.ET_STYLE_GO, 30)))
 	}
 	res, err := train.RunSFT(cmd.Context(), cfg, func(s train.StepInfo) {
@@ -211,7 +220,7 @@ func trainAndEvaluate(cmd *cobra.Command, cfg train.SFTConfig, evalLimit int) (t
 			if s.HeldoutLoss > 0 {
 				msg += fmt.Sprintf(" held-out %.3f", s.HeldoutLoss)
 			}
-			report("%s", msg)
+			report("%s", msg+phaseNote(s.Phase))
 		}
 	})
 	if p != nil {
