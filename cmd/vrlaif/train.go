@@ -181,8 +181,6 @@ func runSFT(cmd *cobra.Command, cfg train.SFTConfig, evalLimit int) error {
 	return err
 }
 
-// trainAndEvaluate runs SFT, measures held-out accuracies where ground truth exists, and writes
-// the checkpoint folder's summary.json.
 // phaseNote marks SFT's first phase, in which it trains on short answers only (--short-phase): the
 // held-out loss, over every kind of example, stays high until it ends.
 func phaseNote(phase string) string {
@@ -192,6 +190,8 @@ func phaseNote(phase string) string {
 	return ""
 }
 
+// trainAndEvaluate runs SFT, measures held-out accuracies where ground truth exists, and writes
+// the checkpoint folder's summary.json.
 func trainAndEvaluate(cmd *cobra.Command, cfg train.SFTConfig, evalLimit int) (train.SFTResult, train.SFTEval, error) {
 	lock, err := lockOutput(cfg.Output, "train sft")
 	if err != nil {

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/vrlaif/vrlaif/schemas"
-	"github.com/vrlaif/vrlaif/synth"
 	"github.com/vrlaif/vrlaif/transforms/frames"
 )
 
@@ -54,12 +53,24 @@ type manifestRecord struct {
 // LoadTasks reads the input into tasks. A record that cannot become a task (a path outside its
 // root, no video, no question) becomes a dead letter; only an unreadable input fails.
 func LoadTasks(ctx context.Context, in Input) (tasks []schemas.Task, dead []schemas.DeadLetter, err error) {
-	spec := in.Spec
-	if st, err := os.Stat(spec); err == nil && st.IsDir() {
-		if _, err := os.Stat(filepath.Join(spec, "truth")); err == nil {
-			return worldTasks(spec, in.Split)
-		}
+	tasks, dead, _, err = loadTasks(ctx, in)
+	return tasks, dead, err
+}
+
+// loadTasks is LoadTasks that also counts, for a synthetic world read whole (no --split), the
+// held-out clips among the tasks (0 for any other input).
+func loadTasks(ctx context.Context, in Input) (tasks []schemas.Task, dead []schemas.DeadLetter, heldOut int, err error) {
+	if isWorld(in.Spec) {
+		return worldTasks(in.Spec, in.Split)
 	}
+	tasks, dead, err = fileTasks(ctx, in)
+	return tasks, dead, 0, err
+}
+
+// fileTasks reads an input other than a synthetic world: the seed's RL_data.json, a manifest, or
+// videos with --questions.
+func fileTasks(ctx context.Context, in Input) (tasks []schemas.Task, dead []schemas.DeadLetter, err error) {
+	spec := in.Spec
 	ext := strings.ToLower(filepath.Ext(spec))
 	root := in.Root
 	if root == "" {
@@ -109,25 +120,6 @@ func shortHash(s string) string {
 
 // questionID is a question's id when the input gives none: a hash of its text.
 func questionID(text string) string { return "q" + shortHash(text) }
-
-func worldTasks(dir, split string) ([]schemas.Task, []schemas.DeadLetter, error) {
-	truths, err := synth.LoadTruth(dir)
-	if err != nil {
-		return nil, nil, fmt.Errorf("generate: %w", err)
-	}
-	var tasks []schemas.Task
-	for _, t := range truths {
-		if split != "" && t.Split != split {
-			continue
-		}
-		task := schemas.Task{ID: t.ClipID, VideoURI: filepath.Join(dir, t.VideoPath)}
-		for _, q := range t.QA {
-			task.Questions = append(task.Questions, schemas.Question{ID: q.ID, Text: q.Question})
-		}
-		tasks = append(tasks, task)
-	}
-	return tasks, nil, nil
-}
 
 // Resolve joins p to root and refuses a result outside root (".." escapes, absolute paths
 // elsewhere, symbolic links leading out). Remote URIs (scheme://) are returned as they are.

@@ -225,8 +225,12 @@ func TestHeldOutIncludedCountsAWorldsHeldOutClips(t *testing.T) {
 		{Input{Spec: world, Split: "heldout"}, 0},
 		{Input{Spec: manifest}, 0},
 	} {
-		if got := heldOutIncluded(c.in); got != c.want {
-			t.Errorf("heldOutIncluded(%+v) = %d, want %d", c.in, got, c.want)
+		_, _, got, err := loadTasks(context.Background(), c.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != c.want {
+			t.Errorf("loadTasks(%+v) counts %d held-out clips, want %d", c.in, got, c.want)
 		}
 	}
 }

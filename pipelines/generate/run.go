@@ -16,7 +16,6 @@ import (
 	"github.com/vrlaif/vrlaif/internal/runsettings"
 	"github.com/vrlaif/vrlaif/pipelines/beamrun"
 	"github.com/vrlaif/vrlaif/schemas"
-	"github.com/vrlaif/vrlaif/synth"
 	"github.com/vrlaif/vrlaif/transforms/frames"
 	"github.com/vrlaif/vrlaif/transforms/narrative"
 	"github.com/vrlaif/vrlaif/transforms/sample"
@@ -51,7 +50,7 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (schemas.Summary, 
 		defer b.Close()
 		models[i] = b.Info()
 	}
-	tasks, dead, err := LoadTasks(ctx, cfg.Input)
+	tasks, dead, heldOut, err := loadTasks(ctx, cfg.Input)
 	if err != nil {
 		return schemas.Summary{}, err
 	}
@@ -72,8 +71,8 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (schemas.Summary, 
 	}
 	if progress != nil {
 		fmt.Fprintf(progress, "generate: %d videos, %d questions (%d input records refused)\n", len(tasks), questions, len(dead))
-		if n := heldOutIncluded(cfg.Input); n > 0 {
-			fmt.Fprintf(progress, "generate: note: this takes the world's %d held-out clips too; as PPO's prompts they would be clips the evaluation then scores (--split train leaves them out)\n", n)
+		if heldOut > 0 {
+			fmt.Fprintf(progress, "generate: note: this takes the world's %d held-out clips too; as PPO's prompts they would be clips the evaluation then scores (--split train leaves them out)\n", heldOut)
 		}
 	}
 	for _, d := range []string{ClipsDir, NarrativesDir, ResponsesDir, DeadLetterDir} {
@@ -161,27 +160,4 @@ func pruneDeadLetters(out string) (int, error) {
 		}
 		return false
 	})
-}
-
-// heldOutIncluded counts the held-out clips a run takes from a synthetic world when no --split
-// narrows it (0 for other inputs, or when the world's truth cannot be read: LoadTasks has read it
-// already and reports its errors).
-func heldOutIncluded(in Input) int {
-	if in.Split != "" {
-		return 0
-	}
-	if _, err := os.Stat(filepath.Join(in.Spec, "truth")); err != nil {
-		return 0
-	}
-	truths, err := synth.LoadTruth(in.Spec)
-	if err != nil {
-		return 0
-	}
-	n := 0
-	for _, t := range truths {
-		if t.Split == "heldout" {
-			n++
-		}
-	}
-	return n
 }

@@ -112,7 +112,7 @@ func EvaluateSFT(ctx context.Context, world, dir string, limit int, seed uint64)
 			return ev, err
 		}
 		ev.OtherVideo, ev.ShortAnswerOtherVideo = true, share(otherHits)
-		ev.Kinds = kindAccuracies(held, short, hits, otherHits)
+		ev.Kinds = kindAccuracies(short, hits, otherHits)
 	}
 	if ev.JudgeAccuracy, err = JudgeAccuracy(m, tok, judge, videoOf); err != nil {
 		return ev, err
@@ -150,19 +150,12 @@ func share(hits []bool) float64 {
 	return float64(n) / float64(len(hits))
 }
 
-// kindAccuracies splits the short answers' hits by their question's kind in the ground truth, in
-// kind order.
-func kindAccuracies(truths []schemas.Truth, short []*Encoded, hits, otherHits []bool) []KindAccuracy {
-	kindOf := map[[2]string]string{} // clip, question → kind
-	for _, t := range truths {
-		for _, q := range t.QA {
-			kindOf[[2]string{t.ClipID, q.Question + ShortSuffix}] = q.Kind
-		}
-	}
+// kindAccuracies splits the short answers' hits by their question's kind (Example.QuestionKind),
+// in kind order.
+func kindAccuracies(short []*Encoded, hits, otherHits []bool) []KindAccuracy {
 	byKind := map[string]*KindAccuracy{}
 	for i, e := range short {
-		question := strings.TrimPrefix(e.Example.Conv[0].Value, "<video>\n")
-		k := kindOf[[2]string{e.Example.ClipID, question}]
+		k := e.Example.QuestionKind
 		if k == "" {
 			k = "other"
 		}

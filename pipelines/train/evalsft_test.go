@@ -1,6 +1,7 @@
 package train
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/vrlaif/vrlaif/schemas"
@@ -10,16 +11,24 @@ import (
 // with another clip's; the line shows both, over all and by kind.
 func TestKindAccuraciesSplitByTheTruthsKinds(t *testing.T) {
 	truths := []schemas.Truth{
-		{ClipID: "a", QA: []schemas.QAItem{{Question: "How many?", Kind: "count"}, {Question: "Which colour?", Kind: "background"}}},
-		{ClipID: "b", QA: []schemas.QAItem{{Question: "How many?", Kind: "count"}}},
+		{ClipID: "a", Split: "heldout", QA: []schemas.QAItem{{Question: "How many?", Kind: "count", Category: "qa", Gold: "two"},
+			{Question: "Which colour?", Kind: "background", Category: "qa", Gold: "red"}}},
+		{ClipID: "b", Split: "heldout", QA: []schemas.QAItem{{Question: "How many?", Kind: "count", Category: "qa", Gold: "one"}}},
 	}
-	ask := func(clip, q string) *Encoded {
-		return &Encoded{Example: &Example{ClipID: clip, Conv: turn(q+ShortSuffix, "x")}}
+	var short []*Encoded
+	for _, ex := range WorldExamples(truths, rand.New(rand.NewPCG(1, 2))) {
+		if ex.Kind == "qa" {
+			short = append(short, &Encoded{Example: &ex})
+		}
 	}
-	short := []*Encoded{ask("a", "How many?"), ask("a", "Which colour?"), ask("b", "How many?"), ask("b", "Not in the truth?")}
+	// and an example the truth gave no kind
+	short = append(short, &Encoded{Example: &Example{ClipID: "b", Kind: "qa", Conv: turn("Not in the truth?"+ShortSuffix, "x")}})
+	if len(short) != 4 {
+		t.Fatalf("%d short-answer examples, want 4", len(short))
+	}
 	hits := []bool{true, true, false, true}
 	other := []bool{true, false, false, false}
-	got := kindAccuracies(truths, short, hits, other)
+	got := kindAccuracies(short, hits, other)
 	want := []KindAccuracy{
 		{Kind: "background", Questions: 1, Accuracy: 1, OtherVideo: 0},
 		{Kind: "count", Questions: 2, Accuracy: 0.5, OtherVideo: 0.5},

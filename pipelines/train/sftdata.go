@@ -17,6 +17,9 @@ type Example struct {
 	Split  string
 	Conv   []schemas.Turn
 	Gold   string // short answer, for short-answer and judging examples
+	// QuestionKind is the truth's kind of question (synth: count, background, moves, …) for a
+	// world's short-answer examples; the evaluation splits its accuracies by it.
+	QuestionKind string
 	// For judging examples: the question and the two responses in prompt order (A, B).
 	Question  string
 	Responses [2]string
@@ -64,6 +67,7 @@ func WorldExamples(truths []schemas.Truth, rng *rand.Rand) []Example {
 				continue // the description above
 			case q.Category == "qa":
 				add(VideoFull, "qa", turn(q.Question+ShortSuffix, q.Gold), q.Gold)
+				out[len(out)-1].QuestionKind = q.Kind
 			default:
 				add(VideoFull, q.Category, turn(q.Question, q.Answer), q.Gold)
 			}
