@@ -62,7 +62,7 @@ func questions(rng *rand.Rand, t schemas.Truth) []schemas.QAItem {
 	// Consistency: the same question in two phrasings.
 	n := len(t.Objects)
 	countPair := t.ClipID + "-count"
-	add("consistency", "count", "How many objects appear in the video?", fmt.Sprintf("There are %s in the video.", objectsPhrase(n)), numberWords[n], countPair)
+	add("consistency", "count", "How many objects appear in the video?", thereAre(n)+" in the video.", numberWords[n], countPair)
 	add("consistency", "count", "How many shapes can be seen in the video?", fmt.Sprintf("%s can be seen.", capitalize(objectsPhrase(n))), numberWords[n], countPair)
 	o := t.Objects[rng.IntN(n)]
 	colorPair := t.ClipID + "-color"
@@ -77,7 +77,7 @@ func questions(rng *rand.Rand, t schemas.Truth) []schemas.QAItem {
 		gone := o.DisappearSeconds < t.DurationSeconds
 		add("qa", "disappears", fmt.Sprintf("Does the %s disappear?", name(o)), yesNoSentence(gone, "it disappears", "it stays until the end"), yesNo(gone), "")
 	}
-	add("qa", "count", "How many objects are in the video?", fmt.Sprintf("There are %s.", objectsPhrase(n)), numberWords[n], "")
+	add("qa", "count", "How many objects are in the video?", thereAre(n)+".", numberWords[n], "")
 	return qs
 }
 

@@ -2,6 +2,7 @@ package synth
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/vrlaif/vrlaif/schemas"
@@ -66,6 +67,53 @@ func objectsPhrase(n int) string {
 		return "one shape"
 	}
 	return numberWords[n] + " shapes"
+}
+
+// thereAre says how many shapes there are, with the verb agreeing: "There is one shape",
+// "There are two shapes".
+func thereAre(n int) string {
+	if n == 1 {
+		return "There is one shape"
+	}
+	return "There are " + objectsPhrase(n)
+}
+
+// Agree makes a sentence's count agree with its number word after that word was swapped for
+// another ("There is one shape." with "one" → "two" reads "There is two shape." and becomes
+// "There are two shapes."): "shape(s)" after a number word takes its number, and "is"/"are"
+// before one takes it too. Other words are left as they are.
+func Agree(s string) string {
+	words := strings.Split(s, " ")
+	for i, w := range words {
+		n := slices.Index(numberWords, strings.ToLower(w))
+		if n < 1 || i+1 >= len(words) {
+			continue
+		}
+		noun, rest := splitWord(words[i+1])
+		if noun == "shape" || noun == "shapes" {
+			noun = "shapes"
+			if n == 1 {
+				noun = "shape"
+			}
+			words[i+1] = noun + rest
+		}
+		if i > 0 && (words[i-1] == "is" || words[i-1] == "are") {
+			words[i-1] = "are"
+			if n == 1 {
+				words[i-1] = "is"
+			}
+		}
+	}
+	return strings.Join(words, " ")
+}
+
+// splitWord splits a word from the punctuation that ends it: "shapes." → "shapes", ".".
+func splitWord(w string) (word, punct string) {
+	end := len(w)
+	for end > 0 && strings.ContainsRune(".,;:!?", rune(w[end-1])) {
+		end--
+	}
+	return w[:end], w[end:]
 }
 
 // describe is the detailed description of the whole clip.

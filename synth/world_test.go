@@ -161,3 +161,27 @@ func TestGenerateWritesVideosAndTruth(t *testing.T) {
 		t.Error("a rerun rewrote an existing video")
 	}
 }
+
+func TestAgreeMakesACountsVerbAndNounAgree(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"There is two shape.", "There are two shapes."},
+		{"There are one shapes in the video.", "There is one shape in the video."},
+		{"One shapes can be seen.", "One shape can be seen."},
+		{"Three shape can be seen.", "Three shapes can be seen."},
+		{"There are three shapes.", "There are three shapes."},
+		{"The red square is one of them.", "The red square is one of them."}, // no count noun or verb before it
+		{"Yes, it moves.", "Yes, it moves."},
+	} {
+		if got := Agree(c.in); got != c.want {
+			t.Errorf("Agree(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+	// The truth's own count answers are grammatical already.
+	for i := 0; i < 30; i++ {
+		for _, q := range Scene(DefaultParams(), i).QA {
+			if q.Kind == "count" && Agree(q.Answer) != q.Answer {
+				t.Errorf("%s: count answer %q is not grammatical (%q)", q.ID, q.Answer, Agree(q.Answer))
+			}
+		}
+	}
+}

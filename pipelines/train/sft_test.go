@@ -7,10 +7,12 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -75,6 +77,44 @@ func TestJudgePairsContradictTruth(t *testing.T) {
 				t.Errorf("%s: corrupted answer %q still says %q", q.ID, wrong, q.Gold)
 			}
 		}
+	}
+}
+
+// A judging pair's wrong answer must not give itself away by its form: for counts, colours,
+// backgrounds and yes/no questions it must be a sentence the truth itself gives to the same
+// question for some other clip ("There are two shapes.", never "There is two shape.").
+func TestJudgePairsWrongAnswersReadLikeTrueOnes(t *testing.T) {
+	truths := scenes(200)
+	said := map[string]map[string]bool{} // question → every reference answer the world gives it
+	for _, tr := range truths {
+		for _, q := range tr.QA {
+			if said[q.Question] == nil {
+				said[q.Question] = map[string]bool{}
+			}
+			said[q.Question][q.Answer] = true
+		}
+	}
+	rng := rand.New(rand.NewPCG(2, 2))
+	checked := map[string]int{}
+	for _, tr := range truths[:40] {
+		for _, q := range tr.QA {
+			switch q.Kind {
+			case "count", "background", "moves", "disappears":
+			default:
+				continue
+			}
+			wrong, ok := corrupt(q, rng)
+			if !ok {
+				t.Fatalf("%s: no wrong answer for %q", q.ID, q.Answer)
+			}
+			checked[q.Kind]++
+			if !said[q.Question][wrong] {
+				t.Errorf("%s: wrong answer %q to %q is no answer the truth gives (it gives %v)", q.ID, wrong, q.Question, slices.Sorted(maps.Keys(said[q.Question])))
+			}
+		}
+	}
+	if checked["count"] < 40 {
+		t.Errorf("only %d count questions checked", checked["count"])
 	}
 }
 

@@ -116,11 +116,14 @@ func corrupt(q schemas.QAItem, rng *rand.Rand) (string, bool) {
 	case "yes", "no": // "Yes, it moves." ↔ "No, it stays still."
 		return yesNoFlip(q.Answer), true
 	}
+	// synth.Agree keeps a swapped count grammatical ("There is one shape." → "There are two
+	// shapes.", not "There is two shape."): a judge must not be able to tell the wrong answer by
+	// its grammar alone.
 	if strings.Contains(q.Answer, q.Gold) {
-		return strings.Replace(q.Answer, q.Gold, w, 1), true
+		return synth.Agree(strings.Replace(q.Answer, q.Gold, w, 1)), true
 	}
 	// The gold word starts the sentence, capitalised ("Three shapes can be seen.").
-	return strings.Replace(q.Answer, capitalize(q.Gold), capitalize(w), 1), true
+	return synth.Agree(strings.Replace(q.Answer, capitalize(q.Gold), capitalize(w), 1)), true
 }
 
 func capitalize(s string) string {
