@@ -217,6 +217,10 @@ func demoReport(dir, ppoDir, labels string, start time.Time, stages map[string]s
 		for _, k := range sftEval.Kinds {
 			d.Seen = append(d.Seen, runreport.SeenRow{Kind: k.Kind, Questions: k.Questions, Own: k.Accuracy, Other: k.OtherVideo})
 		}
+		d.SeenJudging = append(d.SeenJudging, runreport.SeenRow{Kind: "all", Questions: sftEval.JudgePairs, Own: sftEval.LikelihoodJudgeAccuracy, Other: sftEval.LikelihoodJudgeOtherVideo})
+		for _, k := range sftEval.JudgeKinds {
+			d.SeenJudging = append(d.SeenJudging, runreport.SeenRow{Kind: k.Kind, Questions: k.Questions, Own: k.Accuracy, Other: k.OtherVideo})
+		}
 	}
 	for _, p := range ev.Preferences {
 		d.Preference = append(d.Preference, runreport.PreferenceAccuracy{Name: p.Name, Accuracy: p.Accuracy, Pairs: p.Pairs, Labeled: p.Labeled, Compared: p.Comparable, FlipRate: p.FlipRate})

@@ -41,12 +41,15 @@ func runeIndex(s, sub string) int {
 // the world held out too few clips to measure it (--quick).
 func TestDemoReportShowsWhatTheSFTModelSees(t *testing.T) {
 	ev := train.SFTEval{ShortAnswers: 4, ShortAnswerAccuracy: 0.75, OtherVideo: true, ShortAnswerOtherVideo: 0.5,
-		Kinds: []train.KindAccuracy{{Kind: "background", Questions: 2, Accuracy: 1, OtherVideo: 0.5}, {Kind: "count", Questions: 2, Accuracy: 0.5, OtherVideo: 0.5}}}
+		Kinds:      []train.KindAccuracy{{Kind: "background", Questions: 2, Accuracy: 1, OtherVideo: 0.5}, {Kind: "count", Questions: 2, Accuracy: 0.5, OtherVideo: 0.5}},
+		JudgePairs: 5, LikelihoodJudgeAccuracy: 0.6, LikelihoodJudgeOtherVideo: 0.4,
+		JudgeKinds: []train.KindAccuracy{{Kind: "shape", Questions: 5, Accuracy: 0.6, OtherVideo: 0.4}}}
 	for _, c := range []struct {
 		ev   train.SFTEval
 		want []string
 	}{
-		{ev, []string{"| all | 0.750 | 0.500 | +0.250 | 4 |", "| background | 1.000 | 0.500 | +0.500 | 2 |", "| count | 0.500 | 0.500 | +0.000 | 2 |"}},
+		{ev, []string{"| all | 0.750 | 0.500 | +0.250 | 4 |", "| background | 1.000 | 0.500 | +0.500 | 2 |", "| count | 0.500 | 0.500 | +0.000 | 2 |",
+			"## What the SFT model sees when it compares two answers", "| all | 0.600 | 0.400 | +0.200 | 5 |", "| shape | 0.600 | 0.400 | +0.200 | 5 |"}},
 		{train.SFTEval{ShortAnswers: 3, ShortAnswerAccuracy: 1}, []string{"Not measured: the SFT evaluation asks with another clip's video only when"}},
 	} {
 		dir := t.TempDir()
@@ -59,9 +62,11 @@ func TestDemoReportShowsWhatTheSFTModelSees(t *testing.T) {
 		}
 		section := string(b)
 		if i := strings.Index(section, "## What the SFT model sees"); i >= 0 {
-			section = section[i:]
-			if j := strings.Index(section[3:], "\n## "); j >= 0 {
-				section = section[:j+3]
+			section = section[i:] // and the judging section after it, up to the next one
+			if j := strings.Index(section, "\n## What the SFT model sees when"); j >= 0 {
+				if k := strings.Index(section[j+3:], "\n## "); k >= 0 {
+					section = section[:j+3+k]
+				}
 			}
 		} else {
 			t.Fatalf("no section in\n%s", b)

@@ -254,6 +254,9 @@ func trainAndEvaluate(cmd *cobra.Command, cfg train.SFTConfig, evalLimit int) (t
 		if line := ev.OtherVideoLine(); line != "" {
 			report("sft: short answers with the clip's own video / another clip's (the gap is what the model sees): %s", line)
 		}
+		if line := ev.OtherVideoJudgeLine(); line != "" {
+			report("sft: judging pairs by likelihood, own video / another clip's: %s", line)
+		}
 	}
 	return res, ev, writeSummary(cfg.Output, schemas.Summary{
 		Command:     "train sft",

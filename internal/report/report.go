@@ -70,7 +70,8 @@ type Data struct {
 	Axes        []AxisScore          // the five axes, in order
 	QA          []QAScore            // e.g. SFT, RLAIF
 	Seen        []SeenRow            // the SFT model's short answers by kind, with its own and another clip's video
-	SeenNote    string               // why Seen is empty, shown in its place
+	SeenJudging []SeenRow            // the SFT model's judging pairs by likelihood, by kind, with either video
+	SeenNote    string               // why Seen and SeenJudging are empty, shown in their place
 	Notes       []string             // findings, plain text paragraphs (may contain <, &: escape them)
 }
 

@@ -43,6 +43,7 @@ func sampleData() Data {
 			{Kind: "background", Questions: 40, Own: 0.75, Other: 0.125},
 			{Kind: "count", Questions: 40, Own: 0.25, Other: 0.25},
 		},
+		SeenJudging: []SeenRow{{Kind: "color", Questions: 30, Own: 0.6, Other: 0.5}},
 		Notes: []string{
 			"RLAIF beats SFT on 3 of 5 axes.",
 			"A note with <script>alert(1)</script> & an ampersand.",
@@ -403,6 +404,8 @@ func TestMarkdown(t *testing.T) {
 		"| with context | 0.800 | 150 | 180 | 200 | 0.050 |\n",
 		"## What the SFT model sees",
 		"| question kind | own video | another clip's video | gap | questions |\n|---|---:|---:|---:|---:|\n| background | 0.750 | 0.125 | +0.625 | 40 |\n| count | 0.250 | 0.250 | +0.000 | 40 |\n",
+		"## What the SFT model sees when it compares two answers",
+		"| question kind | own video | another clip's video | gap | pairs |\n|---|---:|---:|---:|---:|\n| color | 0.600 | 0.500 | +0.100 | 30 |\n",
 		"| without context | 0.400 | 140 | 170 | 200 | 0.125 |\n",
 		"| ingest | 100 | 98 | 2 |\n",
 		"20 PPO steps (step 1 to 20)",

@@ -41,6 +41,7 @@ func buildSections(d Data) []section {
 		qaSection(d.QA),
 		preferenceSection(d.Preference),
 		seenSection(d.Seen, d.SeenNote),
+		seenJudgingSection(d.SeenJudging, d.SeenNote),
 		ppoSection(d.Steps),
 		stagesSection(d.Stages),
 		{id: "notes", heading: "Notes", paras: d.Notes},
@@ -113,16 +114,36 @@ func seenSection(rows []SeenRow, note string) section {
 		}
 		return s
 	}
-	t := &table{header: []string{"question kind", "own video", "another clip's video", "gap", "questions"},
-		num: []bool{false, true, true, true, true}}
-	for _, r := range rows {
-		t.rows = append(t.rows, []string{r.Kind, formatFraction(r.Own), formatFraction(r.Other), formatFractionDelta(r.Own - r.Other), strconv.Itoa(r.Questions)})
-	}
-	s.table = t
+	s.table = seenTable(rows, "questions")
 	s.paras = append(s.paras, "Short-answer accuracy on the held-out clips, each question asked with its own clip's video and again with another clip's. "+
 		"What the model gets right with another clip's video it gets without looking; a gap near 0 means the model does not see what that kind of question asks about, "+
 		"and then neither its narratives nor a judge or reward model built on it can tell good answers from bad ones on that kind.")
 	return s
+}
+
+func seenJudgingSection(rows []SeenRow, note string) section {
+	s := section{id: "seen-judging", heading: "What the SFT model sees when it compares two answers"}
+	if len(rows) == 0 {
+		if note != "" {
+			s.paras = []string{note}
+		}
+		return s
+	}
+	s.table = seenTable(rows, "pairs")
+	s.paras = append(s.paras, "The SFT evaluation's judging pairs (one answer agrees with the ground truth, the other swaps one word for a wrong one), "+
+		"judged by which answer is likelier given the video and the question, with the clip's own video and again with another clip's. "+
+		"These cover what the short answers do not ask: an object's colour, shape and direction.")
+	return s
+}
+
+// seenTable is a table of accuracies by kind with the clip's own video, another clip's and the gap.
+func seenTable(rows []SeenRow, counted string) *table {
+	t := &table{header: []string{"question kind", "own video", "another clip's video", "gap", counted},
+		num: []bool{false, true, true, true, true}}
+	for _, r := range rows {
+		t.rows = append(t.rows, []string{r.Kind, formatFraction(r.Own), formatFraction(r.Other), formatFractionDelta(r.Own - r.Other), strconv.Itoa(r.Questions)})
+	}
+	return t
 }
 
 func stagesSection(stages []StageRow) section {

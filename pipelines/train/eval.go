@@ -99,23 +99,26 @@ func JudgeAccuracy(m *model.Model, tok ChatEncoder, es []*Encoded, videoOf func(
 // of " response</s>" for A and for B and picks the likelier; it counts agreements with the ground
 // truth.
 func LikelihoodJudgeAccuracy(m *model.Model, tok ChatEncoder, es []*Encoded, videoOf func(*Example) []float32) (float64, error) {
-	if len(es) == 0 {
-		return 0, nil
-	}
-	hits := 0
-	for _, e := range es {
+	hits, err := likelihoodJudgeHits(m, tok, es, videoOf)
+	return share(hits), err
+}
+
+// likelihoodJudgeHits says for each pair whether the likelier response is the right one.
+func likelihoodJudgeHits(m *model.Model, tok ChatEncoder, es []*Encoded, videoOf func(*Example) []float32) ([]bool, error) {
+	hits := make([]bool, len(es))
+	for n, e := range es {
 		var score [2]float64
 		for i, resp := range e.Example.Responses {
 			ex := *e.Example
 			ex.Conv = []schemas.Turn{{From: "human", Value: "<video>\n" + e.Example.Question}, {From: "gpt", Value: resp}}
 			enc, err := Encode(tok, &ex, m.Config.VideoTokens())
 			if err != nil {
-				return 0, err
+				return nil, err
 			}
 			s := answerStart(&enc)
 			lp, err := m.Score(model.Prompt{Tokens: enc.Tokens[:s], VideoAt: enc.VideoAt, Patches: videoOf(e.Example)}, enc.Tokens[s:])
 			if err != nil {
-				return 0, err
+				return nil, err
 			}
 			for _, v := range lp {
 				score[i] += float64(v)
@@ -126,9 +129,7 @@ func LikelihoodJudgeAccuracy(m *model.Model, tok ChatEncoder, es []*Encoded, vid
 		if score[1] > score[0] {
 			verdict = "B"
 		}
-		if verdict == e.Example.Gold {
-			hits++
-		}
+		hits[n] = verdict == e.Example.Gold
 	}
-	return float64(hits) / float64(len(es)), nil
+	return hits, nil
 }

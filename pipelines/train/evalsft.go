@@ -32,10 +32,16 @@ type SFTEval struct {
 	OtherVideo            bool           `json:"other_video"`
 	ShortAnswerOtherVideo float64        `json:"short_answer_accuracy_other_video"`
 	Kinds                 []KindAccuracy `json:"short_answer_kinds,omitempty"`
+	// The judging pairs by likelihood, asked again with another clip's video, and both split by
+	// the kind of question: these cover what the short answers do not ask (an object's colour,
+	// shape, direction).
+	LikelihoodJudgeOtherVideo float64        `json:"likelihood_judge_accuracy_other_video"`
+	JudgeKinds                []KindAccuracy `json:"likelihood_judge_kinds,omitempty"`
 }
 
-// KindAccuracy is the short-answer accuracy on one kind of question (synth's kinds: count,
-// background, moves, disappears), with the clip's own video and with another clip's.
+// KindAccuracy is the accuracy on one kind of question (synth's kinds: count, background, moves,
+// disappears; for judging pairs also color, shape, direction), with the clip's own video and
+// with another clip's.
 type KindAccuracy struct {
 	Kind       string  `json:"kind"`
 	Questions  int     `json:"questions"`
@@ -107,20 +113,39 @@ func EvaluateSFT(ctx context.Context, world, dir string, limit int, seed uint64)
 		for i, id := range ids {
 			other[id] = ids[(i+1)%len(ids)]
 		}
-		otherHits, err := shortAnswerHits(m, tok, short, func(ex *Example) []float32 { return videos[other[ex.ClipID]].Patches(ex.Video) })
+		otherVideoOf := func(ex *Example) []float32 { return videos[other[ex.ClipID]].Patches(ex.Video) }
+		otherHits, err := shortAnswerHits(m, tok, short, otherVideoOf)
 		if err != nil {
 			return ev, err
 		}
 		ev.OtherVideo, ev.ShortAnswerOtherVideo = true, share(otherHits)
 		ev.Kinds = kindAccuracies(short, hits, otherHits)
+		if err := ev.judgeWithOtherVideo(m, tok, judge, videoOf, otherVideoOf); err != nil {
+			return ev, err
+		}
+	} else if ev.LikelihoodJudgeAccuracy, err = LikelihoodJudgeAccuracy(m, tok, judge, videoOf); err != nil {
+		return ev, err
 	}
 	if ev.JudgeAccuracy, err = JudgeAccuracy(m, tok, judge, videoOf); err != nil {
 		return ev, err
 	}
-	if ev.LikelihoodJudgeAccuracy, err = LikelihoodJudgeAccuracy(m, tok, judge, videoOf); err != nil {
-		return ev, err
-	}
 	return ev, nil
+}
+
+// judgeWithOtherVideo judges the pairs by likelihood with each clip's own video and with
+// another's, over all and by kind of question.
+func (ev *SFTEval) judgeWithOtherVideo(m *model.Model, tok ChatEncoder, judge []*Encoded, videoOf, otherVideoOf func(*Example) []float32) error {
+	hits, err := likelihoodJudgeHits(m, tok, judge, videoOf)
+	if err != nil {
+		return err
+	}
+	otherHits, err := likelihoodJudgeHits(m, tok, judge, otherVideoOf)
+	if err != nil {
+		return err
+	}
+	ev.LikelihoodJudgeAccuracy, ev.LikelihoodJudgeOtherVideo = share(hits), share(otherHits)
+	ev.JudgeKinds = kindAccuracies(judge, hits, otherHits)
+	return nil
 }
 
 // OtherVideoLine renders the short answers' accuracy with the clip's own video and with another
@@ -129,8 +154,20 @@ func (ev SFTEval) OtherVideoLine() string {
 	if !ev.OtherVideo {
 		return ""
 	}
-	parts := []string{fmt.Sprintf("all %.1f / %.1f %%", 100*ev.ShortAnswerAccuracy, 100*ev.ShortAnswerOtherVideo)}
-	for _, k := range ev.Kinds {
+	return kindsLine(ev.ShortAnswerAccuracy, ev.ShortAnswerOtherVideo, ev.Kinds)
+}
+
+// OtherVideoJudgeLine renders the judging pairs' likelihood accuracy the same way.
+func (ev SFTEval) OtherVideoJudgeLine() string {
+	if !ev.OtherVideo {
+		return ""
+	}
+	return kindsLine(ev.LikelihoodJudgeAccuracy, ev.LikelihoodJudgeOtherVideo, ev.JudgeKinds)
+}
+
+func kindsLine(all, allOther float64, kinds []KindAccuracy) string {
+	parts := []string{fmt.Sprintf("all %.1f / %.1f %%", 100*all, 100*allOther)}
+	for _, k := range kinds {
 		parts = append(parts, fmt.Sprintf("%s %.1f / %.1f %%", k.Kind, 100*k.Accuracy, 100*k.OtherVideo))
 	}
 	return strings.Join(parts, ", ")
@@ -150,11 +187,11 @@ func share(hits []bool) float64 {
 	return float64(n) / float64(len(hits))
 }
 
-// kindAccuracies splits the short answers' hits by their question's kind (Example.QuestionKind),
-// in kind order.
-func kindAccuracies(short []*Encoded, hits, otherHits []bool) []KindAccuracy {
+// kindAccuracies splits hits on examples (short answers or judging pairs) by their question's
+// kind (Example.QuestionKind), in kind order.
+func kindAccuracies(examples []*Encoded, hits, otherHits []bool) []KindAccuracy {
 	byKind := map[string]*KindAccuracy{}
-	for i, e := range short {
+	for i, e := range examples {
 		k := e.Example.QuestionKind
 		if k == "" {
 			k = "other"

@@ -11,9 +11,9 @@ import (
 // with another clip's; the line shows both, over all and by kind.
 func TestKindAccuraciesSplitByTheTruthsKinds(t *testing.T) {
 	truths := []schemas.Truth{
-		{ClipID: "a", Split: "heldout", QA: []schemas.QAItem{{Question: "How many?", Kind: "count", Category: "qa", Gold: "two"},
-			{Question: "Which colour?", Kind: "background", Category: "qa", Gold: "red"}}},
-		{ClipID: "b", Split: "heldout", QA: []schemas.QAItem{{Question: "How many?", Kind: "count", Category: "qa", Gold: "one"}}},
+		{ClipID: "a", Split: "heldout", QA: []schemas.QAItem{{Question: "How many?", Kind: "count", Category: "qa", Gold: "two", Answer: "There are two shapes."},
+			{Question: "Which colour?", Kind: "background", Category: "qa", Gold: "red", Answer: "It is red."}}},
+		{ClipID: "b", Split: "heldout", QA: []schemas.QAItem{{Question: "How many?", Kind: "count", Category: "qa", Gold: "one", Answer: "There is one shape."}}},
 	}
 	var short []*Encoded
 	for _, ex := range WorldExamples(truths, rand.New(rand.NewPCG(1, 2))) {
@@ -46,7 +46,20 @@ func TestKindAccuraciesSplitByTheTruthsKinds(t *testing.T) {
 	if line, w := ev.OtherVideoLine(), "all 75.0 / 25.0 %, background 100.0 / 0.0 %, count 50.0 / 50.0 %, other 100.0 / 0.0 %"; line != w {
 		t.Errorf("line %q, want %q", line, w)
 	}
-	if (SFTEval{}).OtherVideoLine() != "" {
+	if (SFTEval{}).OtherVideoLine() != "" || (SFTEval{}).OtherVideoJudgeLine() != "" {
 		t.Error("a line without the baseline")
+	}
+	// judging pairs carry their question's kind from the truth as well
+	pairs := 0
+	for _, ex := range WorldExamples(truths, rand.New(rand.NewPCG(1, 2))) {
+		if ex.Kind == "judge" {
+			pairs++
+			if ex.QuestionKind == "" {
+				t.Errorf("judging pair on %q has no kind", ex.Question)
+			}
+		}
+	}
+	if pairs != 3 {
+		t.Errorf("%d judging pairs, want 3", pairs)
 	}
 }

@@ -230,6 +230,17 @@ func TestSFTTrainsResumesAndEvaluates(t *testing.T) {
 	if n != ev.ShortAnswers {
 		t.Errorf("kinds hold %d questions, want %d", n, ev.ShortAnswers)
 	}
+	// the judging pairs too, by likelihood with either video
+	n = 0
+	for _, k := range ev.JudgeKinds {
+		n += k.Questions
+		if k.Kind == "other" || k.Accuracy < 0 || k.Accuracy > 1 || k.OtherVideo < 0 || k.OtherVideo > 1 {
+			t.Errorf("judging kind %+v", k)
+		}
+	}
+	if n != ev.JudgePairs || ev.OtherVideoJudgeLine() == "" {
+		t.Errorf("judging kinds hold %d pairs, want %d (line %q)", n, ev.JudgePairs, ev.OtherVideoJudgeLine())
+	}
 }
 
 func TestSFTOnSeedJSON(t *testing.T) {

@@ -18,7 +18,7 @@ type Example struct {
 	Conv   []schemas.Turn
 	Gold   string // short answer, for short-answer and judging examples
 	// QuestionKind is the truth's kind of question (synth: count, background, moves, …) for a
-	// world's short-answer examples; the evaluation splits its accuracies by it.
+	// world's short-answer and judging examples; the evaluation splits its accuracies by it.
 	QuestionKind string
 	// For judging examples: the question and the two responses in prompt order (A, B).
 	Question  string
@@ -84,7 +84,7 @@ func WorldExamples(truths []schemas.Truth, rng *rand.Rand) []Example {
 				good, bad, letter = bad, good, "B"
 			}
 			out = append(out, Example{ClipID: t.ClipID, Video: VideoFull, Kind: "judge", Split: t.Split, Gold: letter,
-				Question: q.Question, Responses: [2]string{good, bad},
+				Question: q.Question, QuestionKind: q.Kind, Responses: [2]string{good, bad},
 				Conv: []schemas.Turn{{From: "human", Value: JudgePrompt(narrative, q.Question, good, bad)}, {From: "gpt", Value: letter}}})
 		}
 	}
