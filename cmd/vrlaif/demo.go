@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -90,7 +91,7 @@ DIR/summary.json.
 			sft.World, sft.Output = world, filepath.Join(out, "sft")
 			res, sftEval, err := trainAndEvaluate(cmd, sft, 200)
 			if err != nil {
-				return err
+				return explainDemoRefusal(err, out)
 			}
 			gen, fb, err := demoFeedback(cmd, world, out, sft.Output, fp)
 			if err != nil {
@@ -265,4 +266,13 @@ func outputList(rows [][2]string) string {
 		fmt.Fprintf(&b, "  %-*s   %s\n", width, r[0], r[1])
 	}
 	return b.String()
+}
+
+// explainDemoRefusal adds to a refusal to resume an SFT checkpoint trained with other settings
+// what a demo user can do: the folder is usually an earlier version's demo.
+func explainDemoRefusal(err error, out string) error {
+	if !errors.Is(err, train.ErrOtherSettings) {
+		return err
+	}
+	return fmt.Errorf("%w\n(%s holds a demo made with other settings or by an earlier version of vrlaif, whose SFT data differs: remove the folder, or give --output another one)", err, out)
 }

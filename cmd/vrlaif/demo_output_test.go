@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,5 +86,19 @@ func TestDemoReportShowsWhatTheSFTModelSees(t *testing.T) {
 func TestSFTLineMarksTheShortAnswerPhase(t *testing.T) {
 	if phaseNote("short") == "" || phaseNote("all") != "" {
 		t.Errorf("phaseNote(short) = %q, phaseNote(all) = %q", phaseNote("short"), phaseNote("all"))
+	}
+}
+
+// A demo refused by an earlier version's SFT checkpoint says what to do with the folder; other
+// errors pass unchanged.
+func TestDemoRefusalNamesTheFolder(t *testing.T) {
+	refused := fmt.Errorf("train: out/demo/sft holds a checkpoint (step 600) %w: lr 0.002 (now 0.001)", train.ErrOtherSettings)
+	err := explainDemoRefusal(refused, "out/demo")
+	if !errors.Is(err, train.ErrOtherSettings) || !strings.Contains(err.Error(), "out/demo holds a demo made with other settings") || !strings.Contains(err.Error(), "remove the folder") {
+		t.Errorf("explained refusal: %v", err)
+	}
+	other := errors.New("train: no frames")
+	if explainDemoRefusal(other, "out/demo") != other {
+		t.Errorf("another error changed: %v", explainDemoRefusal(other, "out/demo"))
 	}
 }

@@ -134,9 +134,13 @@ func checkResume(dir string, st trainerState, cfg SFTConfig, dataRevision string
 			diffs = append(diffs, fmt.Sprintf("%s %v (now %v)", name, wv.Field(i).Interface(), nv.Field(i).Interface()))
 		}
 	}
-	return fmt.Errorf("train: %s holds a checkpoint (step %d) trained with other settings: %s; give a new --output, or the same settings to resume",
-		dir, st.Step, strings.Join(diffs, ", "))
+	return fmt.Errorf("train: %s holds a checkpoint (step %d) %w: %s; give a new --output, or the same settings to resume",
+		dir, st.Step, ErrOtherSettings, strings.Join(diffs, ", "))
 }
+
+// ErrOtherSettings is in the error of a run refused because its output folder holds a checkpoint
+// trained with other settings or data (errors.Is).
+var ErrOtherSettings = errors.New("trained with other settings")
 
 // checkResumeSteps refuses a checkpoint already past --steps. It needs no data, so RunSFT asks it
 // before loading the model and decoding the videos, which take seconds.

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,8 +92,12 @@ func TestSFTResumeRefusesOtherSettings(t *testing.T) {
 	} {
 		c := cfg
 		tc.edit(&c)
-		if _, err := RunSFT(t.Context(), c, nil); err == nil || !strings.Contains(err.Error(), tc.want) {
+		_, err := RunSFT(t.Context(), c, nil)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want one saying %q", tc.name, err, tc.want)
+		}
+		if tc.name != "fewer steps" && !errors.Is(err, ErrOtherSettings) {
+			t.Errorf("%s: error %v is not ErrOtherSettings", tc.name, err)
 		}
 	}
 	moved := filepath.Join(t.TempDir(), "moved")
