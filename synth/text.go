@@ -80,8 +80,8 @@ func thereAre(n int) string {
 
 // Agree makes a sentence's count agree with its number word after that word was swapped for
 // another ("There is one shape." with "one" → "two" reads "There is two shape." and becomes
-// "There are two shapes."): "shape(s)" after a number word takes its number, and "is"/"are"
-// before one takes it too. Other words are left as they are.
+// "There are two shapes."): "shape(s)" after a number word takes its number, and so does an
+// "is"/"are" before that number word. Other words are left as they are.
 func Agree(s string) string {
 	words := strings.Split(s, " ")
 	for i, w := range words {
@@ -90,13 +90,14 @@ func Agree(s string) string {
 			continue
 		}
 		noun, rest := splitWord(words[i+1])
-		if noun == "shape" || noun == "shapes" {
-			noun = "shapes"
-			if n == 1 {
-				noun = "shape"
-			}
-			words[i+1] = noun + rest
+		if noun != "shape" && noun != "shapes" {
+			continue
 		}
+		noun = "shapes"
+		if n == 1 {
+			noun = "shape"
+		}
+		words[i+1] = noun + rest
 		if i > 0 && (words[i-1] == "is" || words[i-1] == "are") {
 			words[i-1] = "are"
 			if n == 1 {

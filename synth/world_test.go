@@ -169,7 +169,8 @@ func TestAgreeMakesACountsVerbAndNounAgree(t *testing.T) {
 		{"One shapes can be seen.", "One shape can be seen."},
 		{"Three shape can be seen.", "Three shapes can be seen."},
 		{"There are three shapes.", "There are three shapes."},
-		{"The red square is one of them.", "The red square is one of them."}, // no count noun or verb before it
+		{"The red square is one of them.", "The red square is one of them."}, // no count noun after the number
+		{"They are one of a kind.", "They are one of a kind."},
 		{"Yes, it moves.", "Yes, it moves."},
 	} {
 		if got := Agree(c.in); got != c.want {
