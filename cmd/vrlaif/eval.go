@@ -47,7 +47,8 @@ missing videos become dead letters.
 
 Models: --model NAME=CKPT loads a built-in checkpoint; --adapter NAME=DIR merges a LoRA adapter
 into it (the PPO policy: PPO_DIR/checkpoint/policy; an adapter trained on another base, by its
-recorded weights hash, is refused); --openai NAME=URL evaluates any
+recorded weights hash, is refused; a PPO policy trained on prompts from the clips evaluated is
+warned about, by PPO_DIR/prompt_videos.json); --openai NAME=URL evaluates any
 OpenAI-compatible server (--openai-model NAME=ID picks its model). --preferences NAME=FEEDBACK_DIR
 also checks a feedback run's labels against the ground truth (repeatable: with and without context).
 --reward-model DIR scores every answer with that reward model too (as PPO's actors score their
@@ -204,6 +205,13 @@ func runEval(cmd *cobra.Command, cfg eval.Config) (eval.Result, error) {
 		}
 		defer lock.Release()
 	}
+	warnings, err := promptOverlaps(cfg)
+	if err != nil {
+		return eval.Result{}, err
+	}
+	for _, w := range warnings {
+		report("eval: warning: %s", w)
+	}
 	if cfg.RewardModel != "" {
 		r, err := train.NewAnswerRewarder(cfg.RewardModel)
 		if err != nil {
@@ -235,7 +243,7 @@ func runEval(cmd *cobra.Command, cfg eval.Config) (eval.Result, error) {
 		Stages:   map[string]schemas.StageCounts{eval.Stage: {In: res.Questions * len(cfg.Models), Out: res.Scores, DeadLetter: res.DeadLetters}},
 		Settings: map[string]any{"eval": cfg},
 		Outputs:  map[string]string{schemas.RowScore: filepath.Join(cfg.Output, schemas.RowScore)},
-		Extra:    map[string]any{"result": res}})
+		Extra:    evalExtra(res, warnings)})
 	return res, err
 }
 
@@ -294,4 +302,13 @@ func printEval(res eval.Result) {
 			p.Name, p.Template, p.Agree, p.Comparable, p.Accuracy, p.Pairs, p.Labeled, p.FlipRate)
 	}
 	report("%s", strings.TrimRight(b.String(), "\n"))
+}
+
+// evalExtra is eval's summary.json extra: the result, and the warnings when there are any.
+func evalExtra(res eval.Result, warnings []string) map[string]any {
+	x := map[string]any{"result": res}
+	if len(warnings) > 0 {
+		x["warnings"] = warnings
+	}
+	return x
 }

@@ -146,6 +146,9 @@ func runPPO(cmd *cobra.Command, cfg train.PPOConfig, conn natsbus.ConnOptions, a
 	if err := train.CheckPPOSettings(cfg); err != nil { // before the actors publish anything
 		return err
 	}
+	if err := train.RecordPromptVideos(cfg.Output, prompts); err != nil { // eval warns when it scores them
+		return err
+	}
 	if conn.URL == "" {
 		srv, err := natsbus.StartEmbedded(filepath.Join(cfg.Output, "nats"))
 		if err != nil {

@@ -88,6 +88,22 @@ func TestTrainPPOWithActors(t *testing.T) {
 	if len(ids) != 24 || st.Step != 3 || st.Version != 3 {
 		t.Errorf("state: step %d version %d, %d distinct of %d applied", st.Step, st.Version, len(ids), len(st.Applied))
 	}
+	// the run records its prompts' source videos, for eval's overlap warning
+	r, err := train.LoadRewardModel(rm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompts, _, err := train.LoadRLPrompts(gen, r.M.Config.Vision)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for _, p := range prompts {
+		want[p.VideoID] = true
+	}
+	if clips, err := train.ReadPromptVideos(out); err != nil || len(clips) != len(want) || !want[clips[0]] {
+		t.Errorf("prompt videos %v (%v), want the %d videos of the prompts", clips, err, len(want))
+	}
 
 	// A resume with another learning rate would continue this run's policy and optimizer under
 	// other settings: refused before any step, naming the setting; the run is left as it was.

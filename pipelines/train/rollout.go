@@ -18,6 +18,7 @@ import (
 type RLPrompt struct {
 	ID       string `json:"id"`
 	ClipID   string `json:"clip_id"`
+	VideoID  string `json:"video_id,omitempty"` // the source video's id (a world's clip id)
 	Question string `json:"question"`
 }
 
@@ -70,7 +71,7 @@ func LoadRLPrompts(genDir string, vc model.VisionConfig) ([]RLPrompt, map[string
 		id := r.ClipID + "/" + r.QuestionID
 		if !seen[id] {
 			seen[id] = true
-			prompts = append(prompts, RLPrompt{ID: id, ClipID: r.ClipID, Question: r.Question})
+			prompts = append(prompts, RLPrompt{ID: id, ClipID: r.ClipID, VideoID: r.VideoID, Question: r.Question})
 		}
 		return nil
 	})
