@@ -107,32 +107,30 @@ func preferenceSection(prefs []PreferenceAccuracy) section {
 }
 
 func seenSection(rows []SeenRow, note string) section {
-	s := section{id: "seen", heading: "What the SFT model sees"}
-	if len(rows) == 0 {
-		if note != "" {
-			s.paras = []string{note}
-		}
-		return s
-	}
-	s.table = seenTable(rows, "questions")
-	s.paras = append(s.paras, "Short-answer accuracy on the held-out clips, each question asked with its own clip's video and again with another clip's. "+
-		"What the model gets right with another clip's video it gets without looking; a gap near 0 means the model does not see what that kind of question asks about, "+
-		"and then neither its narratives nor a judge or reward model built on it can tell good answers from bad ones on that kind.")
-	return s
+	return seenKindsSection(section{id: "seen", heading: "What the SFT model sees"}, rows, note, "questions",
+		"Short-answer accuracy on the held-out clips, each question asked with its own clip's video and again with another clip's. "+
+			"What the model gets right with another clip's video it gets without looking; a gap near 0 means the model does not see what that kind of question asks about, "+
+			"and then neither its narratives nor a judge or reward model built on it can tell good answers from bad ones on that kind.")
 }
 
 func seenJudgingSection(rows []SeenRow, note string) section {
-	s := section{id: "seen-judging", heading: "What the SFT model sees when it compares two answers"}
+	return seenKindsSection(section{id: "seen-judging", heading: "What the SFT model sees when it compares two answers"}, rows, note, "pairs",
+		"The SFT evaluation's judging pairs (one answer agrees with the ground truth, the other swaps one word for a wrong one), "+
+			"judged by which answer is likelier given the video and the question, with the clip's own video and again with another clip's. "+
+			"These cover what the short answers do not ask: an object's colour, shape and direction.")
+}
+
+// seenKindsSection fills s with the rows' table and its explanation, or with the note on why
+// there are no rows.
+func seenKindsSection(s section, rows []SeenRow, note, counted, explanation string) section {
 	if len(rows) == 0 {
 		if note != "" {
 			s.paras = []string{note}
 		}
 		return s
 	}
-	s.table = seenTable(rows, "pairs")
-	s.paras = append(s.paras, "The SFT evaluation's judging pairs (one answer agrees with the ground truth, the other swaps one word for a wrong one), "+
-		"judged by which answer is likelier given the video and the question, with the clip's own video and again with another clip's. "+
-		"These cover what the short answers do not ask: an object's colour, shape and direction.")
+	s.table = seenTable(rows, counted)
+	s.paras = append(s.paras, explanation)
 	return s
 }
 
