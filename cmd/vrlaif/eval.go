@@ -205,13 +205,6 @@ func runEval(cmd *cobra.Command, cfg eval.Config) (eval.Result, error) {
 		}
 		defer lock.Release()
 	}
-	warnings, err := promptOverlaps(cfg)
-	if err != nil {
-		return eval.Result{}, err
-	}
-	for _, w := range warnings {
-		report("eval: warning: %s", w)
-	}
 	if cfg.RewardModel != "" {
 		r, err := train.NewAnswerRewarder(cfg.RewardModel)
 		if err != nil {
@@ -234,6 +227,13 @@ func runEval(cmd *cobra.Command, cfg eval.Config) (eval.Result, error) {
 	bar.done()
 	if err != nil {
 		return res, err
+	}
+	warnings, err := promptOverlaps(cfg.Models, res.ClipIDs)
+	if err != nil {
+		return res, err
+	}
+	for _, w := range warnings {
+		report("eval: warning: %s", w)
 	}
 	answers := 0
 	for _, m := range res.Models {

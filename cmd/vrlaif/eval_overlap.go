@@ -8,19 +8,15 @@ import (
 
 	"github.com/vrlaif/vrlaif/pipelines/eval"
 	"github.com/vrlaif/vrlaif/pipelines/train"
-	"github.com/vrlaif/vrlaif/synth"
 )
 
 // promptOverlaps warns about every model whose adapter is a PPO policy (PPO_DIR/checkpoint/policy)
-// trained on prompts from clips this evaluation scores: its scores there are not held out. A PPO
-// run from before prompt_videos.json, or an adapter elsewhere, is not checked.
-func promptOverlaps(cfg eval.Config) ([]string, error) {
-	if cfg.World == "" {
-		return nil, nil
-	}
+// trained on prompts from the clips an evaluation scored (scored: eval.Result.ClipIDs): its scores
+// there are not held out. A PPO run from before prompt_videos.json, or an adapter elsewhere, is
+// not checked.
+func promptOverlaps(models []eval.ModelSpec, scored []string) ([]string, error) {
 	var warnings []string
-	var scored []string
-	for _, m := range cfg.Models {
+	for _, m := range models {
 		if m.Backend.Adapter == "" {
 			continue
 		}
@@ -31,20 +27,6 @@ func promptOverlaps(cfg eval.Config) ([]string, error) {
 		}
 		if err != nil {
 			return nil, err
-		}
-		if scored == nil {
-			truths, err := synth.LoadTruth(cfg.World)
-			if err != nil {
-				return nil, err
-			}
-			for _, t := range truths { // as eval.Run picks them: the split, in order, up to --limit
-				if cfg.Limit > 0 && len(scored) >= cfg.Limit {
-					break
-				}
-				if cfg.Split == "all" || t.Split == cfg.Split {
-					scored = append(scored, t.ClipID)
-				}
-			}
 		}
 		var both []string
 		for _, id := range scored {

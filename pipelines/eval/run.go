@@ -100,6 +100,8 @@ type Result struct {
 	Scores      int                `json:"scores"`
 	DeadLetters int                `json:"deadletters"`
 	Seconds     float64            `json:"seconds"`
+	// ClipIDs are the clips scored, in order (the split's readable clips, up to Limit).
+	ClipIDs []string `json:"-"`
 }
 
 // clipItems is one clip's frames and questions.
@@ -154,6 +156,7 @@ func Run(ctx context.Context, cfg Config, progress func(done, total int)) (Resul
 	res := Result{Clips: len(clips), Judge: judge.name()}
 	for _, c := range clips {
 		res.Questions += len(c.truth.QA)
+		res.ClipIDs = append(res.ClipIDs, c.truth.ClipID)
 	}
 	var rows []schemas.EvalScore
 	var done atomic.Int64

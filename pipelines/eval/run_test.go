@@ -56,7 +56,8 @@ func TestRunGroundTruth(t *testing.T) {
 		t.Fatal(err)
 	}
 	questions := len(truths[0].QA) + len(truths[1].QA)
-	if res.Clips != 2 || res.Questions != questions || calls != 2*questions || res.DeadLetters != 1 {
+	if res.Clips != 2 || res.Questions != questions || calls != 2*questions || res.DeadLetters != 1 ||
+		len(res.ClipIDs) != 2 || res.ClipIDs[0] != truths[0].ClipID || res.ClipIDs[1] != truths[1].ClipID {
 		t.Fatalf("result %+v, %d progress calls", res, calls)
 	}
 	dead, _ := dataset.ReadAll[schemas.DeadLetter](filepath.Join(cfg.Output, schemas.RowDeadLetter))
