@@ -195,6 +195,15 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
+// seenRows is the report's rows for accuracies by kind with either video: all first, then each kind.
+func seenRows(all train.KindAccuracy, kinds []train.KindAccuracy) []runreport.SeenRow {
+	var rows []runreport.SeenRow
+	for _, k := range append([]train.KindAccuracy{all}, kinds...) {
+		rows = append(rows, runreport.SeenRow{Kind: k.Kind, Questions: k.Questions, Own: k.Accuracy, Other: k.OtherVideo})
+	}
+	return rows
+}
+
 // demoReport writes the report into dir from the run's results.
 func demoReport(dir, ppoDir, labels string, start time.Time, stages map[string]schemas.StageCounts, ev eval.Result, rm train.RMResult, judgeStats map[string]judge.Stats, sftEval train.SFTEval) (runreport.Files, error) {
 	steps, err := readPPOSteps(filepath.Join(ppoDir, "metrics.jsonl"))
@@ -213,14 +222,8 @@ func demoReport(dir, ppoDir, labels string, start time.Time, stages map[string]s
 	if !sftEval.OtherVideo {
 		d.SeenNote = "Not measured: the SFT evaluation asks with another clip's video only when the world holds out two clips or more, and this one holds out fewer."
 	} else {
-		d.Seen = append(d.Seen, runreport.SeenRow{Kind: "all", Questions: sftEval.ShortAnswers, Own: sftEval.ShortAnswerAccuracy, Other: sftEval.ShortAnswerOtherVideo})
-		for _, k := range sftEval.Kinds {
-			d.Seen = append(d.Seen, runreport.SeenRow{Kind: k.Kind, Questions: k.Questions, Own: k.Accuracy, Other: k.OtherVideo})
-		}
-		d.SeenJudging = append(d.SeenJudging, runreport.SeenRow{Kind: "all", Questions: sftEval.JudgePairs, Own: sftEval.LikelihoodJudgeAccuracy, Other: sftEval.LikelihoodJudgeOtherVideo})
-		for _, k := range sftEval.JudgeKinds {
-			d.SeenJudging = append(d.SeenJudging, runreport.SeenRow{Kind: k.Kind, Questions: k.Questions, Own: k.Accuracy, Other: k.OtherVideo})
-		}
+		d.Seen = seenRows(train.KindAccuracy{Kind: "all", Questions: sftEval.ShortAnswers, Accuracy: sftEval.ShortAnswerAccuracy, OtherVideo: sftEval.ShortAnswerOtherVideo}, sftEval.Kinds)
+		d.SeenJudging = seenRows(train.KindAccuracy{Kind: "all", Questions: sftEval.JudgePairs, Accuracy: sftEval.LikelihoodJudgeAccuracy, OtherVideo: sftEval.LikelihoodJudgeOtherVideo}, sftEval.JudgeKinds)
 	}
 	for _, p := range ev.Preferences {
 		d.Preference = append(d.Preference, runreport.PreferenceAccuracy{Name: p.Name, Accuracy: p.Accuracy, Pairs: p.Pairs, Labeled: p.Labeled, Compared: p.Comparable, FlipRate: p.FlipRate})
