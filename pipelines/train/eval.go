@@ -94,16 +94,10 @@ func JudgeAccuracy(m *model.Model, tok ChatEncoder, es []*Encoded, videoOf func(
 	return float64(hits) / float64(len(es)), nil
 }
 
-// LikelihoodJudgeAccuracy judges each pair the other way the model can: by scoring. For the
-// question asked about the video (no narrative), it compares the mean per-token log-probability
-// of " response</s>" for A and for B and picks the likelier; it counts agreements with the ground
-// truth.
-func LikelihoodJudgeAccuracy(m *model.Model, tok ChatEncoder, es []*Encoded, videoOf func(*Example) []float32) (float64, error) {
-	hits, err := likelihoodJudgeHits(m, tok, es, videoOf)
-	return share(hits), err
-}
-
-// likelihoodJudgeHits says for each pair whether the likelier response is the right one.
+// likelihoodJudgeHits judges each pair the other way the model can: by scoring. For the question
+// asked about the video (no narrative), it compares the mean per-token log-probability of
+// " response</s>" for A and for B and picks the likelier; it says for each pair whether that
+// agrees with the ground truth.
 func likelihoodJudgeHits(m *model.Model, tok ChatEncoder, es []*Encoded, videoOf func(*Example) []float32) ([]bool, error) {
 	hits := make([]bool, len(es))
 	for n, e := range es {

@@ -103,6 +103,11 @@ func EvaluateSFT(ctx context.Context, world, dir string, limit int, seed uint64)
 		return ev, err
 	}
 	ev.ShortAnswerAccuracy = share(hits)
+	judgeHits, err := likelihoodJudgeHits(m, tok, judge, videoOf)
+	if err != nil {
+		return ev, err
+	}
+	ev.LikelihoodJudgeAccuracy = share(judgeHits)
 	if len(held) >= 2 {
 		ids := make([]string, len(held))
 		for i, t := range held {
@@ -118,34 +123,18 @@ func EvaluateSFT(ctx context.Context, world, dir string, limit int, seed uint64)
 		if err != nil {
 			return ev, err
 		}
-		ev.OtherVideo, ev.ShortAnswerOtherVideo = true, share(otherHits)
-		ev.Kinds = kindAccuracies(short, hits, otherHits)
-		if err := ev.judgeWithOtherVideo(m, tok, judge, videoOf, otherVideoOf); err != nil {
+		otherJudgeHits, err := likelihoodJudgeHits(m, tok, judge, otherVideoOf)
+		if err != nil {
 			return ev, err
 		}
-	} else if ev.LikelihoodJudgeAccuracy, err = LikelihoodJudgeAccuracy(m, tok, judge, videoOf); err != nil {
-		return ev, err
+		ev.OtherVideo, ev.ShortAnswerOtherVideo, ev.LikelihoodJudgeOtherVideo = true, share(otherHits), share(otherJudgeHits)
+		ev.Kinds = kindAccuracies(short, hits, otherHits)
+		ev.JudgeKinds = kindAccuracies(judge, judgeHits, otherJudgeHits)
 	}
 	if ev.JudgeAccuracy, err = JudgeAccuracy(m, tok, judge, videoOf); err != nil {
 		return ev, err
 	}
 	return ev, nil
-}
-
-// judgeWithOtherVideo judges the pairs by likelihood with each clip's own video and with
-// another's, over all and by kind of question.
-func (ev *SFTEval) judgeWithOtherVideo(m *model.Model, tok ChatEncoder, judge []*Encoded, videoOf, otherVideoOf func(*Example) []float32) error {
-	hits, err := likelihoodJudgeHits(m, tok, judge, videoOf)
-	if err != nil {
-		return err
-	}
-	otherHits, err := likelihoodJudgeHits(m, tok, judge, otherVideoOf)
-	if err != nil {
-		return err
-	}
-	ev.LikelihoodJudgeAccuracy, ev.LikelihoodJudgeOtherVideo = share(hits), share(otherHits)
-	ev.JudgeKinds = kindAccuracies(judge, hits, otherHits)
-	return nil
 }
 
 // OtherVideoLine renders the short answers' accuracy with the clip's own video and with another
