@@ -89,6 +89,9 @@ func (m *Model) BackwardHeads(b *Batch, lmWeight float32, dheads map[string][]fl
 		RMSNormBackward(dx, m.g(p+"input_layernorm.weight"), a.dxn, a.x[l], m.w(p+"input_layernorm.weight"), a.rstd1[l], N, C)
 	}
 	EmbeddingBackward(m.g("model.embed_tokens.weight"), dx, b.Tokens, N, C)
+	if m.FreezeVision {
+		return
+	}
 	vt := c.VideoTokens()
 	clear(a.dvtok)
 	for r, at := range b.VideoAt {

@@ -21,6 +21,9 @@ type Model struct {
 	// Revision is the WeightsHash of the checkpoint the model was loaded from; empty for a model
 	// built in memory. Merging an adapter does not change it.
 	Revision string
+	// FreezeVision makes Backward leave the vision tower's and projector's gradients at zero
+	// (SFT after vision pretraining; the decoder still gets its gradients).
+	FreezeVision bool
 	// actsByShape caches activation buffers by batch shape.
 	actsByShape map[[2]int]*acts
 }

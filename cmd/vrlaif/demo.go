@@ -42,7 +42,8 @@ func demoCmd() *cobra.Command {
 		Long: `demo runs everything vrlaif can do today on embedded defaults, with no external service:
 it renders the synthetic world into DIR/world (videos + ground truth), extracts frames from it
 into DIR/clips with the seed's sampling (50 frames, 224 px, padded), fine-tunes the built-in
-model on the world (DIR/sft; about 2½ minutes on two cores) and reports its held-out accuracies,
+model on the world (DIR/sft: its vision first, then the whole; about 3½ minutes on two cores) and
+reports its held-out accuracies,
 then runs the generate pipeline on the training clips with that model (narratives, two sampled
 answers per question: DIR/generate) and the feedback pipeline (the same model judges each pair
 in both orders with the narrative as context, labels by the mean of both orders: DIR/feedback;
@@ -71,6 +72,9 @@ DIR/summary.json.
 					sft.Steps = 20
 				}
 				sft.Size, sft.BatchSize, sft.Vocab, sft.Warmup, sft.EvalEvery = "tiny", 8, 400, 5, 10
+				if !cmd.Flags().Changed("vision-steps") {
+					sft.VisionSteps = 200
+				}
 			}
 			// The demo's folder is the frames' output too; each later stage locks its own subfolder.
 			lock, err := lockOutput(out, "demo")
@@ -218,6 +222,7 @@ DIR/summary.json.
 	cmd.Flags().IntVar(&sp.N, "n", sp.N, "clips in the synthetic world")
 	cmd.Flags().Int64Var(&sp.Seed, "seed", sp.Seed, "world seed")
 	cmd.Flags().IntVar(&sft.Steps, "sft-steps", sft.Steps, "SFT optimizer steps")
+	cmd.Flags().IntVar(&sft.VisionSteps, "vision-steps", sft.VisionSteps, "vision pretraining steps before SFT (0: none; see 'train sft --help')")
 	cmd.Flags().IntVar(&ppoSteps, "ppo-steps", ppoSteps, "PPO steps (16 rollouts each)")
 	cmd.Flags().Float32Var(&ppoLR, "ppo-lr", ppoLR, "PPO's peak learning rate (cosine with warm-up)")
 	return cmd

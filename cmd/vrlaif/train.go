@@ -131,6 +131,13 @@ clips and of their thirds, questions with answers (short answers first, then eve
 curriculum), and judging examples (a narrative, a question and two answers, one contradicting the
 ground truth → the letter of the better one), so that one model captions, answers and judges.
 
+On a world, a new model's vision tower and projector are first pretrained (--vision-steps,
+about a minute for the small model): a linear head on each video token learns which colours the
+video shows, its background and in which frames each patch holds an object, with targets read
+from the pixels by the world's palette; they then stay frozen during SFT, as real video models
+start from a pretrained image encoder. Trained only through the language loss, the small vision
+tower gives the decoder nothing it can use (see the README).
+
 --data may instead be seed SFT data (SFT_short.json, SFT_long.json, PPO_init.json, or the
 Parquet from 'vrlaif import --format sft') with its frames under --image-folder; then one record
 in ten is held out for the held-out loss and no accuracies are computed (there is no ground truth).
@@ -172,6 +179,7 @@ resumes from that save or the one before, never from a mix of both.`,
 	f.IntVar(&cfg.EvalEvery, "eval-every", cfg.EvalEvery, "held-out loss every N steps")
 	f.IntVar(&cfg.SaveEvery, "save-every", cfg.SaveEvery, "checkpoint every N steps")
 	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed for initialisation and batches")
+	f.IntVar(&cfg.VisionSteps, "vision-steps", cfg.VisionSteps, "vision pretraining steps before SFT on a world (then the vision stays frozen; 0: none, it trains with the decoder)")
 	f.IntVar(&evalLimit, "eval-limit", 200, "held-out examples per accuracy (0: all)")
 	return cmd
 }
@@ -211,6 +219,12 @@ func trainAndEvaluate(cmd *cobra.Command, cfg train.SFTConfig, evalLimit int) (t
 			}), decor.Name("  "), decor.EwmaETA(decor.ET_STYLE_GO, 30)))
 	}
 	res, err := train.RunSFT(cmd.Context(), cfg, func(s train.StepInfo) {
+		if s.Phase == "vision" {
+			if s.Step == 1 || s.Step%500 == 0 || s.Step == cfg.VisionSteps {
+				report("sft: vision pretraining step %d/%d loss %.3f, %.1f%% of targets right", s.Step, cfg.VisionSteps, s.Loss, 100*s.Accuracy)
+			}
+			return
+		}
 		last = s
 		switch {
 		case bar != nil:
@@ -240,6 +254,12 @@ func trainAndEvaluate(cmd *cobra.Command, cfg train.SFTConfig, evalLimit int) (t
 	} else {
 		report("sft: %d steps in %.0f s (%d params, %d examples); loss %.3f → %.3f, held-out %.3f",
 			res.Steps, res.Seconds, res.Params, res.Examples, res.FirstLoss, res.FinalLoss, res.HeldoutLoss)
+	}
+	if v := res.Vision; v != nil {
+		report("sft: vision pretrained first: %d steps on %d videos in %.0f s, loss %.3f → %.3f, targets right %.1f%% → %.1f%%; the vision tower and projector stayed frozen in SFT",
+			v.Steps, v.Videos, v.Seconds, v.FirstLoss, v.FinalLoss, 100*v.FirstAccuracy, 100*v.FinalAccuracy)
+	} else if !res.World && cfg.VisionSteps > 0 && res.Steps > 0 {
+		report("sft: no vision pretraining: seed data has no synthetic palette to take targets from, so the vision tower trains with the decoder")
 	}
 	if len(res.Drops) > 0 {
 		report("sft: %s; all in %s", train.DropLine(res.Drops), filepath.Join(cfg.Output, train.DroppedFile))

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/vrlaif/vrlaif/model"
@@ -40,12 +41,17 @@ type SFTConfig struct {
 	EvalEvery      int    `json:"eval_every"`
 	SaveEvery      int    `json:"save_every"`
 	Seed           uint64 `json:"seed"`
+	// VisionSteps of vision pretraining (model.PretrainVision on the world's training clips) run
+	// before SFT on a new model; the vision tower and projector then stay frozen. 0: none, the
+	// vision trains with the decoder. Seed data (no synthetic palette) skips it.
+	VisionSteps int `json:"vision_steps"`
 }
 
 // DefaultSFTConfig is the demo's setting for the small model.
 func DefaultSFTConfig() SFTConfig {
 	return SFTConfig{Size: "small", Vocab: 1024, Steps: 600, BatchSize: 16, LR: 2e-3, MinLR: 2e-4, Warmup: 30,
-		WeightDecay: 0.01, ClipNorm: 1, ShortPhase: 0.2, PerExampleLoss: true, EvalEvery: 100, SaveEvery: 200, Seed: 1}
+		WeightDecay: 0.01, ClipNorm: 1, ShortPhase: 0.2, PerExampleLoss: true, EvalEvery: 100, SaveEvery: 200, Seed: 1,
+		VisionSteps: 3000}
 }
 
 // Validate reports the first bad setting.
@@ -59,6 +65,8 @@ func (c SFTConfig) Validate() error {
 		return fmt.Errorf("train: steps, batch size and lr must be > 0 and vocab ≥ 300: %+v", c)
 	case c.ShortPhase < 0 || c.ShortPhase > 1:
 		return fmt.Errorf("train: short phase must be in 0..1, got %g", c.ShortPhase)
+	case c.VisionSteps < 0:
+		return fmt.Errorf("train: vision steps must be ≥ 0, got %d", c.VisionSteps)
 	}
 	return nil
 }
@@ -71,7 +79,8 @@ type StepInfo struct {
 	GradNorm     float32 `json:"grad_norm"`
 	TokensPerSec float64 `json:"tokens_per_sec"`
 	HeldoutLoss  float32 `json:"heldout_loss,omitempty"`
-	Phase        string  `json:"phase"`
+	Phase        string  `json:"phase"`              // "short", "all", or "vision" (pretraining, not in metrics.jsonl)
+	Accuracy     float32 `json:"accuracy,omitempty"` // vision pretraining: the share of targets right
 }
 
 // SFTResult summarises a run.
@@ -87,6 +96,8 @@ type SFTResult struct {
 	Tokens         int64   `json:"tokens"`
 	FLOPs          float64 `json:"flops"` // matrix-product FLOPs of the training steps (6·params·tokens estimate)
 	World          bool    `json:"world"` // trained on a synthetic world (accuracies can be measured)
+	// Vision is what vision pretraining did in this run (nil: none ran, see VisionSteps).
+	Vision *VisionResult `json:"vision,omitempty"`
 	// Dropped counts the records and examples left out, by kind; Drops lists them (also in the
 	// output folder's DroppedFile).
 	Dropped map[string]int `json:"dropped,omitempty"`
@@ -163,6 +174,14 @@ func RunSFT(ctx context.Context, cfg SFTConfig, report func(StepInfo)) (SFTResul
 			return res, err
 		}
 	}
+	if src.world && cfg.VisionSteps > 0 {
+		if !resume {
+			if res.Vision, err = pretrainVision(ctx, m, cfg, examples, videos, report); err != nil {
+				return res, err
+			}
+		}
+		m.FreezeVision = true
+	}
 	var train, held, short []*Encoded
 	for i := range examples {
 		if videos[examples[i].ClipID] == nil { // its record's frames were dropped
@@ -195,6 +214,10 @@ func RunSFT(ctx context.Context, cfg SFTConfig, report func(StepInfo)) (SFTResul
 		return res, err
 	}
 	opt := model.NewAdamW(m, cfg.WeightDecay)
+	if m.FreezeVision { // frozen weights take no update, weight decay included
+		opt = model.NewAdamWFor(slices.DeleteFunc(slices.Clone(m.Params), func(p model.Param) bool { return model.IsVisionParam(p.Name) }),
+			len(m.W), cfg.WeightDecay)
+	}
 	if resume {
 		if err := model.LoadOptimizer(cfg.Output, opt); err != nil {
 			return res, err

@@ -173,10 +173,30 @@ func TestSFTTrainsResumesAndEvaluates(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "ckpt")
 	cfg := DefaultSFTConfig()
 	cfg.World, cfg.Output, cfg.Size, cfg.Vocab, cfg.BatchSize, cfg.Steps = world, out, "tiny", 400, 8, 40
-	cfg.SaveEvery, cfg.EvalEvery, cfg.Warmup = 20, 20, 5
-	res, err := RunSFT(t.Context(), cfg, nil)
+	cfg.SaveEvery, cfg.EvalEvery, cfg.Warmup, cfg.VisionSteps = 20, 20, 5, 60
+	visionSteps := 0
+	res, err := RunSFT(t.Context(), cfg, func(s StepInfo) {
+		if s.Phase == "vision" {
+			visionSteps++
+		}
+	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if v := res.Vision; v == nil || v.Steps != 60 || visionSteps != 60 || v.Videos == 0 || !(v.FinalLoss < v.FirstLoss) {
+		t.Errorf("vision pretraining: %+v, %d steps reported", v, visionSteps)
+	}
+	// vision pretraining changed the vision weights from their initialisation
+	afterFirst, err := model.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	init, err := model.New(afterFirst.Config, cfg.Seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := "vision_tower.patch_embed.weight"; slices.Equal(weight(init, w), weight(afterFirst, w)) {
+		t.Errorf("%s is still at its initialisation after pretraining", w)
 	}
 	if !(res.FinalLoss < res.FirstLoss-1) || res.HeldoutLoss <= 0 {
 		t.Errorf("loss %.3f → %.3f (held-out %.3f): want a clear fall", res.FirstLoss, res.FinalLoss, res.HeldoutLoss)
@@ -196,8 +216,19 @@ func TestSFTTrainsResumesAndEvaluates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res2.Steps != 10 {
-		t.Errorf("resumed run did %d steps, want 10", res2.Steps)
+	if res2.Steps != 10 || res2.Vision != nil {
+		t.Errorf("resumed run did %d steps (vision pretraining %+v), want 10 and none", res2.Steps, res2.Vision)
+	}
+	// SFT kept the pretrained vision frozen, and trained the decoder
+	afterResume, err := model.Load(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range afterResume.Params {
+		same := slices.Equal(weight(afterFirst, p.Name), weight(afterResume, p.Name))
+		if model.IsVisionParam(p.Name) != same {
+			t.Errorf("%s: unchanged by 10 SFT steps: %v", p.Name, same)
+		}
 	}
 	b, _ := os.ReadFile(filepath.Join(out, "metrics.jsonl"))
 	if n := strings.Count(string(b), "\n"); n != 50 {
@@ -293,6 +324,9 @@ func TestSFTOnSeedJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if res.Vision != nil { // seed frames have no synthetic palette (--vision-steps is on by default)
+		t.Errorf("vision pretraining ran on seed data: %+v", res.Vision)
+	}
 	if res.World || res.Examples+res.HeldoutExample != 24 || !(res.FinalLoss < res.FirstLoss/2) {
 		t.Errorf("seed SFT: %+v", res)
 	}
@@ -330,4 +364,14 @@ func TestReadSFTRowsGivesEachVideoItsOwnID(t *testing.T) {
 	if want := []string{"v1", "v1#2", "record 3", "v1"}; !reflect.DeepEqual(ids, want) || len(dropped) != 1 || dropped[0].ID != "record 1" {
 		t.Errorf("ids %q (want %q), dropped %+v", ids, want, dropped)
 	}
+}
+
+// weight is a copy of m's parameter name.
+func weight(m *model.Model, name string) []float32 {
+	for _, p := range m.Params {
+		if p.Name == name {
+			return slices.Clone(m.W[p.Offset : p.Offset+p.Size])
+		}
+	}
+	return nil
 }

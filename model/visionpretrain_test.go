@@ -1,0 +1,132 @@
+package model
+
+import (
+	"image"
+	"image/color"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+var testPalette = VisionPalette{Objects: [][3]byte{{220, 40, 40}, {40, 80, 220}}, Backgrounds: [][3]byte{{15, 15, 15}, {240, 240, 240}}}
+
+// frame draws an ImageSize² frame of background bg with a PatchSize² square of colour obj on
+// patch p (p < 0: none).
+func testFrame(t *testing.T, v VisionConfig, bg, obj [3]byte, p int) []float32 {
+	img := image.NewRGBA(image.Rect(0, 0, v.ImageSize, v.ImageSize))
+	per := v.ImageSize / v.PatchSize
+	for y := 0; y < v.ImageSize; y++ {
+		for x := 0; x < v.ImageSize; x++ {
+			c := bg
+			if p >= 0 && y/v.PatchSize == p/per && x/v.PatchSize == p%per {
+				c = obj
+			}
+			img.Set(x, y, color.RGBA{c[0], c[1], c[2], 255})
+		}
+	}
+	out, err := PatchifyImage(img, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestVisionTargetsReadColoursBackgroundAndWhereObjectsAre(t *testing.T) {
+	v := Tiny(24).Vision // 2 frames of 2×2 patches: 2 temporal + 4 spatial tokens
+	red, white := testPalette.Objects[0], testPalette.Backgrounds[1]
+	// frame 0: a red square on patch 0; frame 1: on patch 3 (it moved)
+	patches := append(testFrame(t, v, white, red, 0), testFrame(t, v, white, red, 3)...)
+	y, mask := VisionTargets(v, patches, testPalette)
+	const K = 2 + 2 + 2 // red, blue, black, white, frame 0, frame 1
+	want := [][]float32{
+		{1, 0, 0, 1, 0, 0}, // frame 0 (temporal): red on white
+		{1, 0, 0, 1, 0, 0}, // frame 1
+		{1, 0, 0, 1, 1, 0}, // patch 0 (spatial): red, in frame 0
+		{0, 0, 0, 1, 0, 0}, // patch 1: empty
+		{0, 0, 0, 1, 0, 0}, // patch 2: empty
+		{1, 0, 0, 1, 0, 1}, // patch 3: red, in frame 1
+	}
+	for tok, w := range want {
+		if got := y[tok*K : (tok+1)*K]; !slices.Equal(got, w) {
+			t.Errorf("token %d targets %v, want %v", tok, got, w)
+		}
+		wantMask := []float32{1, 1, 1, 1, 1, 1}
+		if tok < v.NumFrames { // a temporal token has no frame bits
+			wantMask = []float32{1, 1, 1, 1, 0, 0}
+		}
+		if got := mask[tok*K : (tok+1)*K]; !slices.Equal(got, wantMask) {
+			t.Errorf("token %d mask %v, want %v", tok, got, wantMask)
+		}
+	}
+}
+
+// Pretraining lowers its loss and changes only the vision tower and the projector.
+func TestPretrainVisionLearnsAndLeavesTheDecoderAlone(t *testing.T) {
+	c := Tiny(24)
+	m, err := New(c, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := c.Vision
+	rng := rand.New(rand.NewPCG(5, 5))
+	var videos [][]float32
+	for range 32 {
+		bg := testPalette.Backgrounds[rng.IntN(2)]
+		obj := testPalette.Objects[rng.IntN(2)]
+		var vid []float32
+		for range v.NumFrames {
+			vid = append(vid, testFrame(t, v, bg, obj, rng.IntN(v.Patches()+1)-1)...)
+		}
+		videos = append(videos, vid)
+	}
+	before := slices.Clone(m.W)
+	first, last, err := m.PretrainVision(t.Context(), videos, testPalette, VisionPretrainConfig{Steps: 300, BatchSize: 8, LR: 3e-3, Seed: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// at the start the head guesses (loss ≈ ln 2); the targets are a function of the pixels, so a
+	// loss still above half of that after 300 steps means it did not learn
+	if !(last.Loss < first.Loss/2) || !(last.Accuracy > first.Accuracy) || last.Accuracy < 0.9 {
+		t.Errorf("pretraining went from loss %.3f (%.2f right) to %.3f (%.2f right)", first.Loss, first.Accuracy, last.Loss, last.Accuracy)
+	}
+	for _, p := range m.Params {
+		changed := !slices.Equal(before[p.Offset:p.Offset+p.Size], m.W[p.Offset:p.Offset+p.Size])
+		if changed != IsVisionParam(p.Name) {
+			t.Errorf("%s changed: %v", p.Name, changed)
+		}
+	}
+	if anyNonZero(m.G) {
+		t.Error("pretraining left gradients behind")
+	}
+}
+
+// FreezeVision leaves the vision gradients at zero and the decoder's as they are.
+func TestFreezeVisionKeepsTheDecoderGradients(t *testing.T) {
+	c := Tiny(24)
+	m, err := New(c, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := tinyBatch(c, rand.New(rand.NewPCG(6, 6)), 2, c.VideoTokens()+6)
+	grads := func(freeze bool) []float32 {
+		m.FreezeVision = freeze
+		if _, err := m.Forward(b); err != nil {
+			t.Fatal(err)
+		}
+		m.ZeroGrad()
+		m.Backward(b)
+		return slices.Clone(m.G)
+	}
+	free, frozen := grads(false), grads(true)
+	for _, p := range m.Params {
+		f, z := free[p.Offset:p.Offset+p.Size], frozen[p.Offset:p.Offset+p.Size]
+		switch {
+		case IsVisionParam(p.Name) && anyNonZero(z):
+			t.Errorf("%s has a gradient with the vision frozen", p.Name)
+		case IsVisionParam(p.Name) && !anyNonZero(f):
+			t.Errorf("%s has no gradient unfrozen: the test shows nothing", p.Name)
+		case !IsVisionParam(p.Name) && !slices.Equal(f, z):
+			t.Errorf("%s's gradient changed with the vision frozen", p.Name)
+		}
+	}
+}
