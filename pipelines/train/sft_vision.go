@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/vrlaif/vrlaif/model"
@@ -48,7 +49,7 @@ func pretrainVision(ctx context.Context, m *model.Model, cfg SFTConfig, examples
 		pix = append(pix, v.Full, v.Thirds[0], v.Thirds[1], v.Thirds[2])
 	}
 	if len(pix) == 0 {
-		return nil, nil
+		return nil, errors.New("train: the world has no training clip to pretrain the vision on")
 	}
 	start := time.Now()
 	first, last, err := m.PretrainVision(ctx, pix, WorldPalette(),
