@@ -2,6 +2,7 @@ package model
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -124,6 +125,9 @@ type VisionProgress struct {
 // last are returned.
 func (m *Model) PretrainVision(ctx context.Context, videos [][]float32, pal VisionPalette, cfg VisionPretrainConfig,
 	progress func(VisionProgress)) (first, last VisionProgress, err error) {
+	if len(videos) == 0 || cfg.Steps <= 0 || cfg.BatchSize <= 0 || cfg.LR <= 0 {
+		return first, last, fmt.Errorf("model: vision pretraining needs videos, steps, a batch size and a learning rate (%d videos, %+v)", len(videos), cfg)
+	}
 	v, C, vt := m.Config.Vision, m.Config.HiddenSize, m.Config.VideoTokens()
 	K, B, pd := pal.targets(v.NumFrames), cfg.BatchSize, v.NumFrames*v.Patches()*v.PatchDim()
 	ys, masks := make([][]float32, len(videos)), make([][]float32, len(videos))

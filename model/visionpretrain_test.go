@@ -130,3 +130,13 @@ func TestFreezeVisionKeepsTheDecoderGradients(t *testing.T) {
 		}
 	}
 }
+
+func TestPretrainVisionRefusesNothingToLearn(t *testing.T) {
+	m, err := New(Tiny(24), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := m.PretrainVision(t.Context(), nil, testPalette, VisionPretrainConfig{Steps: 1, BatchSize: 1, LR: 1e-3}, nil); err == nil {
+		t.Error("no videos: want an error")
+	}
+}
