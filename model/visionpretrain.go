@@ -135,9 +135,13 @@ func (m *Model) PretrainVision(ctx context.Context, videos [][]float32, pal Visi
 		ys[i], masks[i] = VisionTargets(v, p, pal)
 	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x7615))
-	head := make([]float32, K*(C+1)) // per target: C weights, then a bias
-	for i := range head {
-		head[i] = float32(rng.NormFloat64() * 0.02)
+	head := make([]float32, K*C+K) // weights [K,C], then biases [K]
+	hw, hb := head[:K*C], head[K*C:]
+	for k := range K { // drawn target by target, weights then bias
+		for j := range C {
+			hw[k*C+j] = float32(rng.NormFloat64() * 0.02)
+		}
+		hb[k] = float32(rng.NormFloat64() * 0.02)
 	}
 	dhead := make([]float32, len(head))
 	headOpt := NewAdamWFor([]Param{{Name: "vision_pretrain_head", Shape: []int{len(head)}, Size: len(head)}}, len(head), 0)
@@ -151,6 +155,7 @@ func (m *Model) PretrainVision(ctx context.Context, videos [][]float32, pal Visi
 	a := m.ensureActs(B, vt)
 	b := &Batch{B: B, T: vt, Patches: make([]float32, B*pd)}
 	pick := make([]int, B)
+	logits := make([]float32, B*vt*K) // the head's output, then the loss's gradient with respect to it
 	for step := 0; step < cfg.Steps; step++ {
 		if err := ctx.Err(); err != nil {
 			return first, last, err
@@ -160,45 +165,33 @@ func (m *Model) PretrainVision(ctx context.Context, videos [][]float32, pal Visi
 			copy(b.Patches[r*pd:(r+1)*pd], videos[pick[r]])
 		}
 		m.visionForward(a, b)
-		clear(dhead)
-		clear(a.dvtok)
+		MatmulForward(logits, a.vtok, hw, hb, B*vt, C, K)
 		var loss float64
 		n, right := 0, 0
 		for r, i := range pick {
-			for t := 0; t < vt; t++ {
-				x, dx := a.vtok[(r*vt+t)*C:(r*vt+t+1)*C], a.dvtok[(r*vt+t)*C:(r*vt+t+1)*C]
-				for k := 0; k < K; k++ {
-					if masks[i][t*K+k] == 0 {
-						continue
-					}
-					w, dw := head[k*(C+1):(k+1)*(C+1)], dhead[k*(C+1):(k+1)*(C+1)]
-					z := float64(w[C])
-					for j, xj := range x {
-						z += float64(w[j] * xj)
-					}
-					p, target := 1/(1+math.Exp(-z)), float64(ys[i][t*K+k])
-					// softplus forms of −log p and −log(1−p): exact for large |z|
-					loss += softplus(-z)*target + softplus(z)*(1-target)
-					if (p > 0.5) == (target > 0.5) {
-						right++
-					}
-					n++
-					g := float32(p - target)
-					for j, xj := range x {
-						dw[j] += g * xj
-						dx[j] += g * w[j]
-					}
-					dw[C] += g
+			for tk := 0; tk < vt*K; tk++ {
+				z, target := float64(logits[r*vt*K+tk]), float64(ys[i][tk])
+				logits[r*vt*K+tk] = 0
+				if masks[i][tk] == 0 {
+					continue
 				}
+				p := 1 / (1 + math.Exp(-z))
+				// softplus forms of −log p and −log(1−p): exact for large |z|
+				loss += softplus(-z)*target + softplus(z)*(1-target)
+				if (p > 0.5) == (target > 0.5) {
+					right++
+				}
+				n++
+				logits[r*vt*K+tk] = float32(p - target)
 			}
 		}
 		inv := 1 / float32(n)
-		for i := range dhead {
-			dhead[i] *= inv
+		for i := range logits {
+			logits[i] *= inv // the mean over the unmasked targets
 		}
-		for i := range a.dvtok[:B*vt*C] {
-			a.dvtok[i] *= inv
-		}
+		clear(dhead)
+		clear(a.dvtok)
+		MatmulBackward(a.dvtok[:B*vt*C], dhead[:K*C], dhead[K*C:], logits, a.vtok[:B*vt*C], hw, B*vt, C, K)
 		m.ZeroGrad()
 		m.visionBackward(a, b)
 		ClipGradNorm(m.G, 1)
