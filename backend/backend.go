@@ -139,10 +139,13 @@ type ScoreRequest struct {
 
 // ScoreResponse: LogProbs[i] is log p(Continuations[i]). Exact[i] is false where the backend
 // could only bound it from above (an OpenAI-compatible server returns the top tokens of the
-// first reply position; a continuation not among them gets the smallest listed value).
+// first reply position; a continuation not among them gets the smallest listed value). Tokens[i],
+// where the backend scores whole continuations, is the number of tokens of Continuations[i] (as
+// written, without the leading space), for a mean per token; nil where it does not.
 type ScoreResponse struct {
 	LogProbs []float64 `json:"logprobs"`
 	Exact    []bool    `json:"exact"`
+	Tokens   []int     `json:"tokens,omitempty"`
 	Usage    Usage     `json:"usage"`
 	Cached   bool      `json:"cached,omitempty"`
 }

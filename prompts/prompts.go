@@ -21,8 +21,13 @@ const (
 	Narrative      = "narrative-v1"       // "Describe this video in detail." per sub-clip (reference §6)
 	Judge          = "judge-v1"           // narrative as context + question + A + B, the seed's four criteria, one letter
 	JudgeNoContext = "judge-nocontext-v1" // the ablation: the same without the narrative
-	Answer         = "answer-v1"          // the question as asked (no template text added)
-	Reward         = "reward-v1"          // the reward model's evaluation turn (reference §3.2, {factual_prompt} removed)
+	// The likelihood judge's prompts (a fill-in, not the original's): the narrative as context and
+	// the question, to which each response is scored as the reply; and the ablation, the question
+	// alone. SFT on a synthetic world trains the same text ("context_qa" examples).
+	JudgeLikelihood          = "judge-likelihood-v1"
+	JudgeLikelihoodNoContext = "judge-likelihood-nocontext-v1"
+	Answer                   = "answer-v1" // the question as asked (no template text added)
+	Reward                   = "reward-v1" // the reward model's evaluation turn (reference §3.2, {factual_prompt} removed)
 
 	// The Video-ChatGPT benchmark's judging instructions, paraphrased (reference §5.2, §5.3): a
 	// system message per axis, and the user message that gives the question, the reference and the

@@ -16,6 +16,12 @@ func TestRender(t *testing.T) {
 	if nc := MustRender(JudgeNoContext, f); strings.Contains(nc, "Context") || !strings.HasSuffix(nc, "A or B.") {
 		t.Errorf("judge-nocontext-v1: %q", nc)
 	}
+	if got := MustRender(JudgeLikelihood, f); got != "Context (a description of the video): Clip 1: a red square.\nQuestion: What color?" {
+		t.Errorf("judge-likelihood-v1: %q", got)
+	}
+	if got := MustRender(JudgeLikelihoodNoContext, f); got != "What color?" {
+		t.Errorf("judge-likelihood-nocontext-v1: %q", got)
+	}
 	if got := MustRender(Narrative, f); got != "Describe this video in detail." {
 		t.Errorf("narrative-v1: %q", got)
 	}

@@ -284,7 +284,8 @@ func firstStop(s string, stop []string) (cut, end int) {
 }
 
 // Score returns, for each continuation c, log(p(c) + p(" "+c)) as the start of the reply,
-// teacher-forced (see backend.ScoreRequest); no end-of-sequence is added. Always exact.
+// teacher-forced (see backend.ScoreRequest); no end-of-sequence is added. Always exact; Tokens
+// counts each continuation's tokens.
 func (b *Builtin) Score(ctx context.Context, r *backend.ScoreRequest) (*backend.ScoreResponse, error) {
 	if len(r.Continuations) == 0 {
 		return nil, b.fail("score", backend.BadRequest("no continuations"))
@@ -303,7 +304,7 @@ func (b *Builtin) Score(ctx context.Context, r *backend.ScoreRequest) (*backend.
 	} else if ok { // every variant is one token: one forward pass answers all
 		resp.LogProbs = lps
 		for range lps {
-			resp.Exact = append(resp.Exact, true)
+			resp.Exact, resp.Tokens = append(resp.Exact, true), append(resp.Tokens, 1)
 		}
 		resp.Usage = backend.Usage{PromptTokens: len(pr.Tokens), CompletionTokens: 0}
 		b.counters.Call(resp.Usage)
@@ -311,6 +312,7 @@ func (b *Builtin) Score(ctx context.Context, r *backend.ScoreRequest) (*backend.
 	}
 	for _, c := range r.Continuations {
 		total := math.Inf(-1)
+		resp.Tokens = append(resp.Tokens, len(b.tok.Encode(c)))
 		for _, variant := range []string{c, " " + c} {
 			if err := ctx.Err(); err != nil {
 				return nil, b.fail("score", err)

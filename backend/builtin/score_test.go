@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -28,6 +29,9 @@ func TestScorePaths(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !slices.Equal(resp.Tokens, []int{1, 1}) {
+		t.Errorf("one-token continuations counted %v tokens", resp.Tokens)
+	}
 	for i, c := range []string{"A", "B"} {
 		l1, _, _ := b.score(pr, c)
 		l2, _, _ := b.score(pr, " "+c)
@@ -41,7 +45,7 @@ func TestScorePaths(t *testing.T) {
 	}
 	l1, n1, _ := b.score(pr, "The square is red.")
 	l2, n2, _ := b.score(pr, " The square is red.")
-	if n1 < 2 || long.LogProbs[0] != backend.LogAddExp(l1, l2) || long.Usage.CompletionTokens != n1+n2 {
+	if n1 < 2 || long.LogProbs[0] != backend.LogAddExp(l1, l2) || long.Usage.CompletionTokens != n1+n2 || !slices.Equal(long.Tokens, []int{n1}) {
 		t.Errorf("multi-token: %v (%d+%d tokens), want %v", long.LogProbs[0], n1, n2, backend.LogAddExp(l1, l2))
 	}
 }

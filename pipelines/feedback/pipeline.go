@@ -73,6 +73,9 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (schemas.Summary, 
 	if _, err := os.Stat(filepath.Join(cfg.Input, schemas.RowResponse)); err != nil {
 		return schemas.Summary{}, fmt.Errorf("feedback: %s has no %s/ (give a 'vrlaif generate' output folder): %w", cfg.Input, schemas.RowResponse, err)
 	}
+	if err := cfg.Judge.WithDefaults().Validate(); err != nil {
+		return schemas.Summary{}, fmt.Errorf("feedback: %w", err)
+	}
 	// The judge first: a wrong checkpoint or a server that is down is one clear error here; its
 	// identity goes into the settings record, and the open handle is shared by in-process workers.
 	b, err := backend.Open(ctx, cfg.Judge.Backend)
@@ -80,6 +83,11 @@ func Run(ctx context.Context, cfg Config, progress io.Writer) (schemas.Summary, 
 		return schemas.Summary{}, fmt.Errorf("feedback: opening the judge: %w", err)
 	}
 	defer b.Close()
+	if cfg.Judge.Method == judge.JudgeLikelihood {
+		if err := judge.CheckWholeReplies(ctx, b); err != nil {
+			return schemas.Summary{}, fmt.Errorf("feedback: %w", err)
+		}
+	}
 	// One run at a time into a folder; a killed run's temporary files go (readers skip them, but
 	// they would collect).
 	lock, err := runlock.Begin(cfg.Output, "feedback", progress)

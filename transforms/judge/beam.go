@@ -11,7 +11,6 @@ import (
 	"github.com/vrlaif/vrlaif/backend"
 	_ "github.com/vrlaif/vrlaif/backend/all" // the backends a Config may name
 	"github.com/vrlaif/vrlaif/internal/progress"
-	"github.com/vrlaif/vrlaif/prompts"
 	"github.com/vrlaif/vrlaif/schemas"
 	"github.com/vrlaif/vrlaif/transforms/internal/metered"
 	"github.com/vrlaif/vrlaif/transforms/narrative"
@@ -49,7 +48,7 @@ func Pairs(s beam.Scope, clips, narratives, responses beam.PCollection, p Params
 	p = p.WithDefaults()
 	grouped := beam.CoGroupByKey(s,
 		beam.ParDo(s, clipKey, clips), beam.ParDo(s, narrativeKey, narratives), beam.ParDo(s, responseKey, responses))
-	return beam.ParDo2(s, &pairFn{NeedContext: p.Template != prompts.JudgeNoContext}, grouped)
+	return beam.ParDo2(s, &pairFn{NeedContext: p.WithContext()}, grouped)
 }
 
 type pairFn struct {

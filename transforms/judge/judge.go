@@ -2,7 +2,9 @@
 // answers to a question is shown to the judge with the question, the video and (by default) the
 // clip's narrative as context, in both orders; the verdict is read from the probabilities of "A"
 // and "B" where the backend gives them, else parsed from its reply; a pair is labeled only when the
-// two orders agree, and kept with the reason when they do not.
+// two orders agree, and kept with the reason when they do not. The likelihood judge (a fill-in)
+// instead scores each answer as the judge's own reply to the question with the narrative as
+// context, and prefers the likelier one per token.
 package judge
 
 import (
@@ -13,6 +15,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -34,10 +37,23 @@ const (
 	ReasonTie        = "tie"
 )
 
-// Verdict methods.
+// Verdict methods: how a verdict was read.
 const (
-	MethodLogProbs = "logprobs"
-	MethodParsed   = "parsed"
+	MethodLogProbs   = "logprobs"   // p(A) vs p(B) as the next token
+	MethodParsed     = "parsed"     // the letter in a greedy reply
+	MethodLikelihood = "likelihood" // each answer's mean log-probability per token as the reply
+)
+
+// Judging methods (Params.Method).
+const (
+	// JudgeVerdict asks which answer is better and reads the letter (reference §6).
+	JudgeVerdict = "verdict"
+	// JudgeLikelihood scores each answer as the judge's reply to the question, asked with the
+	// narrative as context (prompts.JudgeLikelihood), and prefers the one with the higher mean
+	// log-probability per token: p(A) = σ(mean₁ − mean₂). A fill-in for small judges that have not
+	// learned the verdict letter: it needs a backend that scores whole replies (the built-in
+	// model). It has no answer order, so the swapped verdict mirrors the forward one.
+	JudgeLikelihood = "likelihood"
 )
 
 // Decision rules for turning the two orders' verdicts into a label.
@@ -52,16 +68,22 @@ const (
 
 // Params configure the judge.
 type Params struct {
-	Backend   backend.Config `json:"backend"`
-	Template  string         `json:"template"`   // prompts.Judge (default) or prompts.JudgeNoContext
-	MaxTokens int            `json:"max_tokens"` // for a parsed verdict (default 8)
-	Decision  string         `json:"decision"`   // DecideAgree (default) or DecideAverage
+	Backend backend.Config `json:"backend"`
+	Method  string         `json:"method,omitempty"` // JudgeVerdict (default; "" too) or JudgeLikelihood
+	// Template: prompts.Judge (the verdict's default) or prompts.JudgeNoContext; for the
+	// likelihood judge prompts.JudgeLikelihood (its default) or prompts.JudgeLikelihoodNoContext.
+	Template  string `json:"template"`
+	MaxTokens int    `json:"max_tokens"` // for a parsed verdict (default 8)
+	Decision  string `json:"decision"`   // DecideAgree (default) or DecideAverage
 }
 
 // WithDefaults fills unset fields.
 func (p Params) WithDefaults() Params {
 	if p.Template == "" {
 		p.Template = prompts.Judge
+		if p.Method == JudgeLikelihood {
+			p.Template = prompts.JudgeLikelihood
+		}
 	}
 	if p.MaxTokens <= 0 {
 		p.MaxTokens = 8
@@ -70,6 +92,27 @@ func (p Params) WithDefaults() Params {
 		p.Decision = DecideAgree
 	}
 	return p
+}
+
+// Validate reports a method the judge does not know, or a template that is not the method's.
+func (p Params) Validate() error {
+	verdict := []string{prompts.Judge, prompts.JudgeNoContext}
+	templates := map[string][]string{"": verdict, JudgeVerdict: verdict,
+		JudgeLikelihood: {prompts.JudgeLikelihood, prompts.JudgeLikelihoodNoContext}}[p.Method]
+	if templates == nil {
+		return fmt.Errorf("judge: unknown method %q (verdict or likelihood)", p.Method)
+	}
+	for _, t := range templates {
+		if t == p.Template {
+			return nil
+		}
+	}
+	return fmt.Errorf("judge: template %q is not one of the %s judge's (%s)", p.Template, p.Method, strings.Join(templates, ", "))
+}
+
+// WithContext says whether the template shows the narrative.
+func (p Params) WithContext() bool {
+	return p.Template != prompts.JudgeNoContext && p.Template != prompts.JudgeLikelihoodNoContext
 }
 
 // Pair is two different answers to one question about one clip, ready to judge.
@@ -95,11 +138,14 @@ func PreferenceID(r1, r2 string, judge backend.Info, rule string) string {
 // characters of the narrative it did not see.
 func Judge(ctx context.Context, b backend.Backend, pr Pair, p Params) (schemas.Preference, error) {
 	info := b.Info()
+	if err := p.Validate(); err != nil {
+		return schemas.Preference{}, err
+	}
 	out := schemas.Preference{ID: PreferenceID(pr.R1.ID, pr.R2.ID, info, p.Template+"/"+p.Decision), ClipID: pr.ClipID, VideoID: pr.VideoID,
 		QuestionID: pr.QuestionID, Question: pr.Question, Response1: pr.R1.ID, Response2: pr.R2.ID,
 		Output1: pr.R1.Text, Output2: pr.R2.Text, Images: pr.R1.Images,
 		Judge: schemas.ModelRef{Backend: info.Backend, Model: info.Model, Revision: info.Revision, Template: p.Template}}
-	if p.Template != prompts.JudgeNoContext {
+	if p.WithContext() {
 		out.Context = pr.Context
 	}
 	full := utf8.RuneCountInString(out.Context)
@@ -124,8 +170,12 @@ func Judge(ctx context.Context, b backend.Backend, pr Pair, p Params) (schemas.P
 	return out, nil
 }
 
-// bothOrders asks the judge in both orders with out.Context, setting out.Forward and out.Swapped.
+// bothOrders asks the judge in both orders with out.Context, setting out.Forward and out.Swapped
+// (the likelihood judge scores once: it has no order).
 func bothOrders(ctx context.Context, b backend.Backend, pr Pair, p Params, out *schemas.Preference) error {
+	if p.Method == JudgeLikelihood {
+		return likelihood(ctx, b, pr, p, out)
+	}
 	var err error
 	if out.Forward, err = verdict(ctx, b, pr.Frames, prompts.Fields{Context: out.Context, Question: pr.Question, A: pr.R1.Text, B: pr.R2.Text}, p); err != nil {
 		return fmt.Errorf("judging (A=output_1): %w", err)

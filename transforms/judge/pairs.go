@@ -63,7 +63,7 @@ type Stats struct {
 	Agreement    float64 `json:"agreement"`     // 1 − FlipRate
 	LabelBalance float64 `json:"label_balance"` // share of labels choosing output_1 (½ is balanced)
 	PreferA      float64 `json:"prefer_a"`      // share of readable verdicts that pick the letter A (position bias)
-	LogProbShare float64 `json:"logprob_share"` // share of verdicts read from log-probabilities
+	LogProbShare float64 `json:"logprob_share"` // share of verdicts read from log-probabilities (letters or likelihoods)
 	Identical    int     `json:"identical"`     // pairs dropped before judging because both answers were the same
 	// ContextShortened counts pairs whose narrative was shortened to fit the judge's context.
 	ContextShortened int `json:"context_shortened"`
@@ -81,7 +81,7 @@ func Summarize(prefs []schemas.Preference, identical int) Stats {
 					aLetters++
 				}
 			}
-			if v.Method == MethodLogProbs {
+			if v.Method == MethodLogProbs || v.Method == MethodLikelihood {
 				lp++
 			}
 		}
