@@ -26,6 +26,7 @@ import (
 func demoCmd() *cobra.Command {
 	var out string
 	var quick, noContext, oracle bool
+	judgeMethod := judge.JudgeLikelihood
 	evalTokens := 64
 	sp := synth.DefaultParams()
 	sp.N = 200 // enough clips for SFT to learn something
@@ -46,14 +47,18 @@ model on the world (DIR/sft: its vision first, then the whole; about 3½ minutes
 reports its held-out accuracies,
 then runs the generate pipeline on the training clips with that model (narratives, two sampled
 answers per question: DIR/generate) and the feedback pipeline (the same model judges each pair
-in both orders with the narrative as context, labels by the mean of both orders: DIR/feedback;
-and again without the narrative: DIR/feedback-nocontext), trains the reward model on the
+with the narrative as context: DIR/feedback; and again without the narrative:
+DIR/feedback-nocontext), trains the reward model on the
 context-aware preferences (DIR/rm), runs 100 PPO steps with two actors over an embedded NATS server
 (DIR/ppo), evaluates SFT and the PPO policy (RLAIF) on the held-out clips against the ground truth
 (the five Video-ChatGPT axes and zero-shot QA; both judges' labels checked against the truth:
 DIR/eval) and writes the report (DIR/report/index.html with PNG plots, report.md) and
 DIR/summary.json.
 
+--judge likelihood (the default) judges a pair by which answer the model finds likelier as its
+reply to the question asked with the narrative as context (SFT teaches that prompt); --judge
+verdict asks the original's question, which answer is better, A or B, in both orders, labelled by
+the mean of both orders (the small model's letter is at chance).
 --no-context is the ablation: the reward model and PPO learn from the no-context judge's labels.
 --oracle-labels is the control: they learn from the ground truth's labels of the same pairs
 (DIR/feedback-oracle), which tells whether the loop can use good labels at all.
@@ -63,6 +68,9 @@ DIR/summary.json.
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if out == "" {
 				return fail(cmd, "--output is required")
+			}
+			if demoJudges[judgeMethod] == nil {
+				return fail(cmd, "--judge must be likelihood or verdict, got %q", judgeMethod)
 			}
 			if quick {
 				if !cmd.Flags().Changed("n") {
@@ -97,11 +105,11 @@ DIR/summary.json.
 			if err != nil {
 				return explainDemoRefusal(err, out)
 			}
-			gen, fb, err := demoFeedback(cmd, world, out, sft.Output, fp)
+			gen, fb, err := demoFeedback(cmd, world, out, sft.Output, judgeMethod, fp)
 			if err != nil {
 				return err
 			}
-			fbNoContext, err := demoJudgeFeedback(cmd, out, "feedback-nocontext", demoJudges["feedback-nocontext"], sft.Output)
+			fbNoContext, err := demoJudgeFeedback(cmd, out, "feedback-nocontext", judgeMethod, sft.Output)
 			if err != nil {
 				return err
 			}
@@ -185,7 +193,7 @@ DIR/summary.json.
 				Stages:      stages,
 				Extra:       map[string]any{"judge_stats": fb.Extra["judge_stats"], "judge_stats_nocontext": fbNoContext.Extra["judge_stats"], "eval": ev, "rm": rmRes, "labels": labels},
 				WallSeconds: time.Since(start).Seconds(),
-				Settings:    map[string]any{"synth": sp, "frames": fp, "sft": sft, "quick": quick, "no_context": noContext, "eval_max_tokens": evalTokens, "ppo_steps": ppoSteps, "ppo_lr": ppoLR, "sft_result": res, "sft_eval": sftEval},
+				Settings:    map[string]any{"synth": sp, "frames": fp, "sft": sft, "quick": quick, "no_context": noContext, "judge": judgeMethod, "eval_max_tokens": evalTokens, "ppo_steps": ppoSteps, "ppo_lr": ppoLR, "sft_result": res, "sft_eval": sftEval},
 				Outputs: map[string]string{
 					"world": world, "clips": filepath.Join(out, schemas.RowClip), "deadletter": filepath.Join(out, schemas.RowDeadLetter),
 					"sft": sft.Output, "generate": filepath.Join(out, "generate"), "feedback": filepath.Join(out, "feedback"),
@@ -217,6 +225,7 @@ DIR/summary.json.
 	cmd.Flags().StringVarP(&out, "output", "o", "", "output folder (required)")
 	cmd.Flags().BoolVar(&quick, "quick", false, "a smaller world, for a fast look")
 	cmd.Flags().BoolVar(&noContext, "no-context", false, "the ablation: train the reward model and PPO on the no-context judge's labels")
+	cmd.Flags().StringVar(&judgeMethod, "judge", judge.JudgeLikelihood, "likelihood: the judge scores each answer as its reply with the narrative as context (the built-in model's working judge); verdict: it is asked which is better, A or B (the original's; the small model reads it at chance)")
 	cmd.Flags().BoolVar(&oracle, "oracle-labels", false, "the control: train the reward model and PPO on the ground truth's labels of the same pairs")
 	cmd.Flags().IntVar(&evalTokens, "eval-max-tokens", evalTokens, "new tokens per answer in the evaluation (the benchmark's 512 makes the demo slower; the small model's answers are short)")
 	cmd.Flags().IntVar(&sp.N, "n", sp.N, "clips in the synthetic world")
@@ -231,7 +240,7 @@ DIR/summary.json.
 // demoFeedback runs generate and feedback on the world's training clips with the SFT model: the
 // preferences and PPO's prompts come from clips the evaluation never asks about (the held-out
 // clips), as the original's RL data is apart from its benchmark.
-func demoFeedback(cmd *cobra.Command, world, out, ckpt string, fp frames.Params) (gen, fb schemas.Summary, err error) {
+func demoFeedback(cmd *cobra.Command, world, out, ckpt, method string, fp frames.Params) (gen, fb schemas.Summary, err error) {
 	b := backend.Config{Name: "builtin", Model: ckpt, CacheDir: filepath.Join(out, "cache")}
 	sp := sample.DefaultParams(b)
 	sp.MaxTokens = 48
@@ -244,10 +253,11 @@ func demoFeedback(cmd *cobra.Command, world, out, ckpt string, fp frames.Params)
 		return gen, fb, err
 	}
 	report("generate: %s in %.0fs", stageLine(gen, generate.Stages), gen.WallSeconds)
-	// The built-in judge answers with a strong position bias, so the demo labels by the mean of both
-	// orders (judge.DecideAverage); the flip rate it reports is the bias.
+	// The built-in verdict judge answers with a strong position bias, so the demo labels by the mean
+	// of both orders (judge.DecideAverage); the flip rate it reports is the bias. The likelihood
+	// judge has no order (its flip rate is 0).
 	fcfg := feedback.Config{Input: gcfg.Output, Output: filepath.Join(out, "feedback"),
-		Judge: judge.Params{Backend: b, Decision: judge.DecideAverage}}
+		Judge: judge.Params{Backend: b, Method: method, Template: demoJudges[method]["feedback"], Decision: judge.DecideAverage}}
 	if fb, err = feedback.Run(cmd.Context(), fcfg, os.Stderr); err != nil {
 		return gen, fb, err
 	}
@@ -255,8 +265,8 @@ func demoFeedback(cmd *cobra.Command, world, out, ckpt string, fp frames.Params)
 		return gen, fb, err
 	}
 	st := fb.Extra["judge_stats"].(judge.Stats)
-	report("feedback: %d pairs judged in %.0fs, %d labeled by the mean of both orders, flip rate %.2f (orders disagreeing: position bias), label balance %.2f, %d identical pairs dropped, %d narratives shortened to fit the judge's context",
-		st.Pairs, fb.WallSeconds, st.Labeled, st.FlipRate, st.LabelBalance, st.Identical, st.ContextShortened)
+	report("feedback: %d pairs judged (%s judge) in %.0fs, %d labeled by the mean of both orders, flip rate %.2f (orders disagreeing: position bias), label balance %.2f, %d identical pairs dropped, %d narratives shortened to fit the judge's context",
+		st.Pairs, method, fb.WallSeconds, st.Labeled, st.FlipRate, st.LabelBalance, st.Identical, st.ContextShortened)
 	return gen, fb, nil
 }
 

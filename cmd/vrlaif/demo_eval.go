@@ -22,11 +22,13 @@ import (
 	"github.com/vrlaif/vrlaif/transforms/judge"
 )
 
-// demoJudgeFeedback judges the generate run's pairs with the given template into out/NAME.
-func demoJudgeFeedback(cmd *cobra.Command, out, name, template, ckpt string) (schemas.Summary, error) {
+// demoJudgeFeedback judges the generate run's pairs with the method's template for out/NAME
+// (demoJudges) into out/NAME.
+func demoJudgeFeedback(cmd *cobra.Command, out, name, method, ckpt string) (schemas.Summary, error) {
 	b := backend.Config{Name: "builtin", Model: ckpt, CacheDir: filepath.Join(out, "cache")}
+	template := demoJudges[method][name]
 	fcfg := feedback.Config{Input: filepath.Join(out, "generate"), Output: filepath.Join(out, name),
-		Judge: judge.Params{Backend: b, Template: template, Decision: judge.DecideAverage}}
+		Judge: judge.Params{Backend: b, Method: method, Template: template, Decision: judge.DecideAverage}}
 	fb, err := feedback.Run(cmd.Context(), fcfg, os.Stderr)
 	if err != nil {
 		return fb, err
@@ -244,5 +246,8 @@ func demoReport(dir, ppoDir, labels string, start time.Time, stages map[string]s
 	return runreport.Write(dir, d)
 }
 
-// judge templates of the demo's two feedback runs.
-var demoJudges = map[string]string{"feedback": prompts.Judge, "feedback-nocontext": prompts.JudgeNoContext}
+// demoJudges are the judge templates of the demo's two feedback runs, by judging method.
+var demoJudges = map[string]map[string]string{
+	judge.JudgeVerdict:    {"feedback": prompts.Judge, "feedback-nocontext": prompts.JudgeNoContext},
+	judge.JudgeLikelihood: {"feedback": prompts.JudgeLikelihood, "feedback-nocontext": prompts.JudgeLikelihoodNoContext},
+}

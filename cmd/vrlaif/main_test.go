@@ -12,7 +12,9 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/vrlaif/vrlaif/internal/runlock"
+	"github.com/vrlaif/vrlaif/prompts"
 	"github.com/vrlaif/vrlaif/schemas"
+	"github.com/vrlaif/vrlaif/transforms/judge"
 )
 
 // TestMain lets the tests run this very binary as the vrlaif CLI (as a user would), without a
@@ -228,7 +230,7 @@ func TestDemoQuick(t *testing.T) {
 		t.Errorf("demo: %d responses, %d preferences; summary %+v", len(resp), len(prefs), s.Stages)
 	}
 	for _, p := range prefs {
-		if p.Context == "" || p.Judge.Template != "judge-v1" {
+		if p.Context == "" || p.Judge.Template != prompts.JudgeLikelihood || p.Forward.Method != judge.MethodLikelihood { // the demo's default judge
 			t.Errorf("demo preference without context or template: %+v", p)
 			break
 		}
@@ -293,7 +295,7 @@ func checkDemoEvalAndReport(t *testing.T, out string, s schemas.Summary, prefs [
 		t.Errorf("no-context feedback judged %d pairs, the context-aware one %d", len(noctx), len(prefs))
 	}
 	for _, p := range noctx {
-		if !with[pairKey(p)] || p.Context != "" || p.Judge.Template != "judge-nocontext-v1" {
+		if !with[pairKey(p)] || p.Context != "" || p.Judge.Template != prompts.JudgeLikelihoodNoContext {
 			t.Errorf("no-context preference %+v is not a context-aware pair judged without context", p)
 			break
 		}

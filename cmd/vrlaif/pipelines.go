@@ -183,6 +183,7 @@ func feedbackCmd() *cobra.Command {
 	var mf modelFlags
 	var noContext bool
 	var decision string
+	method := judge.JudgeVerdict
 	cmd := &cobra.Command{
 		Use:   "feedback --input GENERATE_DIR --model CKPT --output DIR",
 		Short: "Beam pipeline: A/B pairs → context-aware judge in both orders → preferences, as Parquet",
@@ -196,7 +197,12 @@ output folder:
           p(B) where the backend gives log-probabilities, else the letter parsed from its reply. When
           the two orders agree the pair is labeled; when not it is kept with the reason.
 
---no-context uses the same prompt without the narrative (` + prompts.JudgeNoContext + `), the ablation.
+--judge likelihood (a fill-in, not the original's) scores instead each answer as the judge's own
+reply to the question with the narrative as context (template ` + prompts.JudgeLikelihood + `, the prompt
+'vrlaif train sft' teaches on a synthetic world) and prefers the likelier per token; it needs a
+backend that scores whole replies (the built-in model) and has no order to ask twice.
+--no-context uses the same prompt without the narrative (` + prompts.JudgeNoContext + `, or
+` + prompts.JudgeLikelihoodNoContext + ` for the likelihood judge), the ablation.
 Where the prompt is longer than the judge's context, the narrative is shortened (each clip's
 caption by the same share, at a word) until it fits; the row's context_dropped says by how much.
 Writes DIR/preferences/ (both verdicts and probabilities, the context used, the judge model and
@@ -217,9 +223,15 @@ model (weights hash or id) are recorded in DIR/settings.json, and a re-run with 
 			if decision != judge.DecideAgree && decision != judge.DecideAverage {
 				return fail(cmd, "--decision must be agree or average, got %q", decision)
 			}
-			cfg.Judge = judge.Params{Backend: b, Template: prompts.Judge, Decision: decision}
+			templates := map[string][2]string{judge.JudgeVerdict: {prompts.Judge, prompts.JudgeNoContext},
+				judge.JudgeLikelihood: {prompts.JudgeLikelihood, prompts.JudgeLikelihoodNoContext}}
+			t, ok := templates[method]
+			if !ok {
+				return fail(cmd, "--judge must be verdict or likelihood, got %q", method)
+			}
+			cfg.Judge = judge.Params{Backend: b, Method: method, Template: t[0], Decision: decision}
 			if noContext {
-				cfg.Judge.Template = prompts.JudgeNoContext
+				cfg.Judge.Template = t[1]
 			}
 			sum, err := feedback.Run(cmd.Context(), cfg, os.Stderr)
 			if err != nil {
@@ -240,6 +252,7 @@ model (weights hash or id) are recorded in DIR/settings.json, and a re-run with 
 	f.StringVarP(&cfg.Input, "input", "i", "", "a 'vrlaif generate' output folder (required)")
 	f.StringVarP(&cfg.Output, "output", "o", "", "output folder (required; re-running into it resumes)")
 	f.BoolVar(&noContext, "no-context", false, "judge without the narrative (the ablation)")
+	f.StringVar(&method, "judge", method, "verdict: ask which answer is better, A or B (the original's); likelihood: score each answer as the judge's reply with the narrative as context (built-in model only)")
 	f.StringVar(&decision, "decision", judge.DecideAgree, "agree: label a pair only when both orders pick the same answer; average: label by the mean of both orders' probabilities (cancels a judge's position bias)")
 	mf.add(f)
 	return cmd

@@ -15,7 +15,9 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/vrlaif/vrlaif/backend/backendtest"
 	"github.com/vrlaif/vrlaif/internal/dataset"
+	"github.com/vrlaif/vrlaif/prompts"
 	"github.com/vrlaif/vrlaif/schemas"
+	"github.com/vrlaif/vrlaif/transforms/judge"
 )
 
 // idsAndTexts is a dataset's rows as id → JSON without the creation time.
@@ -149,6 +151,22 @@ func TestFeedbackAndExportRM(t *testing.T) {
 	}
 	if msg := vrlaif(t, false, "feedback", "--input", world, "--model", ckpt, "--output", filepath.Join(dir, "x")); !strings.Contains(msg, "generate") {
 		t.Errorf("feedback on a folder without responses: %q", msg)
+	}
+	// The likelihood judge, without the narrative: every pair scored, by its template.
+	lk := filepath.Join(dir, "fb-likelihood")
+	vrlaif(t, true, "feedback", "--input", gen, "--model", ckpt, "--output", lk, "--judge", "likelihood", "--no-context")
+	lprefs, _ := dataset.ReadAll[schemas.Preference](filepath.Join(lk, "preferences"))
+	if len(lprefs) != len(prefs) || len(prefs) == 0 {
+		t.Errorf("the likelihood judge judged %d pairs, the verdict judge %d", len(lprefs), len(prefs))
+	}
+	for _, p := range lprefs {
+		if p.Judge.Template != prompts.JudgeLikelihoodNoContext || p.Context != "" || p.Forward.Method != judge.MethodLikelihood {
+			t.Errorf("likelihood preference %+v", p)
+			break
+		}
+	}
+	if msg := vrlaif(t, false, "feedback", "--input", gen, "--model", ckpt, "--output", filepath.Join(dir, "y"), "--judge", "vote"); !strings.Contains(msg, "--judge must be") {
+		t.Errorf("an unknown judge: %q", msg)
 	}
 }
 

@@ -277,6 +277,9 @@ func trainAndEvaluate(cmd *cobra.Command, cfg train.SFTConfig, evalLimit int) (t
 		if line := ev.OtherVideoJudgeLine(); line != "" {
 			report("sft: judging pairs by likelihood, own video / another clip's: %s", line)
 		}
+		if line := ev.ContextJudgeLine(); line != "" {
+			report("sft: the likelihood judge with the clip's narrative / another clip's (the gap is what it reads): %s", line)
+		}
 	}
 	return res, ev, writeSummary(cfg.Output, schemas.Summary{
 		Command:     "train sft",

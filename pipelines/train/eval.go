@@ -94,17 +94,17 @@ func JudgeAccuracy(m *model.Model, tok ChatEncoder, es []*Encoded, videoOf func(
 	return float64(hits) / float64(len(es)), nil
 }
 
-// likelihoodJudgeHits judges each pair the other way the model can: by scoring. For the question
-// asked about the video (no narrative), it compares the mean per-token log-probability of
-// " response</s>" for A and for B and picks the likelier; it says for each pair whether that
-// agrees with the ground truth.
-func likelihoodJudgeHits(m *model.Model, tok ChatEncoder, es []*Encoded, videoOf func(*Example) []float32) ([]bool, error) {
+// likelihoodJudgeHits judges each pair the other way the model can: by scoring. For the user turn
+// promptOf gives (the question alone, or with a narrative as the likelihood judge asks it), it
+// compares the mean per-token log-probability of " response</s>" for A and for B and picks the
+// likelier; it says for each pair whether that agrees with the ground truth.
+func likelihoodJudgeHits(m *model.Model, tok ChatEncoder, es []*Encoded, videoOf func(*Example) []float32, promptOf func(*Example) string) ([]bool, error) {
 	hits := make([]bool, len(es))
 	for n, e := range es {
 		var score [2]float64
 		for i, resp := range e.Example.Responses {
 			ex := *e.Example
-			ex.Conv = []schemas.Turn{{From: "human", Value: "<video>\n" + e.Example.Question}, {From: "gpt", Value: resp}}
+			ex.Conv = []schemas.Turn{{From: "human", Value: promptOf(e.Example)}, {From: "gpt", Value: resp}}
 			enc, err := Encode(tok, &ex, m.Config.VideoTokens())
 			if err != nil {
 				return nil, err
@@ -127,3 +127,6 @@ func likelihoodJudgeHits(m *model.Model, tok ChatEncoder, es []*Encoded, videoOf
 	}
 	return hits, nil
 }
+
+// questionPrompt asks a judging pair's question about the video, as the policy is asked.
+func questionPrompt(ex *Example) string { return "<video>\n" + ex.Question }

@@ -37,6 +37,13 @@ type SFTEval struct {
 	// shape, direction).
 	LikelihoodJudgeOtherVideo float64        `json:"likelihood_judge_accuracy_other_video"`
 	JudgeKinds                []KindAccuracy `json:"likelihood_judge_kinds,omitempty"`
+	// The likelihood judge as feedback asks it (the question with the clip's narrative as
+	// context, prompts.JudgeLikelihood; here the truth's narrative), and again with another
+	// held-out clip's narrative (the video stays the clip's own): the gap is what the judge reads
+	// from the narrative. ContextJudgeKinds' OtherVideo holds the other narrative's accuracy.
+	ContextJudgeAccuracy       float64        `json:"context_judge_accuracy,omitempty"`
+	ContextJudgeOtherNarrative float64        `json:"context_judge_accuracy_other_narrative,omitempty"`
+	ContextJudgeKinds          []KindAccuracy `json:"context_judge_kinds,omitempty"`
 }
 
 // KindAccuracy is the accuracy on one kind of question (synth's kinds: count, background, moves,
@@ -103,7 +110,7 @@ func EvaluateSFT(ctx context.Context, world, dir string, limit int, seed uint64)
 		return ev, err
 	}
 	ev.ShortAnswerAccuracy = share(hits)
-	judgeHits, err := likelihoodJudgeHits(m, tok, judge, videoOf)
+	judgeHits, err := likelihoodJudgeHits(m, tok, judge, videoOf, questionPrompt)
 	if err != nil {
 		return ev, err
 	}
@@ -123,10 +130,26 @@ func EvaluateSFT(ctx context.Context, world, dir string, limit int, seed uint64)
 		if err != nil {
 			return ev, err
 		}
-		otherJudgeHits, err := likelihoodJudgeHits(m, tok, judge, otherVideoOf)
+		otherJudgeHits, err := likelihoodJudgeHits(m, tok, judge, otherVideoOf, questionPrompt)
 		if err != nil {
 			return ev, err
 		}
+		narrative := map[string]string{}
+		for _, e := range judge {
+			narrative[e.Example.ClipID] = e.Example.Context
+		}
+		ownNarrative := func(ex *Example) string { return ContextPrompt(ex.Context, ex.Question) }
+		otherNarrative := func(ex *Example) string { return ContextPrompt(narrative[other[ex.ClipID]], ex.Question) }
+		ctxHits, err := likelihoodJudgeHits(m, tok, judge, videoOf, ownNarrative)
+		if err != nil {
+			return ev, err
+		}
+		otherCtxHits, err := likelihoodJudgeHits(m, tok, judge, videoOf, otherNarrative)
+		if err != nil {
+			return ev, err
+		}
+		ev.ContextJudgeAccuracy, ev.ContextJudgeOtherNarrative = share(ctxHits), share(otherCtxHits)
+		ev.ContextJudgeKinds = kindAccuracies(judge, ctxHits, otherCtxHits)
 		ev.OtherVideo, ev.ShortAnswerOtherVideo, ev.LikelihoodJudgeOtherVideo = true, share(otherHits), share(otherJudgeHits)
 		ev.Kinds = kindAccuracies(short, hits, otherHits)
 		ev.JudgeKinds = kindAccuracies(judge, judgeHits, otherJudgeHits)
@@ -152,6 +175,15 @@ func (ev SFTEval) OtherVideoJudgeLine() string {
 		return ""
 	}
 	return kindsLine(ev.LikelihoodJudgeAccuracy, ev.LikelihoodJudgeOtherVideo, ev.JudgeKinds)
+}
+
+// ContextJudgeLine renders the likelihood judge's accuracy with the clip's own narrative and with
+// another clip's, the same way.
+func (ev SFTEval) ContextJudgeLine() string {
+	if !ev.OtherVideo {
+		return ""
+	}
+	return kindsLine(ev.ContextJudgeAccuracy, ev.ContextJudgeOtherNarrative, ev.ContextJudgeKinds)
 }
 
 func kindsLine(all, allOther float64, kinds []KindAccuracy) string {

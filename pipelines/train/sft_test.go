@@ -18,6 +18,7 @@ import (
 
 	"github.com/vrlaif/vrlaif/model"
 	"github.com/vrlaif/vrlaif/model/tokenizer"
+	"github.com/vrlaif/vrlaif/prompts"
 	"github.com/vrlaif/vrlaif/schemas"
 	"github.com/vrlaif/vrlaif/synth"
 )
@@ -44,11 +45,17 @@ func TestWorldExamplesCoverEverySkill(t *testing.T) {
 				t.Fatalf("judge prompt lacks its parts: %q", q)
 			}
 		}
+		// a context question is the likelihood judge's prompt, answered with the reference answer
+		if e.Kind == "context_qa" {
+			if want := "<video>\n" + prompts.MustRender(prompts.JudgeLikelihood, prompts.Fields{Context: e.Context, Question: e.Question}); e.Context == "" || e.Conv[0].Value != want {
+				t.Fatalf("context question %q, want %q", e.Conv[0].Value, want)
+			}
+		}
 		if !strings.HasPrefix(e.Conv[0].Value, "<video>\n") || e.Conv[len(e.Conv)-1].From != "gpt" {
 			t.Fatalf("example %+v is not a video question with an answer", e)
 		}
 	}
-	for _, k := range []string{"describe", "describe_clip", "generic", "temporal", "consistency", "qa", "judge"} {
+	for _, k := range []string{"describe", "describe_clip", "generic", "temporal", "consistency", "qa", "judge", "context_qa"} {
 		if kinds[k] == 0 {
 			t.Errorf("no %s examples (have %v)", k, kinds)
 		}
@@ -271,6 +278,17 @@ func TestSFTTrainsResumesAndEvaluates(t *testing.T) {
 	}
 	if n != ev.JudgePairs || ev.OtherVideoJudgeLine() == "" {
 		t.Errorf("judging kinds hold %d pairs, want %d (line %q)", n, ev.JudgePairs, ev.OtherVideoJudgeLine())
+	}
+	// and the likelihood judge with the clip's narrative and with another clip's
+	n = 0
+	for _, k := range ev.ContextJudgeKinds {
+		n += k.Questions
+		if k.Kind == "other" || k.Accuracy < 0 || k.Accuracy > 1 || k.OtherVideo < 0 || k.OtherVideo > 1 {
+			t.Errorf("context judging kind %+v", k)
+		}
+	}
+	if n != ev.JudgePairs || ev.ContextJudgeLine() == "" {
+		t.Errorf("context judging kinds hold %d pairs, want %d (line %q)", n, ev.JudgePairs, ev.ContextJudgeLine())
 	}
 }
 

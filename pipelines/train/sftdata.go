@@ -23,6 +23,8 @@ type Example struct {
 	// For judging examples: the question and the two responses in prompt order (A, B).
 	Question  string
 	Responses [2]string
+	// Context is the clip's narrative, for judging and context-QA examples.
+	Context string
 }
 
 // VideoFull selects frames spread over the whole clip.
@@ -41,6 +43,13 @@ func JudgePrompt(narrative, question, a, b string) string {
 	return "<video>\n" + prompts.MustRender(prompts.Judge, prompts.Fields{Context: narrative, Question: question, A: a, B: b})
 }
 
+// ContextPrompt is the user turn of a context-QA example: the video, and the question with the
+// narrative as context, in the likelihood judge's words (prompts.JudgeLikelihood), so that the
+// judge scores an answer as the reply SFT taught for that prompt.
+func ContextPrompt(narrative, question string) string {
+	return "<video>\n" + prompts.MustRender(prompts.JudgeLikelihood, prompts.Fields{Context: narrative, Question: question})
+}
+
 // Narrative joins per-clip descriptions as the narrative stage does.
 func Narrative(clips []string) string { return prompts.JoinCaptions(clips) }
 
@@ -49,7 +58,9 @@ func turn(q, a string) []schemas.Turn {
 }
 
 // WorldExamples turns a synthetic world's ground truth into SFT examples. rng decides which
-// response of a judging pair comes first and which wrong answers are made.
+// response of a judging pair comes first and which wrong answers are made. Besides the seed's
+// kinds, each question with a sentence answer is also asked with the narrative as context
+// ("context_qa", a fill-in): the likelihood judge reads the narrative through that skill.
 func WorldExamples(truths []schemas.Truth, rng *rand.Rand) []Example {
 	var out []Example
 	for _, t := range truths {
@@ -71,6 +82,11 @@ func WorldExamples(truths []schemas.Truth, rng *rand.Rand) []Example {
 			default:
 				add(VideoFull, q.Category, turn(q.Question, q.Answer), q.Gold)
 			}
+			if q.Answer != "" {
+				out = append(out, Example{ClipID: t.ClipID, Video: VideoFull, Kind: "context_qa", Split: t.Split, Gold: q.Gold, QuestionKind: q.Kind,
+					Question: q.Question, Context: narrative,
+					Conv: []schemas.Turn{{From: "human", Value: ContextPrompt(narrative, q.Question)}, {From: "gpt", Value: q.Answer}}})
+			}
 			if q.Gold == "" {
 				continue
 			}
@@ -84,7 +100,7 @@ func WorldExamples(truths []schemas.Truth, rng *rand.Rand) []Example {
 				good, bad, letter = bad, good, "B"
 			}
 			out = append(out, Example{ClipID: t.ClipID, Video: VideoFull, Kind: "judge", Split: t.Split, Gold: letter,
-				Question: q.Question, QuestionKind: q.Kind, Responses: [2]string{good, bad},
+				Question: q.Question, QuestionKind: q.Kind, Responses: [2]string{good, bad}, Context: narrative,
 				Conv: []schemas.Turn{{From: "human", Value: JudgePrompt(narrative, q.Question, good, bad)}, {From: "gpt", Value: letter}}})
 		}
 	}

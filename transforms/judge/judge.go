@@ -8,6 +8,7 @@
 package judge
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -79,6 +80,9 @@ type Params struct {
 
 // WithDefaults fills unset fields.
 func (p Params) WithDefaults() Params {
+	if p.Method == JudgeVerdict { // "" is the verdict: output folders recorded before the method existed match
+		p.Method = ""
+	}
 	if p.Template == "" {
 		p.Template = prompts.Judge
 		if p.Method == JudgeLikelihood {
@@ -107,7 +111,7 @@ func (p Params) Validate() error {
 			return nil
 		}
 	}
-	return fmt.Errorf("judge: template %q is not one of the %s judge's (%s)", p.Template, p.Method, strings.Join(templates, ", "))
+	return fmt.Errorf("judge: template %q is not one of the %s judge's (%s)", p.Template, cmp.Or(p.Method, JudgeVerdict), strings.Join(templates, ", "))
 }
 
 // WithContext says whether the template shows the narrative.
