@@ -265,8 +265,12 @@ func demoFeedback(cmd *cobra.Command, world, out, ckpt, method string, fp frames
 		return gen, fb, err
 	}
 	st := fb.Extra["judge_stats"].(judge.Stats)
-	report("feedback: %d pairs judged (%s judge) in %.0fs, %d labeled by the mean of both orders, flip rate %.2f (orders disagreeing: position bias), label balance %.2f, %d identical pairs dropped, %d narratives shortened to fit the judge's context",
-		st.Pairs, method, fb.WallSeconds, st.Labeled, st.FlipRate, st.LabelBalance, st.Identical, st.ContextShortened)
+	how := fmt.Sprintf("labeled by the mean of both orders, flip rate %.2f (orders disagreeing: position bias)", st.FlipRate)
+	if method == judge.JudgeLikelihood {
+		how = "labeled by the likelier answer with the narrative as context"
+	}
+	report("feedback: %d pairs judged (%s judge) in %.0fs, %d %s, label balance %.2f, %d identical pairs dropped, %d narratives shortened to fit the judge's context",
+		st.Pairs, method, fb.WallSeconds, st.Labeled, how, st.LabelBalance, st.Identical, st.ContextShortened)
 	return gen, fb, nil
 }
 

@@ -152,13 +152,20 @@ func demoFindings(ev eval.Result, rm train.RMResult, steps []runreport.PPOStep, 
 				c.Model, c.Baseline, c.Delta, c.Low, c.High, c.N, c.Baseline, rewardMean(byName[c.Baseline]), c.Model, rewardMean(byName[c.Model])))
 		}
 	}
+	likelihood := map[string]bool{} // judges that score each answer apart: they have no order
 	for _, p := range ev.Preferences {
-		notes = append(notes, fmt.Sprintf("Judge %s (%s): of %d labeled pairs whose answers the ground truth tells apart, %d (%.3f) agree with it; chance is 0.5. The ground truth tells apart %d of all %d pairs. Flip rate %.2f (share of pairs whose verdict changes when the answers swap places: position bias).",
-			p.Name, p.Template, p.Comparable, p.Agree, p.Accuracy, p.OracleComparable, p.Pairs, p.FlipRate))
+		bias := fmt.Sprintf("Flip rate %.2f (share of pairs whose verdict changes when the answers swap places: position bias).", p.FlipRate)
+		if p.Template == prompts.JudgeLikelihood || p.Template == prompts.JudgeLikelihoodNoContext {
+			likelihood[p.Name] = true
+			bias = "The likelihood judge scores each answer apart, so it has no position bias to measure."
+		}
+		notes = append(notes, fmt.Sprintf("Judge %s (%s): of %d labeled pairs whose answers the ground truth tells apart, %d (%.3f) agree with it; chance is 0.5. The ground truth tells apart %d of all %d pairs. %s",
+			p.Name, p.Template, p.Comparable, p.Agree, p.Accuracy, p.OracleComparable, p.Pairs, bias))
 	}
 	for _, name := range sortedKeys(judgeStats) {
-		s := judgeStats[name]
-		notes = append(notes, fmt.Sprintf("%s: the judge said A in %.0f%% of its verdicts.", name, 100*s.PreferA))
+		if s := judgeStats[name]; !likelihood[name] {
+			notes = append(notes, fmt.Sprintf("%s: the judge said A in %.0f%% of its verdicts.", name, 100*s.PreferA))
+		}
 	}
 	if rm.Heldout.Pairs > 0 {
 		notes = append(notes, fmt.Sprintf("Reward model: held-out accuracy %.3f on %d pairs (train %.3f): how well it learned the judge's labels, not the truth.",
