@@ -69,7 +69,7 @@ the mean of both orders (the small model's letter is at chance).
 			if out == "" {
 				return fail(cmd, "--output is required")
 			}
-			if demoJudges[judgeMethod] == nil {
+			if _, _, ok := judge.Templates(judgeMethod); !ok || judgeMethod == "" {
 				return fail(cmd, "--judge must be likelihood or verdict, got %q", judgeMethod)
 			}
 			if quick {
@@ -257,7 +257,7 @@ func demoFeedback(cmd *cobra.Command, world, out, ckpt, method string, fp frames
 	// of both orders (judge.DecideAverage); the flip rate it reports is the bias. The likelihood
 	// judge has no order (its flip rate is 0).
 	fcfg := feedback.Config{Input: gcfg.Output, Output: filepath.Join(out, "feedback"),
-		Judge: judge.Params{Backend: b, Method: method, Template: demoJudges[method]["feedback"], Decision: judge.DecideAverage}}
+		Judge: judge.Params{Backend: b, Method: method, Decision: judge.DecideAverage}}
 	if fb, err = feedback.Run(cmd.Context(), fcfg, os.Stderr); err != nil {
 		return gen, fb, err
 	}

@@ -22,11 +22,11 @@ import (
 	"github.com/vrlaif/vrlaif/transforms/judge"
 )
 
-// demoJudgeFeedback judges the generate run's pairs with the method's template for out/NAME
-// (demoJudges) into out/NAME.
+// demoJudgeFeedback judges the generate run's pairs without the narrative, with the method's
+// no-context template, into out/NAME.
 func demoJudgeFeedback(cmd *cobra.Command, out, name, method, ckpt string) (schemas.Summary, error) {
 	b := backend.Config{Name: "builtin", Model: ckpt, CacheDir: filepath.Join(out, "cache")}
-	template := demoJudges[method][name]
+	_, template, _ := judge.Templates(method) // the ablation's
 	fcfg := feedback.Config{Input: filepath.Join(out, "generate"), Output: filepath.Join(out, name),
 		Judge: judge.Params{Backend: b, Method: method, Template: template, Decision: judge.DecideAverage}}
 	fb, err := feedback.Run(cmd.Context(), fcfg, os.Stderr)
@@ -251,10 +251,4 @@ func demoReport(dir, ppoDir, labels string, start time.Time, stages map[string]s
 		d.Axes = append(d.Axes, runreport.AxisScore{Axis: a, SFT: sft.Axes[a].Mean, RLAIF: rl.Axes[a].Mean, N: sft.Axes[a].N})
 	}
 	return runreport.Write(dir, d)
-}
-
-// demoJudges are the judge templates of the demo's two feedback runs, by judging method.
-var demoJudges = map[string]map[string]string{
-	judge.JudgeVerdict:    {"feedback": prompts.Judge, "feedback-nocontext": prompts.JudgeNoContext},
-	judge.JudgeLikelihood: {"feedback": prompts.JudgeLikelihood, "feedback-nocontext": prompts.JudgeLikelihoodNoContext},
 }

@@ -223,15 +223,13 @@ model (weights hash or id) are recorded in DIR/settings.json, and a re-run with 
 			if decision != judge.DecideAgree && decision != judge.DecideAverage {
 				return fail(cmd, "--decision must be agree or average, got %q", decision)
 			}
-			templates := map[string][2]string{judge.JudgeVerdict: {prompts.Judge, prompts.JudgeNoContext},
-				judge.JudgeLikelihood: {prompts.JudgeLikelihood, prompts.JudgeLikelihoodNoContext}}
-			t, ok := templates[method]
-			if !ok {
+			with, without, ok := judge.Templates(method)
+			if !ok || method == "" {
 				return fail(cmd, "--judge must be verdict or likelihood, got %q", method)
 			}
-			cfg.Judge = judge.Params{Backend: b, Method: method, Template: t[0], Decision: decision}
+			cfg.Judge = judge.Params{Backend: b, Method: method, Template: with, Decision: decision}
 			if noContext {
-				cfg.Judge.Template = t[1]
+				cfg.Judge.Template = without
 			}
 			sum, err := feedback.Run(cmd.Context(), cfg, os.Stderr)
 			if err != nil {

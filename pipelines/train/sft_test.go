@@ -258,37 +258,26 @@ func TestSFTTrainsResumesAndEvaluates(t *testing.T) {
 	if !ev.OtherVideo {
 		t.Errorf("no other-video baseline with two held-out clips: %+v", ev)
 	}
+	// every question finds its kind, for the short answers, the judging pairs by likelihood with
+	// either video, and the likelihood judge with the clip's narrative and with another clip's
+	checkKinds(t, "short answers", ev.Kinds, ev.ShortAnswers, ev.OtherVideoLine())
+	checkKinds(t, "judging pairs", ev.JudgeKinds, ev.JudgePairs, ev.OtherVideoJudgeLine())
+	checkKinds(t, "context judging pairs", ev.ContextJudgeKinds, ev.JudgePairs, ev.ContextJudgeLine())
+}
+
+// checkKinds: the kinds hold want questions, each a kind of the truth with accuracies in [0, 1],
+// and the line rendering them is not empty.
+func checkKinds(t *testing.T, what string, kinds []KindAccuracy, want int, line string) {
+	t.Helper()
 	n := 0
-	for _, k := range ev.Kinds {
+	for _, k := range kinds {
 		n += k.Questions
 		if k.Kind == "other" || k.Accuracy < 0 || k.Accuracy > 1 || k.OtherVideo < 0 || k.OtherVideo > 1 {
-			t.Errorf("kind %+v", k)
+			t.Errorf("%s: kind %+v", what, k)
 		}
 	}
-	if n != ev.ShortAnswers {
-		t.Errorf("kinds hold %d questions, want %d", n, ev.ShortAnswers)
-	}
-	// the judging pairs too, by likelihood with either video
-	n = 0
-	for _, k := range ev.JudgeKinds {
-		n += k.Questions
-		if k.Kind == "other" || k.Accuracy < 0 || k.Accuracy > 1 || k.OtherVideo < 0 || k.OtherVideo > 1 {
-			t.Errorf("judging kind %+v", k)
-		}
-	}
-	if n != ev.JudgePairs || ev.OtherVideoJudgeLine() == "" {
-		t.Errorf("judging kinds hold %d pairs, want %d (line %q)", n, ev.JudgePairs, ev.OtherVideoJudgeLine())
-	}
-	// and the likelihood judge with the clip's narrative and with another clip's
-	n = 0
-	for _, k := range ev.ContextJudgeKinds {
-		n += k.Questions
-		if k.Kind == "other" || k.Accuracy < 0 || k.Accuracy > 1 || k.OtherVideo < 0 || k.OtherVideo > 1 {
-			t.Errorf("context judging kind %+v", k)
-		}
-	}
-	if n != ev.JudgePairs || ev.ContextJudgeLine() == "" {
-		t.Errorf("context judging kinds hold %d pairs, want %d (line %q)", n, ev.JudgePairs, ev.ContextJudgeLine())
+	if n != want || line == "" {
+		t.Errorf("%s: kinds hold %d questions, want %d (line %q)", what, n, want, line)
 	}
 }
 

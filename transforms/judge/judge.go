@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"math"
 	"regexp"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -83,11 +82,8 @@ func (p Params) WithDefaults() Params {
 	if p.Method == JudgeVerdict { // "" is the verdict: output folders recorded before the method existed match
 		p.Method = ""
 	}
-	if p.Template == "" {
-		p.Template = prompts.Judge
-		if p.Method == JudgeLikelihood {
-			p.Template = prompts.JudgeLikelihood
-		}
+	if with, _, ok := Templates(p.Method); ok && p.Template == "" {
+		p.Template = with
 	}
 	if p.MaxTokens <= 0 {
 		p.MaxTokens = 8
@@ -98,20 +94,28 @@ func (p Params) WithDefaults() Params {
 	return p
 }
 
+// Templates are a judging method's two templates: with the narrative as context, and without it
+// (the ablation); ok is false for a method the judge does not know ("" is the verdict).
+func Templates(method string) (withContext, noContext string, ok bool) {
+	switch method {
+	case "", JudgeVerdict:
+		return prompts.Judge, prompts.JudgeNoContext, true
+	case JudgeLikelihood:
+		return prompts.JudgeLikelihood, prompts.JudgeLikelihoodNoContext, true
+	}
+	return "", "", false
+}
+
 // Validate reports a method the judge does not know, or a template that is not the method's.
 func (p Params) Validate() error {
-	verdict := []string{prompts.Judge, prompts.JudgeNoContext}
-	templates := map[string][]string{"": verdict, JudgeVerdict: verdict,
-		JudgeLikelihood: {prompts.JudgeLikelihood, prompts.JudgeLikelihoodNoContext}}[p.Method]
-	if templates == nil {
+	with, without, ok := Templates(p.Method)
+	switch {
+	case !ok:
 		return fmt.Errorf("judge: unknown method %q (verdict or likelihood)", p.Method)
+	case p.Template != with && p.Template != without:
+		return fmt.Errorf("judge: template %q is not one of the %s judge's (%s, %s)", p.Template, cmp.Or(p.Method, JudgeVerdict), with, without)
 	}
-	for _, t := range templates {
-		if t == p.Template {
-			return nil
-		}
-	}
-	return fmt.Errorf("judge: template %q is not one of the %s judge's (%s)", p.Template, cmp.Or(p.Method, JudgeVerdict), strings.Join(templates, ", "))
+	return nil
 }
 
 // WithContext says whether the template shows the narrative.
