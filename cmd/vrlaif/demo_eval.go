@@ -233,6 +233,7 @@ func demoReport(dir, ppoDir, labels string, start time.Time, stages map[string]s
 	} else {
 		d.Seen = seenRows(train.KindAccuracy{Kind: "all", Questions: sftEval.ShortAnswers, Accuracy: sftEval.ShortAnswerAccuracy, OtherVideo: sftEval.ShortAnswerOtherVideo}, sftEval.Kinds)
 		d.SeenJudging = seenRows(train.KindAccuracy{Kind: "all", Questions: sftEval.JudgePairs, Accuracy: sftEval.LikelihoodJudgeAccuracy, OtherVideo: sftEval.LikelihoodJudgeOtherVideo}, sftEval.JudgeKinds)
+		d.SeenContext = seenRows(train.KindAccuracy{Kind: "all", Questions: sftEval.JudgePairs, Accuracy: sftEval.ContextJudgeAccuracy, OtherVideo: sftEval.ContextJudgeOtherNarrative}, sftEval.ContextJudgeKinds)
 	}
 	for _, p := range ev.Preferences {
 		d.Preference = append(d.Preference, runreport.PreferenceAccuracy{Name: p.Name, Accuracy: p.Accuracy, Pairs: p.Pairs, Labeled: p.Labeled, Compared: p.Comparable, FlipRate: p.FlipRate})

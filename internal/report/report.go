@@ -71,8 +71,11 @@ type Data struct {
 	QA          []QAScore            // e.g. SFT, RLAIF
 	Seen        []SeenRow            // the SFT model's short answers by kind, with its own and another clip's video
 	SeenJudging []SeenRow            // the SFT model's judging pairs by likelihood, by kind, with either video
-	SeenNote    string               // why Seen and SeenJudging are empty, shown in their place
-	Notes       []string             // findings, plain text paragraphs (may contain <, &: escape them)
+	// SeenContext: the likelihood judge on those pairs with the clip's narrative and with another
+	// clip's (Own and Other hold the narratives' accuracies).
+	SeenContext []SeenRow
+	SeenNote    string   // why Seen, SeenJudging and SeenContext are empty, shown in their place
+	Notes       []string // findings, plain text paragraphs (may contain <, &: escape them)
 }
 
 // Files names what Write wrote, relative to dir.

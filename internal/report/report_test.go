@@ -44,6 +44,7 @@ func sampleData() Data {
 			{Kind: "count", Questions: 40, Own: 0.25, Other: 0.25},
 		},
 		SeenJudging: []SeenRow{{Kind: "color", Questions: 30, Own: 0.6, Other: 0.5}},
+		SeenContext: []SeenRow{{Kind: "count", Questions: 20, Own: 0.95, Other: 0.4}},
 		Notes: []string{
 			"RLAIF beats SFT on 3 of 5 axes.",
 			"A note with <script>alert(1)</script> & an ampersand.",
@@ -406,6 +407,8 @@ func TestMarkdown(t *testing.T) {
 		"| question kind | own video | another clip's video | gap | questions |\n|---|---:|---:|---:|---:|\n| background | 0.750 | 0.125 | +0.625 | 40 |\n| count | 0.250 | 0.250 | +0.000 | 40 |\n",
 		"## What the SFT model sees when it compares two answers",
 		"| question kind | own video | another clip's video | gap | pairs |\n|---|---:|---:|---:|---:|\n| color | 0.600 | 0.500 | +0.100 | 30 |\n",
+		"## What the likelihood judge reads from the narrative",
+		"| question kind | own narrative | another clip's narrative | gap | pairs |\n|---|---:|---:|---:|---:|\n| count | 0.950 | 0.400 | +0.550 | 20 |\n",
 		"| without context | 0.400 | 140 | 170 | 200 | 0.125 |\n",
 		"| ingest | 100 | 98 | 2 |\n",
 		"20 PPO steps (step 1 to 20)",

@@ -42,6 +42,7 @@ func buildSections(d Data) []section {
 		preferenceSection(d.Preference),
 		seenSection(d.Seen, d.SeenNote),
 		seenJudgingSection(d.SeenJudging, d.SeenNote),
+		seenContextSection(d.SeenContext, d.SeenNote),
 		ppoSection(d.Steps),
 		stagesSection(d.Stages),
 		{id: "notes", heading: "Notes", paras: d.Notes},
@@ -120,23 +121,35 @@ func seenJudgingSection(rows []SeenRow, note string) section {
 			"These cover what the short answers do not ask: an object's colour, shape and direction.")
 }
 
+func seenContextSection(rows []SeenRow, note string) section {
+	s := section{id: "seen-context", heading: "What the likelihood judge reads from the narrative"}
+	return seenKindsSection(s, rows, note, "pairs",
+		"The same pairs judged as the likelihood judge does (which answer is likelier as the reply to the question asked with the narrative as context), "+
+			"with the clip's own narrative (the ground truth's) and again with another clip's; the video is the clip's own. The gap is what the judge reads from the narrative. "+
+			"In the loop the narrative is the model's own, as good as its captions.", "own narrative", "another clip's narrative")
+}
+
 // seenKindsSection fills s with the rows' table and its explanation, or with the note on why
-// there are no rows.
-func seenKindsSection(s section, rows []SeenRow, note, counted, explanation string) section {
+// there are no rows. columns names the two accuracies (default: own video, another clip's video).
+func seenKindsSection(s section, rows []SeenRow, note, counted, explanation string, columns ...string) section {
 	if len(rows) == 0 {
 		if note != "" {
 			s.paras = []string{note}
 		}
 		return s
 	}
-	s.table = seenTable(rows, counted)
+	if len(columns) != 2 {
+		columns = []string{"own video", "another clip's video"}
+	}
+	s.table = seenTable(rows, counted, columns[0], columns[1])
 	s.paras = append(s.paras, explanation)
 	return s
 }
 
-// seenTable is a table of accuracies by kind with the clip's own video, another clip's and the gap.
-func seenTable(rows []SeenRow, counted string) *table {
-	t := &table{header: []string{"question kind", "own video", "another clip's video", "gap", counted},
+// seenTable is a table of accuracies by kind with the clip's own video (or narrative), another
+// clip's and the gap.
+func seenTable(rows []SeenRow, counted, own, other string) *table {
+	t := &table{header: []string{"question kind", own, other, "gap", counted},
 		num: []bool{false, true, true, true, true}}
 	for _, r := range rows {
 		t.rows = append(t.rows, []string{r.Kind, formatFraction(r.Own), formatFraction(r.Other), formatFractionDelta(r.Own - r.Other), strconv.Itoa(r.Questions)})
