@@ -312,8 +312,7 @@ func (b *Builtin) Score(ctx context.Context, r *backend.ScoreRequest) (*backend.
 	}
 	for _, c := range r.Continuations {
 		total := math.Inf(-1)
-		resp.Tokens = append(resp.Tokens, len(b.tok.Encode(c)))
-		for _, variant := range []string{c, " " + c} {
+		for i, variant := range []string{c, " " + c} {
 			if err := ctx.Err(); err != nil {
 				return nil, b.fail("score", err)
 			}
@@ -322,6 +321,9 @@ func (b *Builtin) Score(ctx context.Context, r *backend.ScoreRequest) (*backend.
 				return nil, b.fail("score", err)
 			}
 			total = backend.LogAddExp(total, lp)
+			if i == 0 { // the continuation as written
+				resp.Tokens = append(resp.Tokens, n)
+			}
 			resp.Usage.PromptTokens += len(pr.Tokens)
 			resp.Usage.CompletionTokens += n
 		}

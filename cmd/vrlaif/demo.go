@@ -69,7 +69,7 @@ the mean of both orders (the small model's letter is at chance).
 			if out == "" {
 				return fail(cmd, "--output is required")
 			}
-			if _, _, ok := judge.Templates(judgeMethod); !ok || judgeMethod == "" {
+			if judgeMethod != judge.JudgeLikelihood && judgeMethod != judge.JudgeVerdict {
 				return fail(cmd, "--judge must be likelihood or verdict, got %q", judgeMethod)
 			}
 			if quick {

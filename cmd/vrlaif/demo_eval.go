@@ -16,7 +16,6 @@ import (
 	"github.com/vrlaif/vrlaif/pipelines/eval"
 	"github.com/vrlaif/vrlaif/pipelines/feedback"
 	"github.com/vrlaif/vrlaif/pipelines/train"
-	"github.com/vrlaif/vrlaif/prompts"
 	"github.com/vrlaif/vrlaif/schemas"
 	"github.com/vrlaif/vrlaif/synth"
 	"github.com/vrlaif/vrlaif/transforms/judge"
@@ -155,7 +154,7 @@ func demoFindings(ev eval.Result, rm train.RMResult, steps []runreport.PPOStep, 
 	likelihood := map[string]bool{} // judges that score each answer apart: they have no order
 	for _, p := range ev.Preferences {
 		bias := fmt.Sprintf("Flip rate %.2f (share of pairs whose verdict changes when the answers swap places: position bias).", p.FlipRate)
-		if p.Template == prompts.JudgeLikelihood || p.Template == prompts.JudgeLikelihoodNoContext {
+		if judge.MethodOf(p.Template) == judge.JudgeLikelihood {
 			likelihood[p.Name] = true
 			bias = "The likelihood judge scores each answer apart, so it has no position bias to measure."
 		}

@@ -223,10 +223,10 @@ model (weights hash or id) are recorded in DIR/settings.json, and a re-run with 
 			if decision != judge.DecideAgree && decision != judge.DecideAverage {
 				return fail(cmd, "--decision must be agree or average, got %q", decision)
 			}
-			with, without, ok := judge.Templates(method)
-			if !ok || method == "" {
+			if method != judge.JudgeVerdict && method != judge.JudgeLikelihood {
 				return fail(cmd, "--judge must be verdict or likelihood, got %q", method)
 			}
+			with, without, _ := judge.Templates(method)
 			cfg.Judge = judge.Params{Backend: b, Method: method, Template: with, Decision: decision}
 			if noContext {
 				cfg.Judge.Template = without

@@ -106,6 +106,16 @@ func Templates(method string) (withContext, noContext string, ok bool) {
 	return "", "", false
 }
 
+// MethodOf is the judging method a template belongs to ("" for a template of neither).
+func MethodOf(template string) string {
+	for _, m := range []string{JudgeVerdict, JudgeLikelihood} {
+		if with, without, _ := Templates(m); template == with || template == without {
+			return m
+		}
+	}
+	return ""
+}
+
 // Validate reports a method the judge does not know, or a template that is not the method's.
 func (p Params) Validate() error {
 	with, without, ok := Templates(p.Method)

@@ -84,6 +84,12 @@ func TestJudgeParamsValidate(t *testing.T) {
 	if (Params{Method: JudgeLikelihood, Template: prompts.JudgeLikelihoodNoContext}).WithContext() {
 		t.Error("the no-context likelihood template shows the narrative")
 	}
+	for tmpl, want := range map[string]string{prompts.Judge: JudgeVerdict, prompts.JudgeNoContext: JudgeVerdict,
+		prompts.JudgeLikelihood: JudgeLikelihood, prompts.JudgeLikelihoodNoContext: JudgeLikelihood, prompts.Narrative: ""} {
+		if got := MethodOf(tmpl); got != want {
+			t.Errorf("MethodOf(%s) = %q, want %q", tmpl, got, want)
+		}
+	}
 }
 
 // An OpenAI-compatible server gives log-probabilities of the reply's first token only: the
