@@ -141,7 +141,7 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, prefix string, o
 	}
 	asked := rollouts.MaxBytes
 	for {
-		_, err := js.CreateOrUpdateStream(ctx, rollouts)
+		err := createOrUpdateStream(ctx, js, rollouts)
 		if err == nil {
 			break
 		}
@@ -160,10 +160,28 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, prefix string, o
 			"(actors wait sooner while the learner catches up; free disk space for the default)",
 			"stream", rollouts.Name, "max_bytes_MiB", rollouts.MaxBytes>>20, "default_MiB", asked>>20)
 	}
-	if _, err := js.CreateOrUpdateStream(ctx, prompts); err != nil {
+	if err := createOrUpdateStream(ctx, js, prompts); err != nil {
 		return fmt.Errorf("natsbus: stream %s: %w", prompts.Name, err)
 	}
 	return nil
+}
+
+// createOrUpdateStream is js.CreateOrUpdateStream, safe against another process creating the
+// same stream at the same moment (a learner and its actors starting together): the client asks
+// for an update, is told there is no stream, asks to create it, and is told the name is taken
+// when the other's create landed in between. Asking again then finds the stream and updates it.
+func createOrUpdateStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) error {
+	for attempt := 1; ; attempt++ {
+		_, err := js.CreateOrUpdateStream(ctx, cfg)
+		if err == nil || !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) || attempt == 5 {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Duration(attempt) * 20 * time.Millisecond):
+		}
+	}
 }
 
 // insufficientStorage reports whether err is JetStream's "insufficient storage resources".

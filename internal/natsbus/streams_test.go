@@ -232,3 +232,33 @@ func TestEnsureStreamsOnALowStorageServer(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// Several processes starting at once (a learner and its actors) all ensure the streams on a fresh
+// server: each may find no stream and try to create it, and all of them succeed, also on a server
+// too small for the default rollout stream (where each settles on a smaller one).
+func TestEnsureStreamsConcurrently(t *testing.T) {
+	for round := range 40 {
+		var opts []ServerOption
+		if round%2 == 1 {
+			opts = append(opts, WithMaxStore(100<<20))
+		}
+		s := startServer(t, opts...)
+		const clients = 8
+		js := make([]jetstream.JetStream, clients)
+		for i := range js {
+			_, js[i] = connect(t, s.ClientURL())
+		}
+		errs := make(chan error, clients)
+		start := make(chan struct{})
+		for i := range clients {
+			go func() { <-start; errs <- EnsureStreams(t.Context(), js[i], "test") }()
+		}
+		close(start)
+		for range clients {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+		s.Shutdown()
+	}
+}
