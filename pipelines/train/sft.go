@@ -49,7 +49,7 @@ type SFTConfig struct {
 
 // DefaultSFTConfig is the demo's setting for the small model.
 func DefaultSFTConfig() SFTConfig {
-	return SFTConfig{Size: "small", Vocab: 1024, Steps: 900, BatchSize: 16, LR: 2e-3, MinLR: 2e-4, Warmup: 30,
+	return SFTConfig{Size: "small", Vocab: 1024, Steps: 1100, BatchSize: 16, LR: 2e-3, MinLR: 2e-4, Warmup: 30,
 		WeightDecay: 0.01, ClipNorm: 1, ShortPhase: 0.2, PerExampleLoss: true, EvalEvery: 100, SaveEvery: 200, Seed: 1,
 		VisionSteps: 3000}
 }

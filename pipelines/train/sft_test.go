@@ -51,11 +51,18 @@ func TestWorldExamplesCoverEverySkill(t *testing.T) {
 				t.Fatalf("context question %q, want %q", e.Conv[0].Value, want)
 			}
 		}
+		// a plain short-answer question is answered with a sentence that holds its gold word
+		if e.Kind == "qa_sentence" {
+			q, a := e.Conv[0].Value, e.Conv[1].Value
+			if strings.HasSuffix(q, ShortSuffix) || !strings.Contains(strings.ToLower(a), e.Gold) || len(strings.Fields(a)) < 3 {
+				t.Fatalf("plain question %q answered %q (gold %q)", q, a, e.Gold)
+			}
+		}
 		if !strings.HasPrefix(e.Conv[0].Value, "<video>\n") || e.Conv[len(e.Conv)-1].From != "gpt" {
 			t.Fatalf("example %+v is not a video question with an answer", e)
 		}
 	}
-	for _, k := range []string{"describe", "describe_clip", "generic", "temporal", "consistency", "qa", "judge", "context_qa"} {
+	for _, k := range []string{"describe", "describe_clip", "generic", "temporal", "consistency", "qa", "qa_sentence", "judge", "context_qa"} {
 		if kinds[k] == 0 {
 			t.Errorf("no %s examples (have %v)", k, kinds)
 		}

@@ -60,7 +60,9 @@ func turn(q, a string) []schemas.Turn {
 // WorldExamples turns a synthetic world's ground truth into SFT examples. rng decides which
 // response of a judging pair comes first and which wrong answers are made. Besides the seed's
 // kinds, each question with a sentence answer is also asked with the narrative as context
-// ("context_qa", a fill-in): the likelihood judge reads the narrative through that skill.
+// ("context_qa", a fill-in): the likelihood judge reads the narrative through that skill. A
+// short-answer question is asked both with ShortSuffix (the gold word) and plainly ("qa_sentence",
+// the reference sentence), the form zero-shot QA and the RL prompts use.
 func WorldExamples(truths []schemas.Truth, rng *rand.Rand) []Example {
 	var out []Example
 	for _, t := range truths {
@@ -79,6 +81,12 @@ func WorldExamples(truths []schemas.Truth, rng *rand.Rand) []Example {
 			case q.Category == "qa":
 				add(VideoFull, "qa", turn(q.Question+ShortSuffix, q.Gold), q.Gold)
 				out[len(out)-1].QuestionKind = q.Kind
+				if q.Answer != "" {
+					// Asked plainly, as zero-shot QA and the RL prompts ask it: a sentence that
+					// holds the short answer ("Yes, it moves.").
+					add(VideoFull, "qa_sentence", turn(q.Question, q.Answer), q.Gold)
+					out[len(out)-1].QuestionKind = q.Kind
+				}
 			default:
 				add(VideoFull, q.Category, turn(q.Question, q.Answer), q.Gold)
 			}
