@@ -235,10 +235,6 @@ func runEval(cmd *cobra.Command, cfg eval.Config) (eval.Result, error) {
 	for _, w := range warnings {
 		report("eval: warning: %s", w)
 	}
-	answers := 0
-	for _, m := range res.Models {
-		answers += m.Answers
-	}
 	err = writeSummary(cfg.Output, schemas.Summary{Command: "eval", WallSeconds: res.Seconds,
 		Stages:   map[string]schemas.StageCounts{eval.Stage: {In: res.Questions * len(cfg.Models), Out: res.Scores, DeadLetter: res.DeadLetters}},
 		Settings: map[string]any{"eval": cfg},
