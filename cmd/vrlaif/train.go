@@ -128,8 +128,11 @@ func trainSFTCmd() *cobra.Command {
 		Long: `sft trains the built-in video language model (a small LLaMA-style decoder with a
 Video-ChatGPT style front end) on a world made by 'vrlaif synth': detailed descriptions of whole
 clips and of their thirds, questions with answers (short answers first, then everything: the
-curriculum), and judging examples (a narrative, a question and two answers, one contradicting the
-ground truth → the letter of the better one), so that one model captions, answers and judges.
+curriculum; a short-answer question both with " Answer with one word or phrase." → the word and
+plainly → the reference sentence), the same questions with the clip's narrative as context (what
+the likelihood judge reads through), and judging examples (a narrative, a question and two
+answers, one contradicting the ground truth → the letter of the better one), so that one model
+captions, answers and judges.
 
 On a world, a new model's vision tower and projector are first pretrained (--vision-steps,
 about a minute for the small model): a linear head on each video token learns which colours the
