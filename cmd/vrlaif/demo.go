@@ -43,7 +43,7 @@ func demoCmd() *cobra.Command {
 		Long: `demo runs everything vrlaif can do today on embedded defaults, with no external service:
 it renders the synthetic world into DIR/world (videos + ground truth), extracts frames from it
 into DIR/clips with the seed's sampling (50 frames, 224 px, padded), fine-tunes the built-in
-model on the world (DIR/sft: its vision first, then the whole; about 4 minutes on two cores) and
+model on the world (DIR/sft: its vision first, then the whole; about 5 minutes on two cores) and
 reports its held-out accuracies,
 then runs the generate pipeline on the training clips with that model (narratives, two sampled
 answers per question: DIR/generate) and the feedback pipeline (the same model judges each pair
