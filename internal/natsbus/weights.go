@@ -31,6 +31,16 @@ const (
 	objectBackoffMax   = 4 * time.Second
 )
 
+// requestTimeout bounds one JetStream API request here (binding the bucket, an object's info,
+// the latest pointer), and putAttemptTimeout one attempt at storing a version's tar. A healthy
+// server answers a request in milliseconds, but one in flight when the server restarts is never
+// answered: unbounded, it waited out the caller's whole deadline (the learner's two minutes per
+// publish) instead of failing fast and being retried. Variables for the tests.
+var (
+	requestTimeout    = 10 * time.Second
+	putAttemptTimeout = time.Minute
+)
+
 var objectNameRE = regexp.MustCompile(`^v([0-9]{6,})$`)
 
 // WeightsObjectName is the object holding version: "v000042" for 42.
@@ -89,8 +99,12 @@ func PutWeights(ctx context.Context, js jetstream.JetStream, bucket string, vers
 		},
 	}
 	err = withRetries(ctx, func(ctx context.Context) error {
-		before, _ := obs.GetInfo(ctx, name, jetstream.GetObjectInfoShowDeleted())
-		err := putTar(ctx, obs, meta, entries)
+		ictx, cancel := context.WithTimeout(ctx, requestTimeout)
+		before, _ := obs.GetInfo(ictx, name, jetstream.GetObjectInfoShowDeleted())
+		cancel()
+		pctx, cancel := context.WithTimeout(ctx, putAttemptTimeout)
+		defer cancel()
+		err := putTar(pctx, obs, meta, entries)
 		if err != nil {
 			dropFailedPut(ctx, obs, name, before)
 		}
@@ -143,6 +157,8 @@ func setLatest(ctx context.Context, obs jetstream.ObjectStore, bucket string, ve
 		return fmt.Errorf("natsbus: weights %s: %w", bucket, err)
 	}
 	err = withRetries(ctx, func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+		defer cancel()
 		_, err := obs.PutBytes(ctx, latestName, []byte(strconv.Itoa(version)))
 		return err
 	})
@@ -153,6 +169,8 @@ func setLatest(ctx context.Context, obs jetstream.ObjectStore, bucket string, ve
 }
 
 func readLatest(ctx context.Context, obs jetstream.ObjectStore) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
 	b, err := obs.GetBytes(ctx, latestName)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return 0, ErrNoWeights
@@ -262,6 +280,8 @@ func PruneWeights(ctx context.Context, js jetstream.JetStream, bucket string, ke
 
 // objectStore binds to bucket, creating it (file storage) if create is set.
 func objectStore(ctx context.Context, js jetstream.JetStream, bucket string, create bool) (jetstream.ObjectStore, error) {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
 	obs, err := js.ObjectStore(ctx, bucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
 		if !create {

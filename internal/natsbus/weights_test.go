@@ -2,6 +2,7 @@ package natsbus
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"math/rand/v2"
 	"os"
@@ -9,6 +10,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // writeCheckpoint writes a checkpoint-like folder: random "weights" of size bytes, a config,
@@ -131,5 +137,59 @@ func TestPutWeightsTooLarge(t *testing.T) {
 	t.Log(err)
 	if _, err := LatestVersion(t.Context(), js, "weights"); !errors.Is(err, ErrNoWeights) {
 		t.Errorf("a refused put published something: %v", err)
+	}
+}
+
+// A JetStream request that is never answered (one in flight when the server restarts) fails
+// after requestTimeout, with an error the callers retry, rather than waiting out the caller's
+// whole deadline. The server here has no JetStream; a subscriber takes the API requests and never
+// replies, as a restarted server never replies to a request the old one received.
+func TestWeightsRequestsNeverAnsweredFailFast(t *testing.T) {
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	t.Cleanup(srv.Shutdown)
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("plain server not ready")
+	}
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	sink, err := nc.SubscribeSync("$JS.API.>") // swallows every request
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Unsubscribe()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func(d time.Duration) { requestTimeout = d }(requestTimeout)
+	requestTimeout = 300 * time.Millisecond
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "model.safetensors"), []byte("weights"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, call := range map[string]func(context.Context) error{
+		"PutWeights":    func(ctx context.Context) error { return PutWeights(ctx, js, "weights", 1, dir) },
+		"LatestVersion": func(ctx context.Context) error { _, err := LatestVersion(ctx, js, "weights"); return err },
+	} {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute) // the learner's is two minutes
+		start := time.Now()
+		err := call(ctx)
+		took := time.Since(start)
+		cancel()
+		if err == nil || !transient(err) {
+			t.Errorf("%s: %v, want a transient error", name, err)
+		}
+		// 300 ms asked; 5 s is far below the caller's minute and far above any scheduling delay
+		if took > 5*time.Second {
+			t.Errorf("%s took %v with requests never answered, want about %v", name, took, requestTimeout)
+		}
+		t.Logf("%s: %v after %v", name, err, took.Round(time.Millisecond))
 	}
 }
