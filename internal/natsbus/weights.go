@@ -32,7 +32,8 @@ const (
 )
 
 // requestTimeout bounds one JetStream API request here (binding the bucket, an object's info,
-// the latest pointer), and putAttemptTimeout one attempt at storing a version's tar. A healthy
+// the latest pointer); one attempt at storing a version's tar gets putAttemptTimeout plus the
+// time its bytes take at putBytesPerSecond (about a minute for the demo's few MiB). A healthy
 // server answers a request in milliseconds, but one in flight when the server restarts is never
 // answered: unbounded, it waited out the caller's whole deadline (the learner's two minutes per
 // publish) instead of failing fast and being retried. Variables for the tests.
@@ -40,6 +41,9 @@ var (
 	requestTimeout    = 10 * time.Second
 	putAttemptTimeout = time.Minute
 )
+
+// putBytesPerSecond is the slowest upload an attempt's bound allows for (2 MiB/s).
+const putBytesPerSecond = 2 << 20
 
 var objectNameRE = regexp.MustCompile(`^v([0-9]{6,})$`)
 
@@ -102,7 +106,7 @@ func PutWeights(ctx context.Context, js jetstream.JetStream, bucket string, vers
 		ictx, cancel := context.WithTimeout(ctx, requestTimeout)
 		before, _ := obs.GetInfo(ictx, name, jetstream.GetObjectInfoShowDeleted())
 		cancel()
-		pctx, cancel := context.WithTimeout(ctx, putAttemptTimeout)
+		pctx, cancel := context.WithTimeout(ctx, putAttemptTimeout+time.Duration(size/putBytesPerSecond)*time.Second)
 		defer cancel()
 		err := putTar(pctx, obs, meta, entries)
 		if err != nil {
