@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/nats-io/nats-server/v2/server"
 )
 
 func TestConnectAuthorization(t *testing.T) {
@@ -91,15 +89,7 @@ func TestConnectErrors(t *testing.T) {
 }
 
 func TestConnectWithoutJetStream(t *testing.T) {
-	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	t.Cleanup(srv.Shutdown)
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("plain server not ready")
-	}
+	srv := startPlainServer(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
 	nc, _, err := Connect(ctx, ConnOptions{URL: srv.ClientURL(), APITimeout: time.Second})

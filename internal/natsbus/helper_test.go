@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -20,6 +21,21 @@ func startServer(t testing.TB, opts ...ServerOption) *Server {
 	}
 	t.Cleanup(s.Shutdown)
 	return s
+}
+
+// startPlainServer starts a nats-server without JetStream and shuts it down when the test ends.
+func startPlainServer(t testing.TB) *server.Server {
+	t.Helper()
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	t.Cleanup(srv.Shutdown)
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("plain server not ready")
+	}
+	return srv
 }
 
 // connect connects to url without credentials and closes the connection when the test ends.
