@@ -110,6 +110,9 @@ type VisionPretrainConfig struct {
 	Steps, BatchSize int
 	LR               float32
 	Seed             uint64
+	// Heldout videos, if any, are scored by the trained head at the end (VisionScores), as are
+	// the training videos.
+	Heldout [][]float32
 }
 
 // VisionProgress is one pretraining step's binary cross-entropy and the share of targets it got
@@ -123,8 +126,10 @@ type VisionProgress struct {
 // every video token (dropped afterwards), to predict VisionTargets on videos (each as a Batch's
 // Patches row). Only vision parameters change. progress, if set, sees every step; the first and
 // last are returned.
+// scores, if not nil, receives the trained head's per-group scores on the training and the held-out
+// videos (cfg.Heldout).
 func (m *Model) PretrainVision(ctx context.Context, videos [][]float32, pal VisionPalette, cfg VisionPretrainConfig,
-	progress func(VisionProgress)) (first, last VisionProgress, err error) {
+	progress func(VisionProgress), scores *VisionScores) (first, last VisionProgress, err error) {
 	if len(videos) == 0 || cfg.Steps <= 0 || cfg.BatchSize <= 0 || cfg.LR <= 0 {
 		return first, last, fmt.Errorf("model: vision pretraining needs videos, steps, a batch size and a learning rate (%d videos, %+v)", len(videos), cfg)
 	}
@@ -207,6 +212,12 @@ func (m *Model) PretrainVision(ctx context.Context, videos [][]float32, pal Visi
 		}
 	}
 	m.ZeroGrad()
+	if scores != nil {
+		scores.Train = m.scoreVisionHead(videos, pal, hw, hb, B)
+		if len(cfg.Heldout) > 0 {
+			scores.Heldout = m.scoreVisionHead(cfg.Heldout, pal, hw, hb, B)
+		}
+	}
 	return first, last, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
+	"github.com/vrlaif/vrlaif/model"
 	"github.com/vrlaif/vrlaif/pipelines/train"
 	"github.com/vrlaif/vrlaif/schemas"
 	"golang.org/x/term"
@@ -261,6 +262,11 @@ func trainAndEvaluate(cmd *cobra.Command, cfg train.SFTConfig, evalLimit int) (t
 	if v := res.Vision; v != nil {
 		report("sft: vision pretrained first: %d steps on %d videos in %.0f s, loss %.3f → %.3f, targets right %.1f%% → %.1f%%; the vision tower and projector stayed frozen in SFT",
 			v.Steps, v.Videos, v.Seconds, v.FirstLoss, v.FinalLoss, 100*v.FirstAccuracy, 100*v.FinalAccuracy)
+		for _, g := range []string{model.GroupFrameColour, model.GroupPatchColour, model.GroupBackground, model.GroupPatchFrame} {
+			tr, ho := v.Train[g], v.Heldout[g]
+			report("sft: vision %-12s balanced accuracy train %.1f%%, held-out %.1f%% (recall %.1f%% / %.1f%%, %d held-out targets)",
+				g, 100*tr.Balanced, 100*ho.Balanced, 100*tr.Recall, 100*ho.Recall, ho.Targets)
+		}
 	} else if !res.World && cfg.VisionSteps > 0 && res.Steps > 0 {
 		report("sft: no vision pretraining: seed data has no synthetic palette to take targets from, so the vision tower trains with the decoder")
 	}

@@ -200,6 +200,13 @@ func TestSFTTrainsResumesAndEvaluates(t *testing.T) {
 	if v := res.Vision; v == nil || v.Steps != 60 || visionSteps != 60 || v.Videos == 0 || !(v.FinalLoss < v.FirstLoss) {
 		t.Errorf("vision pretraining: %+v, %d steps reported", v, visionSteps)
 	}
+	// its head is scored on every training video and on the 2 held-out clips' (whole and thirds):
+	// each video has NumFrames temporal tokens with a target per object colour
+	perVideo := model.Tiny(400).Vision.NumFrames * len(synth.Colors)
+	if v := res.Vision; v != nil && (v.Train[model.GroupFrameColour].Targets != v.Videos*perVideo || v.Heldout[model.GroupFrameColour].Targets != 2*4*perVideo) {
+		t.Errorf("vision scores cover %d training and %d held-out frame-colour targets, want %d and %d",
+			v.Train[model.GroupFrameColour].Targets, v.Heldout[model.GroupFrameColour].Targets, v.Videos*perVideo, 2*4*perVideo)
+	}
 	// vision pretraining changed the vision weights from their initialisation
 	afterFirst, err := model.Load(out)
 	if err != nil {
