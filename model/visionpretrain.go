@@ -27,9 +27,11 @@ func (p VisionPalette) targets(frames int) int { return len(p.Objects) + len(p.B
 // VisionTargets gives one video's targets and mask [VideoTokens·targets] from its patches (as
 // Patchify makes them): each pixel takes the nearest palette colour; a patch holds a colour when
 // at least an eighth of its pixels have it. A temporal token (a frame) has an object colour when
-// a patch of its frame has it; a spatial token (a patch position) when the patch has it in any
-// frame, and its frame bits say in which frames the patch holds an object. Every token has the
-// video's background (its most common background colour).
+// its frame has at least a sixteenth of a patch's pixels of it, counted over all its patches (4
+// pixels for the small model: a small object split between patches counts, which the patch rule
+// missed in a quarter of its frames); a spatial token (a patch position) when the patch has it
+// in any frame, and its frame bits say in which frames the patch holds an object. Every token
+// has the video's background (its most common background colour).
 func VisionTargets(v VisionConfig, patches []float32, pal VisionPalette) (y, mask []float32) {
 	F, P, pd := v.NumFrames, v.Patches(), v.PatchDim()
 	nObj, nBg := len(pal.Objects), len(pal.Backgrounds)
@@ -76,12 +78,14 @@ func VisionTargets(v VisionConfig, patches []float32, pal VisionPalette) (y, mas
 		for k := 0; k < nc; k++ {
 			m[k] = 1
 		}
-		if t < F { // temporal token: frame t
-			for p := 0; p < P; p++ {
-				for k := 0; k < nObj; k++ {
-					if has(t, p, k) {
-						row[k] = 1
-					}
+		if t < F { // temporal token: frame t, counting the colour's pixels over all its patches
+			for k := 0; k < nObj; k++ {
+				n := 0
+				for p := 0; p < P; p++ {
+					n += count[(t*P+p)*nc+k]
+				}
+				if n >= max(1, px/16) {
+					row[k] = 1
 				}
 			}
 			continue

@@ -60,6 +60,47 @@ func TestVisionTargetsReadColoursBackgroundAndWhereObjectsAre(t *testing.T) {
 	}
 }
 
+// A frame has an object's colour when the frame holds enough of it, even split between patches
+// that each hold too little of it to count.
+func TestVisionTargetsSeeASmallObjectSplitBetweenPatches(t *testing.T) {
+	v := Tiny(24).Vision // 8×8 frames of four 4×4 patches: a patch counts 2 pixels, a frame 1
+	red, blue, white := testPalette.Objects[0], testPalette.Objects[1], testPalette.Backgrounds[1]
+	frame := func(obj [3]byte, x0, y0, side int) []float32 {
+		img := image.NewRGBA(image.Rect(0, 0, v.ImageSize, v.ImageSize))
+		for y := 0; y < v.ImageSize; y++ {
+			for x := 0; x < v.ImageSize; x++ {
+				c := white
+				if x >= x0 && x < x0+side && y >= y0 && y < y0+side {
+					c = obj
+				}
+				img.Set(x, y, color.RGBA{c[0], c[1], c[2], 255})
+			}
+		}
+		out, err := PatchifyImage(img, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	// frame 0: a 2×2 red square on the four patches' corner (1 pixel each); frame 1: a 2×2 blue
+	// square inside patch 0 (4 pixels)
+	y, _ := VisionTargets(v, append(frame(red, 3, 3, 2), frame(blue, 1, 1, 2)...), testPalette)
+	const K = 2 + 2 + 2 // red, blue, black, white, frame 0, frame 1
+	want := [][]float32{
+		{1, 0, 0, 1, 0, 0}, // frame 0: red, though no patch holds enough of it
+		{0, 1, 0, 1, 0, 0}, // frame 1: blue
+		{0, 1, 0, 1, 0, 1}, // patch 0: blue, in frame 1
+		{0, 0, 0, 1, 0, 0}, // patches 1–3: nothing
+		{0, 0, 0, 1, 0, 0},
+		{0, 0, 0, 1, 0, 0},
+	}
+	for tok, w := range want {
+		if got := y[tok*K : (tok+1)*K]; !slices.Equal(got, w) {
+			t.Errorf("token %d targets %v, want %v", tok, got, w)
+		}
+	}
+}
+
 // Pretraining lowers its loss and changes only the vision tower and the projector.
 func TestPretrainVisionLearnsAndLeavesTheDecoderAlone(t *testing.T) {
 	c := Tiny(24)
