@@ -139,7 +139,9 @@ On a world, a new model's vision tower and projector are first pretrained (--vis
 about a minute for the small model): a linear head on each video token learns which colours the
 video shows, its background and in which frames each patch holds an object, with targets read
 from the pixels by the world's palette; they then stay frozen during SFT, as real video models
-start from a pretrained image encoder. Trained only through the language loss, the small vision
+start from a pretrained image encoder. The summary gives the head's balanced accuracy by kind of
+target (a frame's colours, a patch's colours, the background, a patch's frames) on the training
+clips and on the held-out ones. Trained only through the language loss, the small vision
 tower gives the decoder nothing it can use (see the README).
 
 --data may instead be seed SFT data (SFT_short.json, SFT_long.json, PPO_init.json, or the
