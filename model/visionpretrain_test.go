@@ -10,15 +10,24 @@ import (
 
 var testPalette = VisionPalette{Objects: [][3]byte{{220, 40, 40}, {40, 80, 220}}, Backgrounds: [][3]byte{{15, 15, 15}, {240, 240, 240}}}
 
-// frame draws an ImageSize² frame of background bg with a PatchSize² square of colour obj on
+// testFrame draws an ImageSize² frame of background bg with a PatchSize² square of colour obj on
 // patch p (p < 0: none).
 func testFrame(t *testing.T, v VisionConfig, bg, obj [3]byte, p int) []float32 {
-	img := image.NewRGBA(image.Rect(0, 0, v.ImageSize, v.ImageSize))
+	if p < 0 {
+		return testSquare(t, v, bg, obj, 0, 0, 0)
+	}
 	per := v.ImageSize / v.PatchSize
+	return testSquare(t, v, bg, obj, p%per*v.PatchSize, p/per*v.PatchSize, v.PatchSize)
+}
+
+// testSquare draws an ImageSize² frame of background bg with a side² square of colour obj whose
+// top left pixel is (x0, y0).
+func testSquare(t *testing.T, v VisionConfig, bg, obj [3]byte, x0, y0, side int) []float32 {
+	img := image.NewRGBA(image.Rect(0, 0, v.ImageSize, v.ImageSize))
 	for y := 0; y < v.ImageSize; y++ {
 		for x := 0; x < v.ImageSize; x++ {
 			c := bg
-			if p >= 0 && y/v.PatchSize == p/per && x/v.PatchSize == p%per {
+			if x >= x0 && x < x0+side && y >= y0 && y < y0+side {
 				c = obj
 			}
 			img.Set(x, y, color.RGBA{c[0], c[1], c[2], 255})
@@ -65,26 +74,9 @@ func TestVisionTargetsReadColoursBackgroundAndWhereObjectsAre(t *testing.T) {
 func TestVisionTargetsSeeASmallObjectSplitBetweenPatches(t *testing.T) {
 	v := Tiny(24).Vision // 8×8 frames of four 4×4 patches: a patch counts 2 pixels, a frame 1
 	red, blue, white := testPalette.Objects[0], testPalette.Objects[1], testPalette.Backgrounds[1]
-	frame := func(obj [3]byte, x0, y0, side int) []float32 {
-		img := image.NewRGBA(image.Rect(0, 0, v.ImageSize, v.ImageSize))
-		for y := 0; y < v.ImageSize; y++ {
-			for x := 0; x < v.ImageSize; x++ {
-				c := white
-				if x >= x0 && x < x0+side && y >= y0 && y < y0+side {
-					c = obj
-				}
-				img.Set(x, y, color.RGBA{c[0], c[1], c[2], 255})
-			}
-		}
-		out, err := PatchifyImage(img, v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out
-	}
 	// frame 0: a 2×2 red square on the four patches' corner (1 pixel each); frame 1: a 2×2 blue
 	// square inside patch 0 (4 pixels)
-	y, _ := VisionTargets(v, append(frame(red, 3, 3, 2), frame(blue, 1, 1, 2)...), testPalette)
+	y, _ := VisionTargets(v, append(testSquare(t, v, white, red, 3, 3, 2), testSquare(t, v, white, blue, 1, 1, 2)...), testPalette)
 	const K = 2 + 2 + 2 // red, blue, black, white, frame 0, frame 1
 	want := [][]float32{
 		{1, 0, 0, 1, 0, 0}, // frame 0: red, though no patch holds enough of it
