@@ -83,7 +83,8 @@ func (m *Model) scoreVisionHead(videos [][]float32, pal VisionPalette, hw, hb []
 					if mask[j] == 0 {
 						continue
 					}
-					g := out[visionGroup(t, k, v.NumFrames, nObj, nc)]
+					name := visionGroup(t, k, v.NumFrames, nObj, nc)
+					g := out[name]
 					pos, said := y[j] > 0.5, logits[r*vt*K+j] > 0 // sigmoid(z) > ½ ⇔ z > 0
 					g.Targets++
 					if pos == said {
@@ -95,7 +96,7 @@ func (m *Model) scoreVisionHead(videos [][]float32, pal VisionPalette, hw, hb []
 							g.Found++
 						}
 					}
-					out[visionGroup(t, k, v.NumFrames, nObj, nc)] = g
+					out[name] = g
 				}
 			}
 		}

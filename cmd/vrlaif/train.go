@@ -266,6 +266,10 @@ func trainAndEvaluate(cmd *cobra.Command, cfg train.SFTConfig, evalLimit int) (t
 			v.Steps, v.Videos, v.Seconds, v.FirstLoss, v.FinalLoss, 100*v.FirstAccuracy, 100*v.FinalAccuracy)
 		for _, g := range []string{model.GroupFrameColour, model.GroupPatchColour, model.GroupBackground, model.GroupPatchFrame} {
 			tr, ho := v.Train[g], v.Heldout[g]
+			if len(v.Heldout) == 0 {
+				report("sft: vision %-12s balanced accuracy train %.1f%% (recall %.1f%%); the world holds out no clip to score", g, 100*tr.Balanced, 100*tr.Recall)
+				continue
+			}
 			report("sft: vision %-12s balanced accuracy train %.1f%%, held-out %.1f%% (recall %.1f%% / %.1f%%, %d held-out targets)",
 				g, 100*tr.Balanced, 100*ho.Balanced, 100*tr.Recall, 100*ho.Recall, ho.Targets)
 		}
