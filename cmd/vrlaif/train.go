@@ -284,8 +284,12 @@ func trainAndEvaluate(cmd *cobra.Command, cfg train.SFTConfig, evalLimit int) (t
 		if ev, err = train.EvaluateSFT(cmd.Context(), cfg.World, cfg.Output, evalLimit, cfg.Seed); err != nil {
 			return res, ev, err
 		}
-		report("sft: held-out short-answer accuracy %.1f%% (%d), judging accuracy %.1f%% by verdict letter, %.1f%% by likelihood (%d pairs) → %s",
-			100*ev.ShortAnswerAccuracy, ev.ShortAnswers, 100*ev.JudgeAccuracy, 100*ev.LikelihoodJudgeAccuracy, ev.JudgePairs, cfg.Output)
+		if ev.ShortAnswers == 0 && ev.JudgePairs == 0 {
+			report("sft: the world holds out no question to measure accuracy on → %s", cfg.Output)
+		} else {
+			report("sft: held-out short-answer accuracy %.1f%% (%d), judging accuracy %.1f%% by verdict letter, %.1f%% by likelihood (%d pairs) → %s",
+				100*ev.ShortAnswerAccuracy, ev.ShortAnswers, 100*ev.JudgeAccuracy, 100*ev.LikelihoodJudgeAccuracy, ev.JudgePairs, cfg.Output)
+		}
 		if line := ev.OtherVideoLine(); line != "" {
 			report("sft: short answers with the clip's own video / another clip's (the gap is what the model sees): %s", line)
 		}
