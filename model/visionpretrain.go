@@ -217,9 +217,13 @@ func (m *Model) PretrainVision(ctx context.Context, videos [][]float32, pal Visi
 	}
 	m.ZeroGrad()
 	if scores != nil {
-		scores.Train = m.scoreVisionHead(videos, pal, hw, hb, B)
+		scores.Train = m.scoreVisionHead(videos, ys, masks, pal, hw, hb, B)
 		if len(cfg.Heldout) > 0 {
-			scores.Heldout = m.scoreVisionHead(cfg.Heldout, pal, hw, hb, B)
+			hys, hmasks := make([][]float32, len(cfg.Heldout)), make([][]float32, len(cfg.Heldout))
+			for i, p := range cfg.Heldout {
+				hys[i], hmasks[i] = VisionTargets(v, p, pal)
+			}
+			scores.Heldout = m.scoreVisionHead(cfg.Heldout, hys, hmasks, pal, hw, hb, B)
 		}
 	}
 	return first, last, nil

@@ -209,7 +209,11 @@ func TestScoreVisionHeadCountsByGroup(t *testing.T) {
 		for i := range hb {
 			hb[i] = bias
 		}
-		got := m.scoreVisionHead(videos, testPalette, hw, hb, 2) // batches of 2: the last is short
+		ys, masks := make([][]float32, len(videos)), make([][]float32, len(videos))
+		for i, p := range videos {
+			ys[i], masks[i] = VisionTargets(v, p, testPalette)
+		}
+		got := m.scoreVisionHead(videos, ys, masks, testPalette, hw, hb, 2) // batches of 2: the last is short
 		// by hand from the videos above: 3 videos × 2 frames × 2 colours; × 4 patches × 2
 		// colours; × 6 tokens × 2 backgrounds; × 4 patches × 2 frames
 		want := map[string][2]int{ // targets, positives

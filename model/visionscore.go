@@ -58,8 +58,9 @@ func visionGroup(t, k, frames, nObj, nc int) string {
 	return GroupPatchFrame
 }
 
-// scoreVisionHead scores the head (weights hw [K,C], biases hb) on videos, bs at a time.
-func (m *Model) scoreVisionHead(videos [][]float32, pal VisionPalette, hw, hb []float32, bs int) map[string]VisionGroupScore {
+// scoreVisionHead scores the head (weights hw [K,C], biases hb) on videos against their targets
+// and masks (VisionTargets), bs at a time.
+func (m *Model) scoreVisionHead(videos, ys, masks [][]float32, pal VisionPalette, hw, hb []float32, bs int) map[string]VisionGroupScore {
 	v, C, vt := m.Config.Vision, m.Config.HiddenSize, m.Config.VideoTokens()
 	K, pd := pal.targets(v.NumFrames), v.NumFrames*v.Patches()*v.PatchDim()
 	nObj, nc := len(pal.Objects), len(pal.Objects)+len(pal.Backgrounds)
@@ -76,7 +77,7 @@ func (m *Model) scoreVisionHead(videos [][]float32, pal VisionPalette, hw, hb []
 		m.visionForward(a, b)
 		MatmulForward(logits, a.vtok, hw, hb, bs*vt, C, K)
 		for r := range n {
-			y, mask := VisionTargets(v, videos[i+r], pal)
+			y, mask := ys[i+r], masks[i+r]
 			for t := range vt {
 				for k := range K {
 					j := t*K + k
