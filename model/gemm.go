@@ -36,9 +36,12 @@ func gemmOn(workers int, transA, transB bool, m, n, k int, alpha float32, a []fl
 	for i0 := 0; i0 < m; i0 += chunk {
 		rows := min(chunk, m-i0)
 		// Rows i0.. of op(A): rows of A, or columns of A when it is transposed.
-		sub := a[i0*lda:]
+		// (A transposed is [k, lda]: slicing it at row i0 would run past its end when k < m.)
+		var sub []float32
 		if transA {
 			sub = a[i0:]
+		} else {
+			sub = a[i0*lda:]
 		}
 		wg.Add(1)
 		go func() {
