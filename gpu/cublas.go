@@ -65,11 +65,10 @@ import (
 // cuBLAS compute types (cublasComputeType_t).
 const (
 	cublasCompute32FFastTF32 = 77 // CUBLAS_COMPUTE_32F_FAST_TF32: float32 data, TF32 tensor cores
-	cublasCompute32FFast16BF = 75 // CUBLAS_COMPUTE_32F_FAST_16BF: float32 data, bf16 tensor cores
 )
 
 // cublasModes maps Gemm modes to compute types (0: cublasSgemm, full float32).
-var cublasModes = map[string]int{"cublas": 0, "cublas-tf32": cublasCompute32FFastTF32, "cublas-bf16": cublasCompute32FFast16BF}
+var cublasModes = map[string]int{"cublas": 0, "cublas-tf32": cublasCompute32FFastTF32}
 
 // cublasLibraries are the names tried in order, unless VRLAIF_CUBLAS names the library's path.
 var cublasLibraries = []string{"libcublas.so.13", "libcublas.so.12", "libcublas.so.11", "libcublas.so"}

@@ -42,3 +42,16 @@ func TestGemmOnCUDA(t *testing.T) {
 	defer d.Close()
 	gputest.Gemm(t, d)
 }
+
+// How far each matrix product (the sgemm kernel; cuBLAS in float32 and TF32) is from a float64
+// product, and which rounding it shows, on the model's shapes and the benchmark's (make
+// gpu-check); the log says whether the TF32 mode shows TF32's rounding, that is, whether cuBLAS
+// used tensor cores.
+func TestGemmPrecisionOnCUDA(t *testing.T) {
+	d, err := gpu.NewCUDA(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	gputest.GemmPrecision(t, d, []gputest.GemmShape{{M: 512, N: 128, K: 128}, {M: 512, N: 352, K: 128}, {M: 512, N: 512, K: 128}, {M: 1024, N: 1024, K: 1024}, {M: 4096, N: 4096, K: 4096}})
+}

@@ -155,3 +155,9 @@ func emulatedDevice(t *testing.T) *gpu.KernelDevice {
 	t.Cleanup(func() { dev.Close() })
 	return dev
 }
+
+// GemmPrecision's measure on the emulated device (the sgemm kernel, float32): within float32's
+// limit, so that the GPU check's tensor-core readings rest on a measure that holds on float32.
+func TestGemmPrecisionOnEmulatedCUDA(t *testing.T) {
+	gputest.GemmPrecision(t, emulatedDevice(t), []gputest.GemmShape{{M: 96, N: 64, K: 352}})
+}

@@ -2,8 +2,9 @@
 # gpu-check.sh: everything issue 7 measures on a GPU, in one run on this machine's first NVIDIA GPU
 # (the folder make cuda-build fills, .build/gpu-check; no Go needed here):
 #   1. gpu.test: the PPO and model-operation conformance suites on CUDA, matrix products in every
-#      layout (sgemm kernel and cuBLAS float32); matrix-product throughput of our sgemm kernel vs
-#      cuBLAS (float32, TF32, bf16);
+#      layout (sgemm kernel and cuBLAS float32), the rounding each product mode shows (do the
+#      tensor-core modes use tensor cores?); matrix-product throughput of our sgemm kernel vs
+#      cuBLAS (float32, TF32);
 #   2. devmodel.test: the device-resident decoder's training steps vs the CPU model (sgemm kernel
 #      and cuBLAS), the tensor-core loss check, the training-step benchmark with a profile of its
 #      device time, the models' work of a PPO learner step (reference, policy, value); and the
@@ -50,7 +51,7 @@ gotest() { # gotest BINARY ARGS...: a Go test binary on the GPU, its output in t
   LD_LIBRARY_PATH=$golibs timeout 300 "$here/$bin" -test.timeout 4m -test.v "$@" 2>&1 | tee -a "$log"
   [ "${PIPESTATUS[0]}" = 0 ] || rc=1
 }
-gotest gpu.test -test.run 'TestPPOOnCUDA|TestOpsOnCUDA|TestGemmOnCUDA'
+gotest gpu.test -test.run 'TestPPOOnCUDA|TestOpsOnCUDA|TestGemmOnCUDA|TestGemmPrecisionOnCUDA'
 gotest devmodel.test -test.run 'TestDecoderOnCUDA|TestDecoderTensorCoresOnCUDA'
 VRLAIF_GPU_FIXTURE=$fixture gotest devmodel.test -test.run 'TestWriteFixture'
 gotest gpu.test -test.run '^$' -test.bench SgemmCUDA -test.benchtime 1x
@@ -70,6 +71,9 @@ echo "gpu-check: summary"
 pass=$(grep -c -- '--- PASS' "$log"); fail=$(grep -c -- '--- FAIL' "$log")
 echo "gpu-check: Go tests on CUDA: $pass passed, $fail failed"
 grep -E '^Benchmark(Sgemm|DecoderStep|PPOStep)CUDA' "$log" | sed 's/^/gpu-check: /'
+# Which rounding each matrix product shows (TestGemmPrecisionOnCUDA): do the tensor-core modes use tensor cores?
+grep -oE '(kernel|cublas[a-z0-9-]*) [0-9x]+: largest error .*' "$log" | sed 's/^/gpu-check: product /'
+grep -oE 'cublas-tf32: loss .*' "$log" | sed 's/^/gpu-check: decoder forward on /'
 grep -E '^torch-step: (.*logits|training step|PPO step)' "$log" | sed 's/^/gpu-check: /'
 # Our step (cuBLAS float32) against PyTorch eager float32, the issue's ratio (goal ≤ 0.7): every
 # weight trained, LoRA adapters only (the PPO policy's update), and the models' work of a PPO step.

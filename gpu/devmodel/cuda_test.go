@@ -41,9 +41,13 @@ func TestDecoderOnCUDA(t *testing.T) {
 	}
 }
 
-// On tensor cores (TF32: 10-bit mantissas; bf16: 7) the loss of one forward pass stays within
-// 1e-2 relative of the CPU's float32 loss (products of K = 128–352 terms with inputs rounded to
-// 2⁻¹¹ or 2⁻⁸ relative); logged, and failed beyond that.
+// On TF32 tensor cores (inputs rounded to 10-bit mantissas) the loss of one forward pass stays
+// within 1e-2 relative of the CPU's float32 loss, and each token's log-probability within 1e-2:
+// products of K = 128–352 terms with inputs rounded to 2⁻¹¹ relative are off by about 1e-3 of
+// their scale (TestGemmPrecisionOnCUDA), and the small model's log-probabilities (about −6, from
+// logits of order 1) move by 1e-4–1e-3 through its four layers, so 1e-2 leaves a margin and still
+// fails on a wrong product. On an H200 the loss was 4.6e-7 relative off: a fresh model's logits
+// are small, and the loss averages 512 tokens.
 func TestDecoderTensorCoresOnCUDA(t *testing.T) {
 	dev, err := gpu.NewCUDA(0)
 	if err != nil {
@@ -61,7 +65,7 @@ func TestDecoderTensorCoresOnCUDA(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, mode := range dev.GemmModes() {
-		if mode != "cublas-tf32" && mode != "cublas-bf16" {
+		if mode != "cublas-tf32" {
 			continue
 		}
 		if err := dev.SetGemm(mode); err != nil {
@@ -76,9 +80,17 @@ func TestDecoderTensorCoresOnCUDA(t *testing.T) {
 			t.Fatal(err)
 		}
 		rel := math.Abs(float64(got-want)) / float64(want)
-		t.Logf("%s: loss %.6f vs CPU %.6f (relative difference %.2g)", mode, got, want, rel)
-		if rel > 1e-2 {
-			t.Errorf("%s: loss %.6f, CPU %.6f", mode, got, want)
+		logp, err := dec.TokenLogProbs()
+		if err != nil {
+			t.Fatal(err)
+		}
+		worst := 0.0
+		for n, w := range m.TokenLogProbs() {
+			worst = max(worst, math.Abs(float64(logp[n]-w)))
+		}
+		t.Logf("%s: loss %.6f vs CPU %.6f (relative difference %.2g); log-probabilities at most %.2g apart", mode, got, want, rel, worst)
+		if rel > 1e-2 || worst > 1e-2 {
+			t.Errorf("%s: loss %.6f, CPU %.6f; log-probabilities up to %.3g apart", mode, got, want, worst)
 		}
 	}
 }

@@ -142,7 +142,12 @@ func CheckPPOPath(t *testing.T, dev *gpu.KernelDevice, c model.Config, B, T int)
 		for _, p := range head {
 			near(t, step, p.Name+" gradient", cpu.G[p.Offset:p.Offset+p.Size], gotBase[p.Offset:p.Offset+p.Size])
 		}
-		// The learner's optimize: one norm over adapters and head, then AdamW on each.
+		// The learner's optimize: one norm over adapters and head, then AdamW on each, on the
+		// device's gradients (as CheckDecoder's reference optimizer, and for the same reason).
+		copy(cpu.LoRA.G, gotLoRA)
+		for _, p := range head {
+			copy(cpu.G[p.Offset:p.Offset+p.Size], gotBase[p.Offset:p.Offset+p.Size])
+		}
 		var ss float64
 		grads := [][]float32{cpu.LoRA.G}
 		for _, p := range head {

@@ -2,6 +2,7 @@ package gputest
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -91,4 +92,87 @@ func gemmCase(t *testing.T, d *gpu.KernelDevice, rng *rand.Rand, transA, transB 
 		q.Download(got, pc)
 	}))
 	check(t, "C", got, want, sums)
+}
+
+// GemmShape is one product of GemmPrecision: C[M,N] = A[M,K]·B[N,K]ᵀ.
+type GemmShape struct{ M, N, K int }
+
+// GemmPrecision measures, for every product d has (GemmModes) and each shape, how far C is from
+// a float64 product, and says which rounding of the inputs that error matches: float32's, or a
+// tensor core's TF32 (10-bit mantissas) or bf16 (7). The error is taken per element relative to
+// √Σ_k (a_k·b_k)², the scale of rounding errors in a sum of K products (rounding each input to
+// a unit u gives an error of about √2·u times that; float32 sums add about √K·2⁻²⁴), over a
+// sample of rows (a float64 product of 4096³ would take minutes on the CPU). A mode fails when
+// its error exceeds ten times what its own rounding gives; which rounding a tensor-core mode
+// actually shows is logged, not required: cuBLAS's _FAST_ compute types allow tensor cores, they
+// do not oblige it to use them.
+func GemmPrecision(t *testing.T, d *gpu.KernelDevice, shapes []GemmShape) {
+	const f32, tf32, bf16 = 0x1p-24, 0x1p-11, 0x1p-8 // unit roundoffs
+	units := map[string]float64{"kernel": f32, "cublas": f32, "cublas-tf32": tf32}
+	rng := rand.New(rand.NewPCG(23, 24))
+	for _, s := range shapes {
+		a, b := rnd(rng, s.M*s.K, 1), rnd(rng, s.N*s.K, 1)
+		rows := rng.Perm(s.M)[:min(s.M, 32)]
+		got := make([]float32, s.M*s.N)
+		var pa, pb, pc gpu.Ptr
+		for _, buf := range []struct {
+			p *gpu.Ptr
+			n int
+		}{{&pa, len(a)}, {&pb, len(b)}, {&pc, len(got)}} {
+			p, err := d.Alloc(int64(4 * buf.n))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Free(p)
+			*buf.p = p
+		}
+		must(t, d.Run(func(q *gpu.Queue) {
+			q.Upload(pa, a)
+			q.Upload(pb, b)
+		}))
+		for _, mode := range d.GemmModes() {
+			u, known := units[mode]
+			if !known {
+				t.Errorf("%s: no rounding known for this mode", mode)
+				continue
+			}
+			if err := d.SetGemm(mode); err != nil {
+				t.Fatal(err)
+			}
+			must(t, d.Run(func(q *gpu.Queue) {
+				q.Gemm(false, true, s.M, s.N, s.K, 1, pa, s.K, pb, s.K, 0, pc, s.N)
+				q.Download(got, pc)
+			}))
+			worst := 0.0
+			for _, m := range rows {
+				for n := range s.N {
+					var sum, sq float64
+					for k := range s.K {
+						p := float64(a[m*s.K+k]) * float64(b[n*s.K+k])
+						sum += p
+						sq += p * p
+					}
+					worst = max(worst, math.Abs(float64(got[m*s.N+n])-sum)/math.Sqrt(sq))
+				}
+			}
+			// What the inputs' rounding gives (√2·u, and about 4.5 standard deviations for the
+			// largest of ~10⁵ elements) plus float32 accumulation.
+			limit := 10 * (math.Sqrt2*u + math.Sqrt(float64(s.K))*f32)
+			// The largest error of a few thousand elements is about 3.3·u for inputs rounded to
+			// u (TF32 1.6e-3, bf16 1.3e-2), and below 2e-5 for float32 at K ≤ 4096: the cut-offs
+			// sit between those.
+			shows := "float32 rounding"
+			switch {
+			case worst > 8*tf32:
+				shows = "bf16 rounding of the inputs"
+			case worst > tf32/2:
+				shows = "TF32 rounding of the inputs"
+			}
+			t.Logf("%s %dx%dx%d: largest error %.3g of the products' scale (float32 %.2g, TF32 %.2g, bf16 %.2g): %s",
+				mode, s.M, s.N, s.K, worst, math.Sqrt2*f32, math.Sqrt2*tf32, math.Sqrt2*bf16, shows)
+			if worst > limit {
+				t.Errorf("%s %dx%dx%d: error %.3g, beyond %.3g for its rounding", mode, s.M, s.N, s.K, worst, limit)
+			}
+		}
+	}
 }
