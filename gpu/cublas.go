@@ -40,15 +40,16 @@ static int vrlaif_cublas_create(vrlaif_cublas *c) { return c->create(&c->handle)
 static int vrlaif_cublas_destroy(vrlaif_cublas *c) { return c->destroy(c->handle); }
 
 // Column-major cuBLAS calls (the Go side swaps the operands for row-major). compute 0: plain
-// cublasSgemm; otherwise cublasGemmEx on float32 data with that cublasComputeType_t.
-static int vrlaif_cublas_gemm(vrlaif_cublas *c, int compute, int ta, int tb, int m, int n, int k, float alpha,
+// cublasSgemm; otherwise cublasGemmEx with that cublasComputeType_t, A and B of cudaDataType_t
+// abtype (float32 or bf16), C float32.
+static int vrlaif_cublas_gemm(vrlaif_cublas *c, int compute, int abtype, int ta, int tb, int m, int n, int k, float alpha,
                               unsigned long long a, int lda, unsigned long long b, int ldb, float beta,
                               unsigned long long cc, int ldc) {
   if (compute == 0)
     return c->sgemm(c->handle, ta, tb, m, n, k, &alpha, (const void *)a, lda, (const void *)b, ldb, &beta, (void *)cc,
                     ldc);
   const int R32F = 0, DEFAULT_ALGO = -1;  // CUDA_R_32F, CUBLAS_GEMM_DEFAULT
-  return c->gemmex(c->handle, ta, tb, m, n, k, &alpha, (const void *)a, R32F, lda, (const void *)b, R32F, ldb, &beta,
+  return c->gemmex(c->handle, ta, tb, m, n, k, &alpha, (const void *)a, abtype, lda, (const void *)b, abtype, ldb, &beta,
                    (void *)cc, R32F, ldc, compute, DEFAULT_ALGO);
 }
 */
@@ -62,13 +63,22 @@ import (
 	"unsafe"
 )
 
-// cuBLAS compute types (cublasComputeType_t).
+// cuBLAS compute types (cublasComputeType_t) and data types (cudaDataType_t).
 const (
+	cublasCompute32F         = 68 // CUBLAS_COMPUTE_32F: float32 accumulation
 	cublasCompute32FFastTF32 = 77 // CUBLAS_COMPUTE_32F_FAST_TF32: float32 data, TF32 tensor cores
+	cudaR32F                 = 0  // CUDA_R_32F
+	cudaR16BF                = 14 // CUDA_R_16BF
 )
 
-// cublasModes maps Gemm modes to compute types (0: cublasSgemm, full float32).
-var cublasModes = map[string]int{"cublas": 0, "cublas-tf32": cublasCompute32FFastTF32}
+// cublasModes maps Gemm modes to a compute type (0: cublasSgemm, full float32) and the type of
+// A and B. cublas-bf16's operands are bf16 copies the device made (gemm_bf16.go): given float32
+// data, CUBLAS_COMPUTE_32F_FAST_16BF rounded as TF32 does on an H200.
+var cublasModes = map[string]struct{ compute, ab int }{
+	"cublas":      {0, cudaR32F},
+	"cublas-tf32": {cublasCompute32FFastTF32, cudaR32F},
+	bf16Mode:      {cublasCompute32F, cudaR16BF},
+}
 
 // cublasLibraries are the names tried in order, unless VRLAIF_CUBLAS names the library's path.
 var cublasLibraries = []string{"libcublas.so.13", "libcublas.so.12", "libcublas.so.11", "libcublas.so"}
@@ -131,11 +141,11 @@ func (b *cublas) close() { C.vrlaif_cublas_destroy(&b.c) }
 // gemm is row-major C = alpha·op(A)·op(B) + beta·C, as column-major Cᵀ = op(B)ᵀ·op(A)ᵀ: cuBLAS
 // gets B first, n and m swapped, with the same transposition flags and leading dimensions.
 func (b *cublas) gemm(mode string, transA, transB bool, m, n, k int, alpha float32, a uint64, lda int, bb uint64, ldb int, beta float32, c uint64, ldc int) error {
-	compute, ok := cublasModes[mode]
+	how, ok := cublasModes[mode]
 	if !ok {
 		return fmt.Errorf("no cuBLAS mode %q", mode)
 	}
-	rc := C.vrlaif_cublas_gemm(&b.c, C.int(compute), C.int(flag(transB)), C.int(flag(transA)), C.int(n), C.int(m), C.int(k),
+	rc := C.vrlaif_cublas_gemm(&b.c, C.int(how.compute), C.int(how.ab), C.int(flag(transB)), C.int(flag(transA)), C.int(n), C.int(m), C.int(k),
 		C.float(alpha), C.ulonglong(bb), C.int(ldb), C.ulonglong(a), C.int(lda), C.float(beta), C.ulonglong(c), C.int(ldc))
 	if rc != 0 {
 		return fmt.Errorf("cuBLAS %s: status %d (m %d n %d k %d)", mode, rc, m, n, k)

@@ -59,15 +59,13 @@ func openCUDABackend(dev cu.Device) (*cudaBackend, error) {
 	return b, nil
 }
 
-// GemmModes: cuBLAS's modes when it loaded. No bf16 mode: asked for bf16 tensor cores on float32
-// data (CUBLAS_COMPUTE_32F_FAST_16BF), cuBLAS 13 on an H200 rounded the inputs as TF32 does, with
-// the same errors and speed as cublas-tf32 (TestGemmPrecisionOnCUDA, 2026-12-04); true bf16 needs
-// the operands stored as bf16.
+// GemmModes: cuBLAS's modes when it loaded: float32, TF32 tensor cores, and bf16 tensor cores on
+// operands the device converts to bf16 first (gemm_bf16.go).
 func (b *cudaBackend) GemmModes() []string {
 	if b.blas == nil {
 		return nil
 	}
-	return []string{"cublas", "cublas-tf32"}
+	return []string{"cublas", "cublas-tf32", bf16Mode}
 }
 
 // CUBLAS says which cuBLAS the backend loaded, or why none.

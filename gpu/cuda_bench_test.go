@@ -9,7 +9,7 @@ import (
 
 // BenchmarkSgemmCUDA: matrix-product throughput on the GPU with the operands already in device
 // memory (no copies timed), for each product the device has (GemmModes: our tiled sgemm kernel,
-// cuBLAS in float32 and on TF32 tensor cores), for a square product and the learner's
+// cuBLAS in float32, on TF32 and on bf16 tensor cores, bf16's conversion included), for a square product and the learner's
 // shapes (tokens × hidden → hidden). Reports GFLOP/s (2·M·N·K per product).
 func BenchmarkSgemmCUDA(b *testing.B) {
 	d, err := NewCUDA(0)

@@ -43,10 +43,9 @@ func TestGemmOnCUDA(t *testing.T) {
 	gputest.Gemm(t, d)
 }
 
-// How far each matrix product (the sgemm kernel; cuBLAS in float32 and TF32) is from a float64
-// product, and which rounding it shows, on the model's shapes and the benchmark's (make
-// gpu-check); the log says whether the TF32 mode shows TF32's rounding, that is, whether cuBLAS
-// used tensor cores.
+// How far each matrix product (the sgemm kernel; cuBLAS in float32, TF32 and bf16) is from a
+// float64 product, and which rounding it shows, on the model's shapes and the benchmark's (make
+// gpu-check): the log says whether each tensor-core mode shows its own rounding.
 func TestGemmPrecisionOnCUDA(t *testing.T) {
 	d, err := gpu.NewCUDA(0)
 	if err != nil {
@@ -54,4 +53,14 @@ func TestGemmPrecisionOnCUDA(t *testing.T) {
 	}
 	defer d.Close()
 	gputest.GemmPrecision(t, d, []gputest.GemmShape{{M: 512, N: 128, K: 128}, {M: 512, N: 352, K: 128}, {M: 512, N: 512, K: 128}, {M: 1024, N: 1024, K: 1024}, {M: 4096, N: 4096, K: 4096}})
+}
+
+// The bf16 conversion of the cublas-bf16 product, on the first GPU (make gpu-check).
+func TestBF16OnCUDA(t *testing.T) {
+	d, err := gpu.NewCUDA(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	gputest.BF16(t, d)
 }

@@ -98,6 +98,19 @@ func (c *call) gemm(transA, transB bool, m, n, k int, alpha float32, a Ptr, lda 
 	if c.err != nil || m*n == 0 {
 		return
 	}
+	if c.d.gemmMode == bf16Mode && k > 0 { // operands converted to bf16 (gemm_bf16.go)
+		ra, ca, rb, cb := m, k, k, n
+		if transA {
+			ra, ca = k, m
+		}
+		if transB {
+			rb, cb = n, k
+		}
+		a16, b16 := c.bf16Copy(a, ra, ca, lda), c.bf16Copy(b, rb, cb, ldb)
+		defer c.release(a16)
+		defer c.release(b16)
+		a, b = a16, b16
+	}
 	c.timed(gemmName(c.d.gemmMode, transA, transB, m, n, k), func() {
 		if c.d.gemmMode != "" {
 			if err := c.d.be.(GemmBackend).Gemm(c.d.gemmMode, transA, transB, m, n, k, alpha, uint64(a), lda, uint64(b), ldb, beta, uint64(cc), ldc); err != nil {

@@ -27,7 +27,7 @@ func Open(name string) (Device, error) {
 }
 
 // UseGemm sets the matrix product a device's models run on and returns the one chosen. mode is
-// one of the KernelDevice's GemmModes ("kernel", "cublas", "cublas-tf32"), or
+// one of the KernelDevice's GemmModes ("kernel", "cublas", "cublas-tf32", "cublas-bf16"), or
 // "auto" (or ""): cuBLAS in float32 when the machine has it, else the sgemm kernel. The CPU
 // takes only "auto", and answers "cpu".
 func UseGemm(d Device, mode string) (string, error) {

@@ -161,3 +161,6 @@ func emulatedDevice(t *testing.T) *gpu.KernelDevice {
 func TestGemmPrecisionOnEmulatedCUDA(t *testing.T) {
 	gputest.GemmPrecision(t, emulatedDevice(t), []gputest.GemmShape{{M: 96, N: 64, K: 352}})
 }
+
+// The bf16 conversion of the cublas-bf16 product, on the emulated device.
+func TestBF16OnEmulatedCUDA(t *testing.T) { gputest.BF16(t, emulatedDevice(t)) }

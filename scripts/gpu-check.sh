@@ -4,7 +4,7 @@
 #   1. gpu.test: the PPO and model-operation conformance suites on CUDA, matrix products in every
 #      layout (sgemm kernel and cuBLAS float32), the rounding each product mode shows (do the
 #      tensor-core modes use tensor cores?); matrix-product throughput of our sgemm kernel vs
-#      cuBLAS (float32, TF32);
+#      cuBLAS (float32, TF32, bf16);
 #   2. devmodel.test: the device-resident decoder's training steps vs the CPU model (sgemm kernel
 #      and cuBLAS), the tensor-core loss check, the training-step benchmark with a profile of its
 #      device time, the models' work of a PPO learner step (reference, policy, value); and the
@@ -51,7 +51,7 @@ gotest() { # gotest BINARY ARGS...: a Go test binary on the GPU, its output in t
   LD_LIBRARY_PATH=$golibs timeout 300 "$here/$bin" -test.timeout 4m -test.v "$@" 2>&1 | tee -a "$log"
   [ "${PIPESTATUS[0]}" = 0 ] || rc=1
 }
-gotest gpu.test -test.run 'TestPPOOnCUDA|TestOpsOnCUDA|TestGemmOnCUDA|TestGemmPrecisionOnCUDA'
+gotest gpu.test -test.run 'TestPPOOnCUDA|TestOpsOnCUDA|TestGemmOnCUDA|TestGemmPrecisionOnCUDA|TestBF16OnCUDA'
 gotest devmodel.test -test.run 'TestDecoderOnCUDA|TestDecoderTensorCoresOnCUDA'
 VRLAIF_GPU_FIXTURE=$fixture gotest devmodel.test -test.run 'TestWriteFixture'
 gotest gpu.test -test.run '^$' -test.bench SgemmCUDA -test.benchtime 1x

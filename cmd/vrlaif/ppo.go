@@ -95,7 +95,7 @@ DIR/summary.json.`,
 	f.DurationVar(&cfg.AckWait, "ack-wait", cfg.AckWait, "redeliver a fetched rollout not acknowledged within this (a crashed learner's batch comes back after it)")
 	f.StringVar(&cfg.Device, "device", "cpu", "where the learner runs: cpu, or cuda / cuda:N in a binary built with make cuda-build (on an NVIDIA GPU: the PPO math and the models' forward and backward; the vision tower stays on the CPU)")
 	f.BoolVar(&cfg.DeviceMathOnly, "device-math-only", false, "with --device cuda, run only the PPO math on the GPU and the models on the CPU")
-	f.StringVar(&cfg.Gemm, "gemm", "auto", "with --device cuda, the models' matrix products: auto (cuBLAS in float32 when the machine has libcublas, else our sgemm kernel), kernel, cublas or cublas-tf32 (TF32 tensor cores: faster, inputs rounded to 10-bit mantissas)")
+	f.StringVar(&cfg.Gemm, "gemm", "auto", "with --device cuda, the models' matrix products: auto (cuBLAS in float32 when the machine has libcublas, else our sgemm kernel), kernel, cublas, cublas-tf32 or cublas-bf16 (tensor cores: faster, inputs rounded to 10-bit or 7-bit mantissas)")
 	f.IntVar(&cfg.MaxStaleness, "max-staleness", cfg.MaxStaleness, "drop rollouts more than this many policy versions old")
 	f.BoolVar(&cfg.Rollout.TruncateAtQuestionMark, "truncate-at-question-mark", true, "the seed's quirk: cut a response after its first '?' (losing its stop token)")
 	f.StringVar(&metricsAddr, "metrics-addr", "", "serve the latest step's metrics for Prometheus at http://ADDR/metrics (e.g. 127.0.0.1:9464)")

@@ -141,6 +141,7 @@ double emu_shfl_xor(double v, int lane_mask) {
 }
 
 #include "../kernels/attention.cu"
+#include "../kernels/bf16.cu"
 #include "../kernels/colsum.cu"
 #include "../kernels/crossentropy.cu"
 #include "../kernels/embedding.cu"
@@ -222,6 +223,7 @@ const kernel kernels[] = {
     K(swiglu_fwd, false),         K(swiglu_bwd, false),         K(crossentropy_fwd, true),
     K(crossentropy_bwd, false),   K(entropy, true),             K(adamw, false),
     K(sum_squares_part, true),    K(sum_doubles, true),         K(scale, false),
+    K(to_bf16, false),
 };
 
 }  // namespace

@@ -23,6 +23,12 @@ inline void __syncthreads() { emu_syncthreads(); }
 inline float __shfl_xor_sync(unsigned, float v, int lane_mask) { return (float)emu_shfl_xor(v, lane_mask); }
 inline double __shfl_xor_sync(unsigned, double v, int lane_mask) { return emu_shfl_xor(v, lane_mask); }
 inline void __syncwarp(unsigned = 0xffffffffu) { emu_syncthreads(); }
+// The bits of a float (CUDA's intrinsic).
+inline unsigned __float_as_uint(float x) {
+  unsigned u;
+  __builtin_memcpy(&u, &x, sizeof u);
+  return u;
+}
 using std::exp;
 using std::min;
 using std::fmax;

@@ -41,13 +41,13 @@ func TestDecoderOnCUDA(t *testing.T) {
 	}
 }
 
-// On TF32 tensor cores (inputs rounded to 10-bit mantissas) the loss of one forward pass stays
-// within 1e-2 relative of the CPU's float32 loss, and each token's log-probability within 1e-2:
-// products of K = 128–352 terms with inputs rounded to 2⁻¹¹ relative are off by about 1e-3 of
-// their scale (TestGemmPrecisionOnCUDA), and the small model's log-probabilities (about −6, from
-// logits of order 1) move by 1e-4–1e-3 through its four layers, so 1e-2 leaves a margin and still
-// fails on a wrong product. On an H200 the loss was 4.6e-7 relative off: a fresh model's logits
-// are small, and the loss averages 512 tokens.
+// On tensor cores (inputs rounded to TF32's 10-bit mantissas or bf16's 7) the loss of one
+// forward pass stays within 1e-2 relative of the CPU's float32 loss, and each token's
+// log-probability within 5e-2: products with inputs rounded to 2⁻¹¹ (2⁻⁸) relative are off by
+// about 1e-3 (8e-3) of their scale (TestGemmPrecisionOnCUDA); on an H200, TF32 moved the small
+// model's log-probabilities by at most 2.7e-4, so bf16 should by about 2e-3, and 5e-2 leaves a
+// margin yet fails on a wrong product. The loss moved 4.6e-7 relative under TF32: a fresh
+// model's logits are small, and the loss averages 512 tokens.
 func TestDecoderTensorCoresOnCUDA(t *testing.T) {
 	dev, err := gpu.NewCUDA(0)
 	if err != nil {
@@ -65,7 +65,7 @@ func TestDecoderTensorCoresOnCUDA(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, mode := range dev.GemmModes() {
-		if mode != "cublas-tf32" {
+		if mode != "cublas-tf32" && mode != "cublas-bf16" {
 			continue
 		}
 		if err := dev.SetGemm(mode); err != nil {
@@ -89,7 +89,7 @@ func TestDecoderTensorCoresOnCUDA(t *testing.T) {
 			worst = max(worst, math.Abs(float64(logp[n]-w)))
 		}
 		t.Logf("%s: loss %.6f vs CPU %.6f (relative difference %.2g); log-probabilities at most %.2g apart", mode, got, want, rel, worst)
-		if rel > 1e-2 || worst > 1e-2 {
+		if rel > 1e-2 || worst > 5e-2 {
 			t.Errorf("%s: loss %.6f, CPU %.6f; log-probabilities up to %.3g apart", mode, got, want, worst)
 		}
 	}

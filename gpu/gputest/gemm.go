@@ -103,12 +103,13 @@ type GemmShape struct{ M, N, K int }
 // √Σ_k (a_k·b_k)², the scale of rounding errors in a sum of K products (rounding each input to
 // a unit u gives an error of about √2·u times that; float32 sums add about √K·2⁻²⁴), over a
 // sample of rows (a float64 product of 4096³ would take minutes on the CPU). A mode fails when
-// its error exceeds ten times what its own rounding gives; which rounding a tensor-core mode
-// actually shows is logged, not required: cuBLAS's _FAST_ compute types allow tensor cores, they
-// do not oblige it to use them.
+// its error exceeds ten times what its own rounding gives. cublas-bf16 must show bf16's rounding
+// (its operands are bf16); which rounding cublas-tf32 shows is logged, not required: cuBLAS's
+// _FAST_ compute types allow tensor cores, they do not oblige it to use them (and given float32
+// data, _FAST_16BF rounded as TF32 on an H200, which is why cublas-bf16 converts first).
 func GemmPrecision(t *testing.T, d *gpu.KernelDevice, shapes []GemmShape) {
 	const f32, tf32, bf16 = 0x1p-24, 0x1p-11, 0x1p-8 // unit roundoffs
-	units := map[string]float64{"kernel": f32, "cublas": f32, "cublas-tf32": tf32}
+	units := map[string]float64{"kernel": f32, "cublas": f32, "cublas-tf32": tf32, "cublas-bf16": bf16}
 	rng := rand.New(rand.NewPCG(23, 24))
 	for _, s := range shapes {
 		a, b := rnd(rng, s.M*s.K, 1), rnd(rng, s.N*s.K, 1)
@@ -173,6 +174,76 @@ func GemmPrecision(t *testing.T, d *gpu.KernelDevice, shapes []GemmShape) {
 			if worst > limit {
 				t.Errorf("%s %dx%dx%d: error %.3g, beyond %.3g for its rounding", mode, s.M, s.N, s.K, worst, limit)
 			}
+			if u == bf16 && worst <= 8*tf32 {
+				t.Errorf("%s %dx%dx%d: error %.3g: the operands were not rounded to bf16", mode, s.M, s.N, s.K, worst)
+			}
 		}
 	}
+}
+
+// BF16 checks Queue.ToBF16 (the cublas-bf16 product's conversion) against a conversion worked out
+// here from the two bf16 neighbours of each value: the nearer one, the one with an even last bit
+// on a tie, ±∞ past the largest bf16's half step; NaN stays NaN. Exact: no tolerance.
+func BF16(t *testing.T, d *gpu.KernelDevice) {
+	rng := rand.New(rand.NewPCG(25, 26))
+	var x []float32
+	for _, b := range []uint32{0, 0x80000000, 0x7F800000, 0xFF800000, 0x7FC00000, 0xFFA00001, 0x7F7FFFFF, 0xFF7FFFFF,
+		0x7F7F7FFF, 0x7F7F8000, 0x00000001, 0x00008000, 0x00018000, 0x3F808000, 0x3F818000, 0x3F807FFF, 0xBF808001} {
+		x = append(x, math.Float32frombits(b)) // signs, infinities, NaNs, the largest values, subnormals, ties
+	}
+	for len(x) < 5000 || len(x)%2 == 1 { // an even count: read back as whole float32s
+		x = append(x, float32(rng.NormFloat64()*math.Pow(10, float64(rng.IntN(60)-30))))
+	}
+	want := make([]uint16, len(x))
+	for i, v := range x {
+		want[i] = bf16Nearest(v)
+	}
+	src, err := d.Alloc(int64(4 * len(x)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Free(src)
+	dst, err := d.Alloc(int64(2 * len(x)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Free(dst)
+	got := make([]float32, len(x)/2) // the bf16 bits, two to a float32
+	must(t, d.Run(func(q *gpu.Queue) {
+		q.Upload(src, x)
+		q.ToBF16(dst, src, len(x))
+		q.Download(got, dst)
+	}))
+	for i, v := range x {
+		g := uint16(math.Float32bits(got[i/2]) >> (16 * (i % 2))) // little-endian halves
+		nan := func(b uint16) bool { return b&0x7F80 == 0x7F80 && b&0x7F != 0 }
+		if g != want[i] && !(nan(g) && nan(want[i])) {
+			t.Errorf("bf16(%g) (bits %08x) = %04x, want %04x", v, math.Float32bits(v), g, want[i])
+		}
+	}
+}
+
+// bf16Nearest is the bf16 nearest to v, ties to even (NaN: a NaN).
+func bf16Nearest(v float32) uint16 {
+	if v != v {
+		return 0x7FC0
+	}
+	b := math.Float32bits(v)
+	sign, mag := uint16(b>>16)&0x8000, b&0x7FFFFFFF
+	if mag == 0x7F800000 {
+		return sign | 0x7F80
+	}
+	lo := uint16(mag >> 16) // truncated: the neighbour toward zero
+	value := func(h uint16) float64 {
+		if h == 0x7F80 {
+			return math.Ldexp(1, 128) // where the next step would be: past it is ∞
+		}
+		return float64(math.Float32frombits(uint32(h) << 16))
+	}
+	x := float64(math.Float32frombits(mag))
+	below, above := x-value(lo), value(lo+1)-x
+	if below < above || below == above && lo&1 == 0 {
+		return sign | lo
+	}
+	return sign | (lo + 1)
 }

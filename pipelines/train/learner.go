@@ -39,8 +39,8 @@ type PPOConfig struct {
 	Device         string `json:"device,omitempty"`
 	DeviceMathOnly bool   `json:"device_math_only,omitempty"`
 	// Gemm is the matrix product the models run on with Device cuda (gpu.UseGemm): "auto" or ""
-	// (cuBLAS in float32 when the machine has it, else the sgemm kernel), "kernel", "cublas"
-	// or "cublas-tf32".
+	// (cuBLAS in float32 when the machine has it, else the sgemm kernel), "kernel", "cublas",
+	// "cublas-tf32" or "cublas-bf16".
 	Gemm string `json:"gemm,omitempty"`
 }
 
