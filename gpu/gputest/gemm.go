@@ -71,18 +71,8 @@ func gemmCase(t *testing.T, d *gpu.KernelDevice, rng *rand.Rand, transA, transB 
 			}
 		}
 	}
-	var pa, pb, pc gpu.Ptr
-	for _, buf := range []struct {
-		p *gpu.Ptr
-		n int
-	}{{&pa, len(a)}, {&pb, len(b)}, {&pc, len(c)}} {
-		p, err := d.Alloc(int64(4 * buf.n))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer d.Free(p)
-		*buf.p = p
-	}
+	p := buffers(t, d, 4*len(a), 4*len(b), 4*len(c))
+	pa, pb, pc := p[0], p[1], p[2]
 	got := make([]float32, len(c))
 	must(t, d.Run(func(q *gpu.Queue) {
 		q.Upload(pa, a)
@@ -115,18 +105,8 @@ func GemmPrecision(t *testing.T, d *gpu.KernelDevice, shapes []GemmShape) {
 		a, b := rnd(rng, s.M*s.K, 1), rnd(rng, s.N*s.K, 1)
 		rows := rng.Perm(s.M)[:min(s.M, 32)]
 		got := make([]float32, s.M*s.N)
-		var pa, pb, pc gpu.Ptr
-		for _, buf := range []struct {
-			p *gpu.Ptr
-			n int
-		}{{&pa, len(a)}, {&pb, len(b)}, {&pc, len(got)}} {
-			p, err := d.Alloc(int64(4 * buf.n))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer d.Free(p)
-			*buf.p = p
-		}
+		p := buffers(t, d, 4*len(a), 4*len(b), 4*len(got))
+		pa, pb, pc := p[0], p[1], p[2]
 		must(t, d.Run(func(q *gpu.Queue) {
 			q.Upload(pa, a)
 			q.Upload(pb, b)
@@ -198,16 +178,8 @@ func BF16(t *testing.T, d *gpu.KernelDevice) {
 	for i, v := range x {
 		want[i] = bf16Nearest(v)
 	}
-	src, err := d.Alloc(int64(4 * len(x)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Free(src)
-	dst, err := d.Alloc(int64(2 * len(x)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Free(dst)
+	p := buffers(t, d, 4*len(x), 2*len(x))
+	src, dst := p[0], p[1]
 	got := make([]float32, len(x)/2) // the bf16 bits, two to a float32
 	must(t, d.Run(func(q *gpu.Queue) {
 		q.Upload(src, x)
@@ -246,4 +218,19 @@ func bf16Nearest(v float32) uint16 {
 		return sign | lo
 	}
 	return sign | (lo + 1)
+}
+
+// buffers takes one device buffer of each size in bytes, freed when the test ends.
+func buffers(t *testing.T, d *gpu.KernelDevice, sizes ...int) []gpu.Ptr {
+	t.Helper()
+	out := make([]gpu.Ptr, len(sizes))
+	for i, n := range sizes {
+		p, err := d.Alloc(int64(n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Free(p) })
+		out[i] = p
+	}
+	return out
 }
