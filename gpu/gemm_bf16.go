@@ -1,5 +1,10 @@
 package gpu
 
+import (
+	"fmt"
+	"math"
+)
+
 // The cublas-bf16 product: cuBLAS, given float32 operands and CUBLAS_COMPUTE_32F_FAST_16BF,
 // rounded them as TF32 does, with cublas-tf32's errors and speed (TestGemmPrecisionOnCUDA on an
 // H200, cuBLAS 13). So this mode converts A and B to bf16 first (kernels/bf16.cu) and hands
@@ -11,7 +16,10 @@ const bf16Mode = "cublas-bf16"
 // ToBF16 writes bf16(src[i]) (round to nearest, ties to even; the 16 bits of each) to dst for
 // i < n; dst holds 2·n bytes.
 func (q *Queue) ToBF16(dst, src Ptr, n int) {
-	if n > 0 {
+	switch {
+	case n > math.MaxInt32: // the kernel counts in int
+		q.c.fail("to_bf16", fmt.Errorf("%d elements, at most %d", n, math.MaxInt32))
+	case n > 0:
 		q.c.launch("to_bf16", blocks(n), dst, src, int32(n))
 	}
 }
