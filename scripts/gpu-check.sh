@@ -73,7 +73,7 @@ echo "gpu-check: Go tests on CUDA: $pass passed, $fail failed"
 grep -E '^Benchmark(Sgemm|DecoderStep|PPOStep)CUDA' "$log" | sed 's/^/gpu-check: /'
 # Which rounding each matrix product shows (TestGemmPrecisionOnCUDA): do the tensor-core modes use tensor cores?
 grep -oE '(kernel|cublas[a-z0-9-]*) [0-9x]+: largest error .*' "$log" | sed 's/^/gpu-check: product /'
-grep -oE 'cublas-tf32: loss .*' "$log" | sed 's/^/gpu-check: decoder forward on /'
+grep -oE 'cublas-(tf32|bf16): loss .*' "$log" | sed 's/^/gpu-check: decoder forward on /'
 grep -E '^torch-step: (.*logits|training step|PPO step)' "$log" | sed 's/^/gpu-check: /'
 # Our step (cuBLAS float32) against PyTorch eager float32, the issue's ratio (goal ≤ 0.7): every
 # weight trained, LoRA adapters only (the PPO policy's update), and the models' work of a PPO step.
